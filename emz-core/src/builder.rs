@@ -1,0 +1,237 @@
+//! Construction of an efunguz with every libzmq knob a user may need.
+
+use crate::address::{check_port, normalize_host};
+use crate::efunguz::Efunguz;
+use crate::error::{Error, Result};
+use crate::{DEFAULT_PORT, DEFAULT_TOR_PROXY_HOST, DEFAULT_TOR_PROXY_PORT};
+use std::time::Duration;
+
+/// Socket options applied to the efunguz's sockets. Defaults in [`Options::default`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// libzmq I/O threads (CURVE encryption runs there): default min(cores, 4).
+    pub io_threads: i32,
+    /// Sockets the context may hold (each ehypha takes one): default 65,535,
+    /// libzmq's hard limit with epoll.
+    pub max_sockets: i32,
+    /// Messages queued per subscriber at the publisher before dropping (default 1000).
+    pub send_hwm: i32,
+    /// Messages queued per ehypha before dropping (default 1000).
+    pub recv_hwm: i32,
+    /// Largest message accepted by an ehypha, bytes; −1 = no limit (default).
+    pub max_message_size: i64,
+    /// First reconnect delay of an ehypha (default 100 ms).
+    pub reconnect_interval: Duration,
+    /// Reconnect backoff cap; zero = no backoff (default 2 s).
+    pub reconnect_interval_max: Duration,
+    /// ZMTP heartbeat period; zero = off (default 10 s).
+    pub heartbeat_interval: Duration,
+    /// Silence after which a peer is dropped (default 30 s).
+    pub heartbeat_timeout: Duration,
+    /// Time-to-live a subscriber asks of its publisher (default 30 s).
+    pub heartbeat_ttl: Duration,
+    /// Longest CURVE handshake before the connection is dropped (default 30 s; Tor is slow).
+    pub handshake_interval: Duration,
+    /// Enable IPv6 on every socket (needed for IPv6 hosts and binds).
+    pub ipv6: bool,
+    /// Most messages taken from one ehypha in one update, so one flooding peer cannot
+    /// stall the loop; the rest waits for the next update (default 100,000).
+    pub drain_budget: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        Options {
+            io_threads: cores.clamp(1, 4) as i32,
+            max_sockets: 65_535,
+            send_hwm: 1000,
+            recv_hwm: 1000,
+            max_message_size: -1,
+            reconnect_interval: Duration::from_millis(100),
+            reconnect_interval_max: Duration::from_secs(2),
+            heartbeat_interval: Duration::from_secs(10),
+            heartbeat_timeout: Duration::from_secs(30),
+            heartbeat_ttl: Duration::from_secs(30),
+            handshake_interval: Duration::from_secs(30),
+            ipv6: false,
+            drain_budget: 100_000,
+        }
+    }
+}
+
+pub(crate) fn millis(d: Duration, what: &str) -> Result<i32> {
+    i32::try_from(d.as_millis())
+        .map_err(|_| Error::InvalidArgument { what: format!("{what} must be under {} ms", i32::MAX) })
+}
+
+impl Options {
+    pub(crate) fn check(&self) -> Result<()> {
+        let bad = |what: &str| Err(Error::InvalidArgument { what: what.to_string() });
+        if !(1..=256).contains(&self.io_threads) {
+            return bad("io_threads must be 1..=256");
+        }
+        if self.max_sockets < 16 {
+            return bad("max_sockets must be at least 16");
+        }
+        if self.send_hwm < 0 || self.recv_hwm < 0 {
+            return bad("high-water marks must be >= 0 (0 = no limit)");
+        }
+        if self.max_message_size < -1 {
+            return bad("max_message_size must be -1 (no limit) or >= 0");
+        }
+        if self.drain_budget == 0 {
+            return bad("drain_budget must be at least 1");
+        }
+        millis(self.reconnect_interval, "reconnect_interval")?;
+        millis(self.reconnect_interval_max, "reconnect_interval_max")?;
+        millis(self.heartbeat_interval, "heartbeat_interval")?;
+        millis(self.heartbeat_timeout, "heartbeat_timeout")?;
+        // ZMTP carries the TTL in deciseconds in 16 bits.
+        if self.heartbeat_ttl > Duration::from_millis(6_553_500) {
+            return bad("heartbeat_ttl must be at most 6553.5 s");
+        }
+        millis(self.handshake_interval, "handshake_interval")?;
+        Ok(())
+    }
+}
+
+/// Builds an [`Efunguz`]; see [`Efunguz::builder`].
+#[derive(Debug, Clone)]
+pub struct EfunguzBuilder {
+    pub(crate) secret_key: String,
+    pub(crate) whitelist: Vec<String>,
+    pub(crate) bind_host: String,
+    /// `None`: any free port, chosen by the system.
+    pub(crate) port: Option<u16>,
+    pub(crate) tor_proxy_host: String,
+    pub(crate) tor_proxy_port: u16,
+    pub(crate) options: Options,
+}
+
+impl EfunguzBuilder {
+    pub(crate) fn new(secret_key: &str) -> Self {
+        EfunguzBuilder {
+            secret_key: secret_key.to_string(),
+            whitelist: Vec::new(),
+            bind_host: "*".to_string(),
+            port: Some(DEFAULT_PORT),
+            tor_proxy_host: DEFAULT_TOR_PROXY_HOST.to_string(),
+            tor_proxy_port: DEFAULT_TOR_PROXY_PORT,
+            options: Options::default(),
+        }
+    }
+
+    /// Public keys allowed to subscribe; empty (the default) lets everyone.
+    pub fn whitelist<I, S>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.whitelist = keys.into_iter().map(|k| k.as_ref().to_string()).collect();
+        self
+    }
+
+    /// Port to publish on (default 60847).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+
+    /// Publish on any free port; read it back with [`Efunguz::port`].
+    pub fn any_port(mut self) -> Self {
+        self.port = None;
+        self
+    }
+
+    /// Interface to publish on: an IP address, an interface name, or `*` (default: all).
+    /// For an onion service, `127.0.0.1` keeps the port off the network.
+    pub fn bind_host(mut self, host: &str) -> Self {
+        self.bind_host = host.to_string();
+        self
+    }
+
+    /// Tor's SOCKS proxy, for onion ehyphae (default 127.0.0.1:9050).
+    pub fn tor_proxy(mut self, host: &str, port: u16) -> Self {
+        self.tor_proxy_host = host.to_string();
+        self.tor_proxy_port = port;
+        self
+    }
+
+    /// All socket options at once.
+    pub fn options(mut self, options: Options) -> Self {
+        self.options = options;
+        self
+    }
+
+    pub fn io_threads(mut self, n: i32) -> Self {
+        self.options.io_threads = n;
+        self
+    }
+
+    pub fn max_sockets(mut self, n: i32) -> Self {
+        self.options.max_sockets = n;
+        self
+    }
+
+    pub fn send_hwm(mut self, n: i32) -> Self {
+        self.options.send_hwm = n;
+        self
+    }
+
+    pub fn recv_hwm(mut self, n: i32) -> Self {
+        self.options.recv_hwm = n;
+        self
+    }
+
+    pub fn max_message_size(mut self, bytes: i64) -> Self {
+        self.options.max_message_size = bytes;
+        self
+    }
+
+    pub fn reconnect_interval(mut self, first: Duration, max: Duration) -> Self {
+        self.options.reconnect_interval = first;
+        self.options.reconnect_interval_max = max;
+        self
+    }
+
+    /// Heartbeat period, timeout and TTL; a zero period turns heartbeats off.
+    pub fn heartbeat(mut self, interval: Duration, timeout: Duration, ttl: Duration) -> Self {
+        self.options.heartbeat_interval = interval;
+        self.options.heartbeat_timeout = timeout;
+        self.options.heartbeat_ttl = ttl;
+        self
+    }
+
+    pub fn handshake_interval(mut self, d: Duration) -> Self {
+        self.options.handshake_interval = d;
+        self
+    }
+
+    pub fn ipv6(mut self, on: bool) -> Self {
+        self.options.ipv6 = on;
+        self
+    }
+
+    pub fn drain_budget(mut self, n: usize) -> Self {
+        self.options.drain_budget = n;
+        self
+    }
+
+    /// Checks everything, then creates the sockets and binds the publish port.
+    pub fn build(self) -> Result<Efunguz> {
+        self.options.check()?;
+        if let Some(p) = self.port {
+            check_port(p, "publish port")?;
+        }
+        check_port(self.tor_proxy_port, "Tor proxy port")?;
+        normalize_host(&self.tor_proxy_host)?;
+        if self.bind_host.is_empty() || self.bind_host.contains(|c: char| c.is_whitespace() || c == '/') {
+            return Err(Error::InvalidAddress {
+                address: self.bind_host.clone(),
+                reason: "bind host must be an address, an interface name or *".into(),
+            });
+        }
+        Efunguz::from_builder(self)
+    }
+}

@@ -1,0 +1,244 @@
+//! An ehypha: the subscription to one remote efunguz, with the etales taken from it.
+
+use crate::address::Address;
+use crate::error::{Error, Result};
+use crate::etale::{Etale, Part};
+use crate::sys::{self, Msg, Socket};
+use crate::wire::{self, Malformed};
+use std::collections::HashMap;
+use std::os::fd::RawFd;
+use std::sync::Arc;
+
+/// Counts of what an ehypha received, malformed messages included.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Well-formed etales taken into a subscribed title.
+    pub received: u64,
+    /// Dropped: title frame not NUL-terminated or not UTF-8, `t_out` missing or not 8 bytes.
+    pub malformed: u64,
+    /// Dropped: well-formed but for a title this ehypha does not hold (any more).
+    pub unknown_title: u64,
+    /// Dropped: arrived for a paused etale (sent before the pause reached the peer).
+    pub paused: u64,
+}
+
+impl Stats {
+    pub(crate) fn add(&mut self, o: &Stats) {
+        self.received += o.received;
+        self.malformed += o.malformed;
+        self.unknown_title += o.unknown_title;
+        self.paused += o.paused;
+    }
+}
+
+/// (publisher's public key, title) of an etale that got new data in an update.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Change {
+    pub public_key: Arc<str>,
+    pub title: Arc<str>,
+}
+
+/// Subscription to one remote efunguz (one SUB socket, CURVE client of its key).
+pub struct Ehypha {
+    pub(crate) public_key: Arc<str>,
+    pub(crate) address: Address,
+    pub(crate) sub: Socket,
+    pub(crate) fd: RawFd,
+    pub(crate) etales: HashMap<String, Etale>,
+    pub(crate) stats: Stats,
+    /// Frames of the message being assembled; swapped into the etale on success.
+    scratch: Vec<Part>,
+    /// Queued for a look at its socket in the next update, whatever epoll says.
+    pub(crate) queued: bool,
+}
+
+impl Ehypha {
+    pub(crate) fn new(public_key: &str, address: Address, sub: Socket, fd: RawFd) -> Self {
+        Ehypha {
+            public_key: public_key.into(),
+            address,
+            sub,
+            fd,
+            etales: HashMap::new(),
+            stats: Stats::default(),
+            scratch: Vec::new(),
+            queued: false,
+        }
+    }
+
+    pub fn public_key(&self) -> &str {
+        &self.public_key
+    }
+
+    pub fn address(&self) -> &Address {
+        &self.address
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    fn subscribe(&self, title: &str, on: bool) -> Result<()> {
+        let opt = if on { sys::ZMQ_SUBSCRIBE } else { sys::ZMQ_UNSUBSCRIBE };
+        self.sub.set_bytes(opt, &wire::title_frame(title)).map_err(|e| Error::zmq("subscribe", e))
+    }
+
+    /// Subscribes to `title`. Its etale stays empty (`t_in == -1`) until the first arrival.
+    pub fn add_etale(&mut self, title: &str) -> Result<&Etale> {
+        wire::check_title(title)?;
+        if self.etales.contains_key(title) {
+            return Err(Error::AlreadyPresent { what: "etale", name: title.to_string() });
+        }
+        self.subscribe(title, true)?;
+        Ok(self.etales.entry(title.to_string()).or_insert_with(|| Etale::new(title)))
+    }
+
+    pub fn get_etale(&self, title: &str) -> Result<&Etale> {
+        self.etales.get(title).ok_or_else(|| Error::Absent { what: "etale", name: title.to_string() })
+    }
+
+    pub fn etales(&self) -> impl Iterator<Item = &Etale> {
+        self.etales.values()
+    }
+
+    /// Unsubscribes from `title` and forgets its data.
+    pub fn del_etale(&mut self, title: &str) -> Result<()> {
+        let etale = self
+            .etales
+            .get(title)
+            .ok_or_else(|| Error::AlreadyAbsent { what: "etale", name: title.to_string() })?;
+        if !etale.paused {
+            self.subscribe(title, false)?;
+        }
+        self.etales.remove(title);
+        Ok(())
+    }
+
+    /// Stops receiving `title` (unsubscribes) but keeps its latest data.
+    pub fn pause_etale(&mut self, title: &str) -> Result<()> {
+        let paused = self.get_etale(title)?.paused;
+        if paused {
+            return Err(Error::AlreadyPaused { title: title.to_string() });
+        }
+        self.subscribe(title, false)?;
+        if let Some(e) = self.etales.get_mut(title) {
+            e.paused = true;
+        }
+        Ok(())
+    }
+
+    pub fn resume_etale(&mut self, title: &str) -> Result<()> {
+        let paused = self.get_etale(title)?.paused;
+        if !paused {
+            return Err(Error::AlreadyResumed { title: title.to_string() });
+        }
+        self.subscribe(title, true)?;
+        if let Some(e) = self.etales.get_mut(title) {
+            e.paused = false;
+        }
+        Ok(())
+    }
+
+    /// Pauses every etale not paused yet.
+    pub fn pause_etales(&mut self) -> Result<()> {
+        self.set_all_paused(true)
+    }
+
+    /// Resumes every paused etale.
+    pub fn resume_etales(&mut self) -> Result<()> {
+        self.set_all_paused(false)
+    }
+
+    fn set_all_paused(&mut self, paused: bool) -> Result<()> {
+        for (title, etale) in self.etales.iter_mut() {
+            if etale.paused != paused {
+                let opt = if paused { sys::ZMQ_UNSUBSCRIBE } else { sys::ZMQ_SUBSCRIBE };
+                self.sub.set_bytes(opt, &wire::title_frame(title)).map_err(|e| Error::zmq("subscribe", e))?;
+                etale.paused = paused;
+            }
+        }
+        Ok(())
+    }
+
+    /// Receives up to `budget` messages. Returns whether more may be waiting.
+    pub(crate) fn drain(&mut self, budget: usize, stamp: u64, changes: &mut Vec<Change>, totals: &mut Stats) -> Result<bool> {
+        let before = self.stats;
+        let more = self.drain_inner(budget, stamp, changes);
+        let mut delta = self.stats;
+        delta.received -= before.received;
+        delta.malformed -= before.malformed;
+        delta.unknown_title -= before.unknown_title;
+        delta.paused -= before.paused;
+        totals.add(&delta);
+        more
+    }
+
+    fn drain_inner(&mut self, budget: usize, stamp: u64, changes: &mut Vec<Change>) -> Result<bool> {
+        // A non-blocking recv that finds nothing processes the socket's pending
+        // commands, which is also what re-arms its fd for epoll.
+        for _ in 0..budget {
+            let mut title_msg = Msg::new();
+            if !self.sub.recv(&mut title_msg).map_err(|e| Error::zmq("zmq_msg_recv", e))? {
+                return Ok(false);
+            }
+            let mut t_out_msg: Option<Msg> = None;
+            self.scratch.clear();
+            let mut more = title_msg.more();
+            while more {
+                let mut m = Msg::new();
+                // Multipart messages arrive whole: the rest is already here.
+                if !self.sub.recv(&mut m).map_err(|e| Error::zmq("zmq_msg_recv", e))? {
+                    break;
+                }
+                more = m.more();
+                if t_out_msg.is_none() {
+                    t_out_msg = Some(m);
+                } else {
+                    self.scratch.push(m);
+                }
+            }
+            let t_in = wire::now_us();
+            let parsed = wire::parse_title(&title_msg).and_then(|title| {
+                let t_out = t_out_msg.as_deref().ok_or(Malformed::NoTimestamp).and_then(wire::parse_t_out)?;
+                Ok((title, t_out))
+            });
+            let (title, t_out) = match parsed {
+                Ok(x) => x,
+                Err(_) => {
+                    self.stats.malformed += 1;
+                    continue;
+                }
+            };
+            let Some(etale) = self.etales.get_mut(title) else {
+                self.stats.unknown_title += 1;
+                continue;
+            };
+            if etale.paused {
+                self.stats.paused += 1;
+                continue;
+            }
+            std::mem::swap(&mut etale.parts, &mut self.scratch);
+            etale.t_out = t_out;
+            etale.t_in = t_in;
+            etale.received += 1;
+            self.stats.received += 1;
+            if etale.stamp != stamp {
+                etale.stamp = stamp;
+                changes.push(Change { public_key: self.public_key.clone(), title: etale.title.clone() });
+            }
+        }
+        self.scratch.clear();
+        Ok(true)
+    }
+}
+
+impl std::fmt::Debug for Ehypha {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ehypha")
+            .field("public_key", &self.public_key)
+            .field("address", &self.address)
+            .field("etales", &self.etales.keys().collect::<Vec<_>>())
+            .field("stats", &self.stats)
+            .finish()
+    }
+}

@@ -1,0 +1,139 @@
+//! The one error type of the crate, and its stable kinds (the C and Python faces map
+//! kinds to result codes and exception classes).
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// What went wrong, coarsely: stable across releases, one-to-one with the C result codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum ErrorKind {
+    InvalidKey = 1,
+    InvalidAddress = 2,
+    InvalidPort = 3,
+    InvalidTitle = 4,
+    InvalidArgument = 5,
+    AlreadyPresent = 6,
+    Absent = 7,
+    AlreadyAbsent = 8,
+    AlreadyPaused = 9,
+    AlreadyResumed = 10,
+    AddressInUse = 11,
+    Limit = 12,
+    Io = 13,
+    CurveUnavailable = 14,
+    Zmq = 15,
+}
+
+/// Every fallible operation of emyzelium returns this.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A CURVE key that is not 40 characters of Z85 encoding 32 bytes.
+    InvalidKey { key: String, reason: String },
+    /// An onion that is not a v3 address, or a host that cannot be connected to.
+    InvalidAddress { address: String, reason: String },
+    /// Port 0 where a real port is needed.
+    InvalidPort { what: &'static str },
+    /// A title containing a NUL byte (the wire format ends titles with one).
+    InvalidTitle { title: String },
+    /// Any other argument out of its domain (a knob's value, say).
+    InvalidArgument { what: String },
+    /// Adding what is already there (an ehypha's key, an etale's title, a whitelist key).
+    AlreadyPresent { what: &'static str, name: String },
+    /// Looking up what is not there.
+    Absent { what: &'static str, name: String },
+    /// Deleting what is not there.
+    AlreadyAbsent { what: &'static str, name: String },
+    AlreadyPaused { title: String },
+    AlreadyResumed { title: String },
+    /// The publish endpoint is taken by another socket.
+    AddressInUse { endpoint: String },
+    /// Out of sockets or file descriptors.
+    Limit { what: String },
+    /// Reading a whitelist file failed, or a line of it is not a key.
+    Io { path: PathBuf, line: Option<usize>, source: std::io::Error },
+    /// The linked libzmq was built without CURVE.
+    CurveUnavailable,
+    /// libzmq refused an operation.
+    Zmq { op: &'static str, code: i32, message: String },
+}
+
+impl Error {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidKey { .. } => ErrorKind::InvalidKey,
+            Error::InvalidAddress { .. } => ErrorKind::InvalidAddress,
+            Error::InvalidPort { .. } => ErrorKind::InvalidPort,
+            Error::InvalidTitle { .. } => ErrorKind::InvalidTitle,
+            Error::InvalidArgument { .. } => ErrorKind::InvalidArgument,
+            Error::AlreadyPresent { .. } => ErrorKind::AlreadyPresent,
+            Error::Absent { .. } => ErrorKind::Absent,
+            Error::AlreadyAbsent { .. } => ErrorKind::AlreadyAbsent,
+            Error::AlreadyPaused { .. } => ErrorKind::AlreadyPaused,
+            Error::AlreadyResumed { .. } => ErrorKind::AlreadyResumed,
+            Error::AddressInUse { .. } => ErrorKind::AddressInUse,
+            Error::Limit { .. } => ErrorKind::Limit,
+            Error::Io { .. } => ErrorKind::Io,
+            Error::CurveUnavailable => ErrorKind::CurveUnavailable,
+            Error::Zmq { .. } => ErrorKind::Zmq,
+        }
+    }
+
+    pub(crate) fn zmq(op: &'static str, e: crate::sys::ZmqError) -> Self {
+        if e.0 == crate::sys::EMFILE {
+            return Error::Limit {
+                what: format!("{op}: too many sockets or open files ({})", e.message()),
+            };
+        }
+        Error::Zmq { op, code: e.0, message: e.message() }
+    }
+}
+
+/// Shortens the key in messages: a secret key must never end up in a log whole.
+fn redact(key: &str) -> String {
+    let head: String = key.chars().take(8).collect();
+    if key.chars().count() > 8 {
+        format!("{head}…")
+    } else {
+        head
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidKey { key, reason } => write!(f, "invalid key {:?}: {reason}", redact(key)),
+            Error::InvalidAddress { address, reason } => write!(f, "invalid address {address:?}: {reason}"),
+            Error::InvalidPort { what } => write!(f, "invalid port: {what} must be 1..=65535"),
+            Error::InvalidTitle { title } => {
+                write!(f, "invalid title {title:?}: titles must not contain a NUL byte")
+            }
+            Error::InvalidArgument { what } => write!(f, "invalid argument: {what}"),
+            Error::AlreadyPresent { what, name } => write!(f, "{what} {name:?} is already present"),
+            Error::Absent { what, name } => write!(f, "{what} {name:?} is absent"),
+            Error::AlreadyAbsent { what, name } => write!(f, "{what} {name:?} is already absent"),
+            Error::AlreadyPaused { title } => write!(f, "etale {title:?} is already paused"),
+            Error::AlreadyResumed { title } => write!(f, "etale {title:?} is already resumed"),
+            Error::AddressInUse { endpoint } => write!(f, "address in use: {endpoint}"),
+            Error::Limit { what } => write!(f, "limit reached: {what}"),
+            Error::Io { path, line: Some(n), source } => write!(f, "{}:{n}: {source}", path.display()),
+            Error::Io { path, line: None, source } => write!(f, "{}: {source}", path.display()),
+            Error::CurveUnavailable => {
+                write!(f, "the linked libzmq has no CURVE support (build with feature `vendored`)")
+            }
+            Error::Zmq { op, code, message } => write!(f, "{op}: {message} (errno {code})"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,76 @@
+//! # emyzelium
+//!
+//! Authenticated, encrypted peer-to-peer publish/subscribe over ZeroMQ and Tor.
+//!
+//! An [`Efunguz`] is a peer: a CURVE key pair and a publish socket that only
+//! whitelisted keys may subscribe to. It publishes *etales* (a title and byte parts)
+//! with [`Efunguz::emit_etale`], and receives other peers' etales through one
+//! [`Ehypha`] per peer. Call [`Efunguz::update`] from your main loop: it never blocks,
+//! and afterwards each [`Etale`] holds the latest parts, `t_out` and `t_in`.
+//!
+//! ```no_run
+//! use emyzelium::{Efunguz, new_key_pair};
+//! # fn main() -> emyzelium::Result<()> {
+//! let (_public, secret) = new_key_pair()?;
+//! let mut ef = Efunguz::builder(&secret).port(60847).build()?;
+//! let peer_key = "…the other peer's Z85 public key (40 chars)…";
+//! ef.add_ehypha_direct(peer_key, "127.0.0.1", 60848)?.add_etale("zone")?;
+//! loop {
+//!     ef.emit_etale("zone", &[b"my data".as_slice()])?;
+//!     ef.update()?;
+//!     for change in ef.changes() {
+//!         let etale = ef.get_ehypha(&change.public_key)?.get_etale(&change.title)?;
+//!         println!("{} parts at {}", etale.parts().len(), etale.t_in());
+//!     }
+//! #   break;
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Wire format (shared with the C++, Python, Go and Rust 0.9 emyzelium): multipart
+//! `[title + 0x00, t_out as 8-byte little-endian i64, parts…]`; subscriptions to
+//! `title + 0x00`; ZAP domain `emyz`.
+
+#![deny(unsafe_code)]
+
+mod address;
+mod builder;
+mod efunguz;
+mod ehypha;
+mod error;
+mod etale;
+mod keys;
+mod sys;
+mod update;
+mod wire;
+
+pub use address::{normalize_onion, onion_from_ed25519, Address, ONION_V3_LEN};
+pub use builder::{EfunguzBuilder, Options};
+pub use efunguz::{Counters, Efunguz};
+pub use ehypha::{Change, Ehypha, Stats};
+pub use error::{Error, ErrorKind, Result};
+pub use etale::{Etale, Part};
+pub use keys::{is_valid_key, new_key_pair, public_key, read_keys_file, z85_decode, z85_encode, KEY_Z85_LEN};
+pub use wire::now_us;
+
+/// Default publish port of an efunguz.
+pub const DEFAULT_PORT: u16 = 60847;
+/// Default host of Tor's SOCKS proxy.
+pub const DEFAULT_TOR_PROXY_HOST: &str = "127.0.0.1";
+/// Default port of Tor's SOCKS proxy.
+pub const DEFAULT_TOR_PROXY_PORT: u16 = 9050;
+/// ZAP domain of every emyzelium publisher.
+pub const ZAP_DOMAIN: &str = "emyz";
+
+/// This library's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Version of the linked libzmq as (major, minor, patch).
+pub fn libzmq_version() -> (i32, i32, i32) {
+    sys::version()
+}
+
+/// Whether the linked libzmq supports CURVE (always true with the default build).
+pub fn has_curve() -> bool {
+    sys::has("curve")
+}

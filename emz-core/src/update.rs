@@ -1,0 +1,199 @@
+//! The per-frame work: answer ZAP, read the monitor, take in etales.
+//!
+//! Cost is O(sockets with activity): every socket's signalling fd sits in one epoll
+//! set, so idle ehyphae are never touched. libzmq signals that fd whenever it queues a
+//! command for the socket (a message arriving into an empty pipe, a peer gone, …), so a
+//! socket that stays idle for hours still gets its commands processed when they come.
+
+use crate::efunguz::{Efunguz, TOKEN_EHYPHA0, TOKEN_MONITOR, TOKEN_PUB, TOKEN_ZAP};
+use crate::ehypha::Change;
+use crate::error::{Error, Result};
+use crate::keys::z85_encode;
+use crate::sys::{self, Msg};
+use std::time::{Duration, Instant};
+
+impl Efunguz {
+    /// Does all pending work without blocking and returns how many etales got new data;
+    /// [`Efunguz::changes`] lists them until the next update.
+    pub fn update(&mut self) -> Result<usize> {
+        self.changes.clear();
+        self.stamp += 1;
+        self.poll(0)?;
+        Ok(self.changes.len())
+    }
+
+    /// The (public key, title) of each etale that got new data in the last update or
+    /// wait, once each.
+    pub fn changes(&self) -> &[Change] {
+        &self.changes
+    }
+
+    /// Blocks until some etale gets new data or `timeout` passes (`None`: no limit),
+    /// doing the work of [`Efunguz::update`] meanwhile. Returns how many etales changed
+    /// (0 on timeout).
+    pub fn wait(&mut self, timeout: Option<Duration>) -> Result<usize> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        self.changes.clear();
+        self.stamp += 1;
+        self.poll(0)?;
+        while self.changes.is_empty() {
+            let ms = match deadline {
+                None => -1,
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    // Round up: a 0 ms epoll_wait would spin until the deadline.
+                    i32::try_from(left.as_micros().div_ceil(1000)).unwrap_or(i32::MAX)
+                }
+            };
+            self.poll(ms)?;
+        }
+        Ok(self.changes.len())
+    }
+
+    /// One round: waits up to `timeout_ms` for readiness (not at all when some socket is
+    /// already known to need a look), then serves every socket that is ready.
+    fn poll(&mut self, timeout_ms: i32) -> Result<()> {
+        let mut ready = std::mem::take(&mut self.ready);
+        ready.clear();
+        let timeout_ms = if self.queue.is_empty() { timeout_ms } else { 0 };
+        let mut n = self.poller.wait(timeout_ms, &mut ready).map_err(io_limit)?;
+        // A full batch means there may be more ready fds.
+        while n == self.poller.capacity() {
+            n = self.poller.wait(0, &mut ready).map_err(io_limit)?;
+        }
+        let result = self.serve(&ready);
+        self.ready = ready;
+        result
+    }
+
+    fn serve(&mut self, ready: &[u64]) -> Result<()> {
+        let mut queue = std::mem::take(&mut self.queue);
+        let mut result = Ok(());
+        // Keep serving the rest after a failure; report the first one.
+        let mut note = |r: Result<()>| {
+            if let (Err(e), true) = (r, result.is_ok()) {
+                result = Err(e);
+            }
+        };
+        for &token in ready {
+            match token {
+                TOKEN_ZAP => note(self.serve_zap()),
+                TOKEN_MONITOR => note(self.serve_monitor()),
+                // Touching the publisher lets it process subscriptions and connections.
+                TOKEN_PUB => drop(self.publisher.readable()),
+                t => {
+                    let slot = (t - TOKEN_EHYPHA0) as usize;
+                    if let Some(Some(e)) = self.ehyphae.get_mut(slot) {
+                        if !e.queued {
+                            e.queued = true;
+                            queue.push(slot);
+                        }
+                    }
+                }
+            }
+        }
+        let budget = self.options.drain_budget;
+        let mut again = Vec::new();
+        for slot in queue.drain(..) {
+            let Some(Some(e)) = self.ehyphae.get_mut(slot) else { continue };
+            e.queued = false;
+            match e.drain(budget, self.stamp, &mut self.changes, &mut self.stats) {
+                Ok(true) => {
+                    e.queued = true;
+                    again.push(slot);
+                }
+                Ok(false) => {}
+                Err(err) => note(Err(err)),
+            }
+        }
+        queue.extend(again);
+        self.queue = queue;
+        result
+    }
+
+    /// Answers every waiting ZAP request (RFC 27): CURVE only, whitelisted keys only
+    /// (when the whitelist is not empty), user-id = the client's Z85 public key.
+    fn serve_zap(&mut self) -> Result<()> {
+        loop {
+            let mut frames: Vec<Msg> = Vec::with_capacity(7);
+            loop {
+                let mut m = Msg::new();
+                if !self.zap.recv(&mut m).map_err(|e| Error::zmq("ZAP recv", e))? {
+                    break;
+                }
+                let more = m.more();
+                frames.push(m);
+                if !more {
+                    break;
+                }
+            }
+            if frames.is_empty() {
+                return Ok(());
+            }
+            let (status, text, user) = self.zap_verdict(&frames);
+            let request_id: &[u8] = frames.get(1).map(|m| &m[..]).unwrap_or(b"");
+            let reply: [&[u8]; 6] = [b"1.0", request_id, status.as_bytes(), text.as_bytes(), user.as_bytes(), b""];
+            for (i, part) in reply.iter().enumerate() {
+                self.zap.send(part, i + 1 < reply.len()).map_err(|e| Error::zmq("ZAP send", e))?;
+            }
+        }
+    }
+
+    fn zap_verdict(&self, frames: &[Msg]) -> (&'static str, &'static str, String) {
+        // version, request id, domain, address, routing id, mechanism, credentials…
+        if frames.len() < 6 || &frames[0][..] != b"1.0" {
+            return ("500", "Malformed ZAP request", String::new());
+        }
+        if &frames[2][..] != crate::ZAP_DOMAIN.as_bytes() || &frames[5][..] != b"CURVE" {
+            return ("400", "Unknown domain or mechanism", String::new());
+        }
+        let Some(key) = frames.get(6).and_then(|k| <[u8; 32]>::try_from(&k[..]).ok()) else {
+            return ("400", "No CURVE key", String::new());
+        };
+        let key = z85_encode(&key);
+        if self.whitelist.is_empty() || self.whitelist.contains(&key) {
+            ("200", "OK", key)
+        } else {
+            ("400", "Not in whitelist", String::new())
+        }
+    }
+
+    fn serve_monitor(&mut self) -> Result<()> {
+        loop {
+            let mut head = Msg::new();
+            if !self.monitor.recv(&mut head).map_err(|e| Error::zmq("monitor recv", e))? {
+                return Ok(());
+            }
+            // The second frame (the peer's address) is not needed.
+            let mut more = head.more();
+            while more {
+                let mut rest = Msg::new();
+                if !self.monitor.recv(&mut rest).map_err(|e| Error::zmq("monitor recv", e))? {
+                    break;
+                }
+                more = rest.more();
+            }
+            if head.len() < 6 {
+                continue;
+            }
+            let event = u16::from_ne_bytes([head[0], head[1]]);
+            let c = &mut self.counters;
+            match event {
+                sys::ZMQ_EVENT_ACCEPTED => {
+                    c.in_attempted += 1;
+                    c.in_absorbing += 1;
+                }
+                sys::ZMQ_EVENT_HANDSHAKE_SUCCEEDED => c.in_permitted += 1,
+                sys::ZMQ_EVENT_DISCONNECTED => c.in_absorbing = c.in_absorbing.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn io_limit(e: std::io::Error) -> Error {
+    Error::Zmq { op: "epoll_wait", code: e.raw_os_error().unwrap_or(0), message: e.to_string() }
+}
