@@ -156,7 +156,7 @@ impl Efunguz {
             poller.add(fd, token).map_err(|e| Error::Limit { what: format!("epoll_ctl: {e}") })?;
         }
 
-        Ok(Efunguz {
+        let mut ef = Efunguz {
             secret_key: b.secret_key,
             public_key,
             whitelist,
@@ -177,7 +177,13 @@ impl Efunguz {
             publisher,
             zap,
             ctx,
-        })
+        };
+        // libzmq signals a socket's fd for a new message only after a read found its
+        // pipe empty. The monitor's pipe was attached inside connect(), with no command
+        // and so no signal: read it empty once so that its first event wakes epoll.
+        ef.serve_monitor()?;
+        ef.serve_zap()?;
+        Ok(ef)
     }
 
     pub fn public_key(&self) -> &str {

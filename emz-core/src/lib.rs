@@ -74,3 +74,15 @@ pub fn libzmq_version() -> (i32, i32, i32) {
 pub fn has_curve() -> bool {
     sys::has("curve")
 }
+
+/// Plain libzmq sockets from the same build, for tests and benchmarks that need a
+/// peer which is *not* an efunguz (a raw CURVE publisher injecting malformed frames,
+/// the raw-libzmq baseline). Not part of the stable API.
+#[doc(hidden)]
+pub mod raw {
+    pub use crate::sys::{
+        Context, Msg, Poller, Socket, ZmqError, ZMQ_CURVE_PUBLICKEY, ZMQ_CURVE_SECRETKEY, ZMQ_CURVE_SERVER,
+        ZMQ_CURVE_SERVERKEY, ZMQ_LINGER, ZMQ_PUB, ZMQ_RCVHWM, ZMQ_REP, ZMQ_SNDHWM, ZMQ_SUB, ZMQ_SUBSCRIBE,
+        ZMQ_ZAP_DOMAIN,
+    };
+}

@@ -116,7 +116,7 @@ impl Efunguz {
 
     /// Answers every waiting ZAP request (RFC 27): CURVE only, whitelisted keys only
     /// (when the whitelist is not empty), user-id = the client's Z85 public key.
-    fn serve_zap(&mut self) -> Result<()> {
+    pub(crate) fn serve_zap(&mut self) -> Result<()> {
         loop {
             let mut frames: Vec<Msg> = Vec::with_capacity(7);
             loop {
@@ -161,7 +161,7 @@ impl Efunguz {
         }
     }
 
-    fn serve_monitor(&mut self) -> Result<()> {
+    pub(crate) fn serve_monitor(&mut self) -> Result<()> {
         loop {
             let mut head = Msg::new();
             if !self.monitor.recv(&mut head).map_err(|e| Error::zmq("monitor recv", e))? {

@@ -1,0 +1,407 @@
+//! `emz`: a small command-line face of emyzelium, for scripts and interoperability
+//! tests. Run `emz --help` for the usage.
+
+use emyzelium::{new_key_pair, public_key, Efunguz, KEY_Z85_LEN};
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+const USAGE: &str = "\
+emz — authenticated, encrypted publish/subscribe over ZeroMQ CURVE (emyzelium)
+
+USAGE:
+    emz keygen
+    emz public SECRET
+    emz emit --secret S --title T [OPTIONS] [--] [PART]...
+    emz listen --secret S --peer KEY@HOST:PORT --title T [OPTIONS]
+    emz --help | --version
+
+Keys are 40-character Z85 strings. Options also take the form --name=value.
+
+keygen
+    Prints a new CURVE key pair as two lines, `public: <Z85>` and `secret: <Z85>`.
+
+public SECRET
+    Prints the public key that belongs to the secret key SECRET.
+
+emit
+    Publishes an etale (a title and data parts) again and again, answering CURVE
+    handshakes (ZAP) between emissions. Prints `ready <port>` on stdout once the
+    publish socket is bound, then nothing more.
+    --secret S         own secret key (required)
+    --bind HOST        interface to publish on: an IP address, an interface name or *
+                       (default *)
+    --port P           port to publish on; 0 = any free port (default 60847)
+    --whitelist KEY    public key allowed to subscribe; repeatable. Without any, every
+                       key may subscribe
+    --title T          title to publish under (required); repeatable: each round then
+                       emits the same parts under every title, in the order given
+    --every MS         milliseconds between rounds (default 100)
+    --count N          rounds to emit, then exit 0 (default: until killed)
+    --hex              each PART is hex (`-` or an empty argument = empty part)
+    --file             each PART is the path of a file whose bytes are the part
+                       (for large parts: the kernel caps one argument at 128 KiB)
+    PART...            the data parts, UTF-8 unless --hex or --file; none = no parts
+
+listen
+    Subscribes to one peer and prints one line per etale that got new data:
+        etale <title> <t_out> <t_in> <n_parts> <hex of part 1> <hex of part 2> ...
+    t_out and t_in are microseconds since the Unix epoch (at the sender when
+    emitted, here when received); an empty part prints as `-`. Etales that arrive
+    between two looks at the socket coalesce to the latest one. On exit, a line
+    `stats received=R malformed=M unknown_title=U paused=P` goes to stderr.
+    --secret S         own secret key (required)
+    --peer KEY@HOST:PORT
+                       the publisher: its public key, host and port (required;
+                       an IPv6 host goes in brackets, [::1])
+    --title T          title to subscribe to (required); repeatable
+    --count N          exit 0 after printing N lines (default: until killed)
+    --timeout SECS     give up after SECS seconds in all (fractions allowed): exit 1
+                       with a message on stderr (default: no limit)
+    --bind HOST        interface of the listener's own, unused publish socket
+                       (default 127.0.0.1)
+    --port P           its port; 0 = any free port (default 0)
+
+EXIT STATUS:
+    0  success (emit: N rounds done; listen: N lines printed)
+    1  listen timed out
+    2  bad usage or any other error, with `emz: <error>` on stderr
+";
+
+/// Failure of a subcommand: the exit code and what to print after `emz: `.
+struct Fail(u8, String);
+
+type Res<T> = Result<T, Fail>;
+
+fn usage_err<T>(msg: impl Into<String>) -> Res<T> {
+    Err(Fail(2, format!("{} (see emz --help)", msg.into())))
+}
+
+impl From<emyzelium::Error> for Fail {
+    fn from(e: emyzelium::Error) -> Self {
+        Fail(2, e.to_string())
+    }
+}
+
+fn io_fail(e: std::io::Error) -> Fail {
+    Fail(2, format!("stdout: {e}"))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Fail(code, msg)) => {
+            eprintln!("emz: {msg}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(args: &[String]) -> Res<()> {
+    let Some(cmd) = args.first() else {
+        return usage_err("a subcommand is needed: keygen, public, emit or listen");
+    };
+    let rest = &args[1..];
+    match cmd.as_str() {
+        "-h" | "--help" | "help" => print_out(USAGE),
+        "-V" | "--version" | "version" => print_out(&format!(
+            "emz {} (libzmq {}.{}.{})\n",
+            emyzelium::VERSION,
+            emyzelium::libzmq_version().0,
+            emyzelium::libzmq_version().1,
+            emyzelium::libzmq_version().2
+        )),
+        _ if rest.iter().any(|a| a == "-h" || a == "--help") => print_out(USAGE),
+        "keygen" => keygen(rest),
+        "public" => public(rest),
+        "emit" => emit(rest),
+        "listen" => listen(rest),
+        other => usage_err(format!("unknown subcommand {other:?}")),
+    }
+}
+
+fn print_out(s: &str) -> Res<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(s.as_bytes()).and_then(|_| out.flush()).map_err(io_fail)
+}
+
+// ---- argument parsing -------------------------------------------------------------------
+
+/// Options of a subcommand, parsed by hand: `--name value`, `--name=value`, flags, and
+/// positionals (everything after `--` is positional).
+struct Parsed {
+    values: Vec<(String, String)>,
+    flags: Vec<String>,
+    positional: Vec<String>,
+}
+
+impl Parsed {
+    fn new(args: &[String], with_value: &[&str], flags: &[&str]) -> Res<Parsed> {
+        let mut p = Parsed { values: Vec::new(), flags: Vec::new(), positional: Vec::new() };
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            if a == "--" {
+                p.positional.extend(it.by_ref().cloned());
+                break;
+            }
+            if !a.starts_with("--") {
+                p.positional.push(a.clone());
+                continue;
+            }
+            let (name, inline) = match a.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (a.as_str(), None),
+            };
+            let bare = &name[2..];
+            if with_value.contains(&bare) {
+                let v = match inline {
+                    Some(v) => v,
+                    None => match it.next() {
+                        Some(v) => v.clone(),
+                        None => return usage_err(format!("{name} needs a value")),
+                    },
+                };
+                p.values.push((bare.to_string(), v));
+            } else if flags.contains(&bare) {
+                if inline.is_some() {
+                    return usage_err(format!("{name} takes no value"));
+                }
+                p.flags.push(bare.to_string());
+            } else {
+                return usage_err(format!("unknown option {name}"));
+            }
+        }
+        Ok(p)
+    }
+
+    fn all(&self, name: &str) -> Vec<String> {
+        self.values.iter().filter(|(n, _)| n == name).map(|(_, v)| v.clone()).collect()
+    }
+
+    /// The value of an option that may be given at most once.
+    fn one(&self, name: &str) -> Res<Option<String>> {
+        let mut all = self.all(name);
+        if all.len() > 1 {
+            return usage_err(format!("--{name} given more than once"));
+        }
+        Ok(all.pop())
+    }
+
+    fn required(&self, name: &str) -> Res<String> {
+        match self.one(name)? {
+            Some(v) => Ok(v),
+            None => usage_err(format!("--{name} is required")),
+        }
+    }
+
+    fn flag(&self, name: &str) -> bool {
+        self.flags.iter().any(|f| f == name)
+    }
+
+    fn number<T: std::str::FromStr>(&self, name: &str) -> Res<Option<T>> {
+        match self.one(name)? {
+            None => Ok(None),
+            Some(v) => match v.parse() {
+                Ok(n) => Ok(Some(n)),
+                Err(_) => usage_err(format!("--{name}: {v:?} is not a valid number")),
+            },
+        }
+    }
+}
+
+fn hex_decode(s: &str) -> Res<Vec<u8>> {
+    if s == "-" {
+        return Ok(Vec::new());
+    }
+    let b = s.as_bytes();
+    if b.len() % 2 != 0 {
+        return usage_err(format!("hex part {s:?} has an odd number of digits"));
+    }
+    let nib = |c: u8| (c as char).to_digit(16);
+    b.chunks(2)
+        .map(|p| match (nib(p[0]), nib(p[1])) {
+            (Some(h), Some(l)) => Ok((h * 16 + l) as u8),
+            _ => usage_err(format!("hex part {s:?} has a non-hex digit")),
+        })
+        .collect()
+}
+
+fn hex_encode(data: &[u8], out: &mut Vec<u8>) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    if data.is_empty() {
+        out.push(b'-');
+        return;
+    }
+    out.reserve(data.len() * 2);
+    for &b in data {
+        out.push(DIGITS[(b >> 4) as usize]);
+        out.push(DIGITS[(b & 15) as usize]);
+    }
+}
+
+/// `KEY@HOST:PORT`. Z85 keys may themselves contain `@` and `:`, so the key is taken as
+/// the first 40 characters.
+fn parse_peer(s: &str) -> Res<(String, String, u16)> {
+    let bad = |why: &str| usage_err(format!("--peer {s:?}: {why}; expected KEY@HOST:PORT"));
+    if s.len() <= KEY_Z85_LEN || !s.is_char_boundary(KEY_Z85_LEN) || s.as_bytes()[KEY_Z85_LEN] != b'@' {
+        return bad("no 40-character key followed by @");
+    }
+    let (key, addr) = (&s[..KEY_Z85_LEN], &s[KEY_Z85_LEN + 1..]);
+    let Some((host, port)) = addr.rsplit_once(':') else {
+        return bad("no :PORT");
+    };
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    if host.is_empty() {
+        return bad("empty host");
+    }
+    let Ok(port) = port.parse::<u16>() else {
+        return bad("bad port");
+    };
+    Ok((key.to_string(), host.to_string(), port))
+}
+
+// ---- subcommands ------------------------------------------------------------------------
+
+fn keygen(args: &[String]) -> Res<()> {
+    if !args.is_empty() {
+        return usage_err("keygen takes no arguments");
+    }
+    let (public, secret) = new_key_pair()?;
+    print_out(&format!("public: {public}\nsecret: {secret}\n"))
+}
+
+fn public(args: &[String]) -> Res<()> {
+    let [secret] = args else {
+        return usage_err("public takes exactly one argument, the secret key");
+    };
+    let p = public_key(secret)?;
+    print_out(&format!("{p}\n"))
+}
+
+fn emit(args: &[String]) -> Res<()> {
+    let p = Parsed::new(args, &["secret", "bind", "port", "whitelist", "title", "every", "count"], &["hex", "file"])?;
+    let secret = p.required("secret")?;
+    let bind = p.one("bind")?.unwrap_or_else(|| "*".to_string());
+    let port: u16 = p.number("port")?.unwrap_or(emyzelium::DEFAULT_PORT);
+    let titles = p.all("title");
+    if titles.is_empty() {
+        return usage_err("--title is required");
+    }
+    let every = Duration::from_millis(p.number("every")?.unwrap_or(100));
+    let count: Option<u64> = p.number("count")?;
+    if p.flag("hex") && p.flag("file") {
+        return usage_err("--hex and --file exclude each other");
+    }
+    let parts: Vec<Vec<u8>> = if p.flag("hex") {
+        p.positional.iter().map(|s| hex_decode(s)).collect::<Res<_>>()?
+    } else if p.flag("file") {
+        p.positional
+            .iter()
+            .map(|f| std::fs::read(f).map_err(|e| Fail(2, format!("{f}: {e}"))))
+            .collect::<Res<_>>()?
+    } else {
+        p.positional.iter().map(|s| s.as_bytes().to_vec()).collect()
+    };
+
+    let builder = Efunguz::builder(&secret).bind_host(&bind).whitelist(p.all("whitelist"));
+    let builder = if port == 0 { builder.any_port() } else { builder.port(port) };
+    let mut ef = builder.build()?;
+    print_out(&format!("ready {}\n", ef.port()))?;
+
+    let mut round: u64 = 0;
+    let mut next = Instant::now();
+    while count.map_or(true, |n| round < n) {
+        for t in &titles {
+            ef.emit_etale(t, &parts)?;
+        }
+        ef.update()?;
+        round += 1;
+        // Until the next round (and after the last one, so it leaves the socket), keep
+        // answering handshakes; wait() does update()'s work while it sleeps.
+        next += every;
+        loop {
+            let left = next.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            ef.wait(Some(left))?;
+        }
+    }
+    Ok(())
+}
+
+fn listen(args: &[String]) -> Res<()> {
+    let p = Parsed::new(args, &["secret", "peer", "title", "count", "timeout", "bind", "port"], &[])?;
+    if let Some(x) = p.positional.first() {
+        return usage_err(format!("unexpected argument {x:?}"));
+    }
+    let secret = p.required("secret")?;
+    let (key, host, peer_port) = parse_peer(&p.required("peer")?)?;
+    let titles = p.all("title");
+    if titles.is_empty() {
+        return usage_err("--title is required");
+    }
+    let count: Option<u64> = p.number("count")?;
+    let timeout = match p.number::<f64>("timeout")? {
+        None => None,
+        Some(s) if s.is_finite() && s >= 0.0 && s < 1e9 => Some(Duration::from_secs_f64(s)),
+        Some(s) => return usage_err(format!("--timeout {s} is out of range")),
+    };
+    let bind = p.one("bind")?.unwrap_or_else(|| "127.0.0.1".to_string());
+    let port: u16 = p.number("port")?.unwrap_or(0);
+
+    let builder = Efunguz::builder(&secret).bind_host(&bind);
+    let builder = if port == 0 { builder.any_port() } else { builder.port(port) };
+    let mut ef = builder.build()?;
+    let ehypha = ef.add_ehypha_direct(&key, &host, peer_port)?;
+    for t in &titles {
+        ehypha.add_etale(t)?;
+    }
+
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let mut printed: u64 = 0;
+    let mut line = Vec::new();
+    let stdout = std::io::stdout();
+    let result = loop {
+        if count.is_some_and(|n| printed >= n) {
+            break Ok(());
+        }
+        let left = match deadline {
+            None => None,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    let want = count.map_or(String::new(), |n| format!(" of {n}"));
+                    break Err(Fail(
+                        1,
+                        format!("timeout: {printed}{want} etales received in {} s", timeout.unwrap_or_default().as_secs_f64()),
+                    ));
+                }
+                Some(left)
+            }
+        };
+        ef.wait(left)?;
+        let ehypha = ef.get_ehypha(&key)?;
+        for change in ef.changes() {
+            if count.is_some_and(|n| printed >= n) {
+                break;
+            }
+            let etale = ehypha.get_etale(&change.title)?;
+            line.clear();
+            write!(line, "etale {} {} {} {}", etale.title(), etale.t_out(), etale.t_in(), etale.parts().len())
+                .map_err(io_fail)?;
+            for part in etale.parts() {
+                line.push(b' ');
+                hex_encode(part, &mut line);
+            }
+            line.push(b'\n');
+            let mut out = stdout.lock();
+            out.write_all(&line).and_then(|_| out.flush()).map_err(io_fail)?;
+            printed += 1;
+        }
+    };
+    let s = ef.get_ehypha(&key)?.stats();
+    eprintln!("stats received={} malformed={} unknown_title={} paused={}", s.received, s.malformed, s.unknown_title, s.paused);
+    result
+}
