@@ -296,10 +296,7 @@ fn emit(args: &[String]) -> Res<()> {
     let parts: Vec<Vec<u8>> = if p.flag("hex") {
         p.positional.iter().map(|s| hex_decode(s)).collect::<Res<_>>()?
     } else if p.flag("file") {
-        p.positional
-            .iter()
-            .map(|f| std::fs::read(f).map_err(|e| Fail(2, format!("{f}: {e}"))))
-            .collect::<Res<_>>()?
+        p.positional.iter().map(|f| std::fs::read(f).map_err(|e| Fail(2, format!("{f}: {e}")))).collect::<Res<_>>()?
     } else {
         p.positional.iter().map(|s| s.as_bytes().to_vec()).collect()
     };
@@ -319,7 +316,8 @@ fn emit(args: &[String]) -> Res<()> {
         round += 1;
         // Until the next round (and after the last one, so it leaves the socket), keep
         // answering handshakes; wait() does update()'s work while it sleeps.
-        next += every;
+        // A late round does not make the next ones come in a burst.
+        next = (next + every).max(Instant::now());
         loop {
             let left = next.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -345,7 +343,7 @@ fn listen(args: &[String]) -> Res<()> {
     let count: Option<u64> = p.number("count")?;
     let timeout = match p.number::<f64>("timeout")? {
         None => None,
-        Some(s) if s.is_finite() && s >= 0.0 && s < 1e9 => Some(Duration::from_secs_f64(s)),
+        Some(s) if (0.0..1e9).contains(&s) => Some(Duration::from_secs_f64(s)),
         Some(s) => return usage_err(format!("--timeout {s} is out of range")),
     };
     let bind = p.one("bind")?.unwrap_or_else(|| "127.0.0.1".to_string());
@@ -375,7 +373,10 @@ fn listen(args: &[String]) -> Res<()> {
                     let want = count.map_or(String::new(), |n| format!(" of {n}"));
                     break Err(Fail(
                         1,
-                        format!("timeout: {printed}{want} etales received in {} s", timeout.unwrap_or_default().as_secs_f64()),
+                        format!(
+                            "timeout: {printed}{want} etales received in {} s",
+                            timeout.unwrap_or_default().as_secs_f64()
+                        ),
                     ));
                 }
                 Some(left)
@@ -402,6 +403,9 @@ fn listen(args: &[String]) -> Res<()> {
         }
     };
     let s = ef.get_ehypha(&key)?.stats();
-    eprintln!("stats received={} malformed={} unknown_title={} paused={}", s.received, s.malformed, s.unknown_title, s.paused);
+    eprintln!(
+        "stats received={} malformed={} unknown_title={} paused={}",
+        s.received, s.malformed, s.unknown_title, s.paused
+    );
     result
 }
