@@ -81,8 +81,82 @@ fn build_vendored() {
     }
 
     zeromq_src::Build::new()
-        .with_libsodium(Some(zeromq_src::LibLocation::new(lib, include)))
+        .with_libsodium(Some(zeromq_src::LibLocation::new(lib, &include)))
         .build();
+    patch_socks_connecter(&include, &target);
+}
+
+/// libzmq 4.3.5 bug, the "Bad file descriptor (src/epoll.cpp)" abort reported by the
+/// original emyzelium: when the SOCKS proxy (Tor) refuses or fails a connection,
+/// `socks_connecter_t::error()` removes its poll handle but keeps the stale pointer,
+/// and closing the socket before the reconnect timer fires removes it again: epoll_ctl
+/// fails with EBADF and libzmq aborts. `rm_handle()` removes it and clears the pointer.
+///
+/// zeromq-src compiles from its own read-only copy of the sources, so the fixed file is
+/// compiled here, with the same defines, and swapped into libzmq.a.
+#[cfg(feature = "vendored")]
+fn patch_socks_connecter(sodium_include: &str, target: &str) {
+    use std::path::PathBuf;
+    use std::process::Command;
+
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    let src = out.join("source/src");
+    let original = std::fs::read_to_string(src.join("socks_connecter.cpp")).expect("zeromq-src copied its sources");
+    let buggy = "void zmq::socks_connecter_t::error ()\n{\n    rm_fd (_handle);\n";
+    let fixed = "void zmq::socks_connecter_t::error ()\n{\n    rm_handle ();\n";
+    assert!(original.contains(buggy), "libzmq's socks_connecter.cpp changed: review the SOCKS patch in build.rs");
+    let dir = out.join("patched");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("socks_connecter.cpp");
+    std::fs::write(&file, original.replace(buggy, fixed)).unwrap();
+
+    // Same translation-unit settings as zeromq-src 0.3.6 uses on Linux (class layouts
+    // must match the rest of the library); our CXXFLAGS apply to both builds.
+    let mut build = cc::Build::new();
+    build
+        .cpp(true)
+        .std("c++11")
+        .include(out.join("source/include"))
+        .include(&src)
+        .include(&out)
+        .include(sodium_include)
+        .define("ZMQ_BUILD_TESTS", "OFF")
+        .define("ZMQ_USE_CV_IMPL_STL11", "1")
+        .define("ZMQ_STATIC", "1")
+        .define("ZMQ_USE_BUILTIN_SHA1", "1")
+        .define("ZMQ_HAVE_WS", "1")
+        .define("ZMQ_USE_LIBSODIUM", "1")
+        .define("ZMQ_HAVE_CURVE", "1")
+        .file(&file);
+    if target.contains("linux") {
+        for d in [
+            "ZMQ_HAVE_LINUX",
+            "ZMQ_IOTHREAD_POLLER_USE_EPOLL",
+            "ZMQ_POLL_BASED_ON_POLL",
+            "ZMQ_HAVE_IPC",
+            "HAVE_STRNLEN",
+            "ZMQ_HAVE_UIO",
+            "ZMQ_HAVE_STRUCT_SOCKADDR_UN",
+        ] {
+            build.define(d, "1");
+        }
+    }
+    let objects = build.compile_intermediates();
+    let object = objects.first().expect("socks_connecter object");
+
+    let lib = out.join("lib/libzmq.a");
+    let list = Command::new("ar").arg("t").arg(&lib).output().expect("ar");
+    let members = String::from_utf8_lossy(&list.stdout);
+    let member = members
+        .lines()
+        .find(|m| m.ends_with("-socks_connecter.o") || *m == "socks_connecter.o")
+        .expect("socks_connecter.o in libzmq.a");
+    let run = |args: &[&std::ffi::OsStr]| {
+        let st = Command::new("ar").args(args).status().expect("ar");
+        assert!(st.success(), "ar {args:?} failed");
+    };
+    run(&["d".as_ref(), lib.as_os_str(), member.as_ref()]);
+    run(&["rs".as_ref(), lib.as_os_str(), object.as_os_str()]);
 }
 
 #[cfg(not(feature = "vendored"))]
