@@ -150,7 +150,7 @@ impl Efunguz {
             }
         };
 
-        let poller = Poller::new(256).map_err(|e| Error::Limit { what: format!("epoll_create1: {e}") })?;
+        let poller = Poller::new(64).map_err(|e| Error::Limit { what: format!("epoll_create1: {e}") })?;
         for (sock, token) in [(&zap, TOKEN_ZAP), (&monitor, TOKEN_MONITOR), (&publisher, TOKEN_PUB)] {
             let fd = sock.fd().map_err(zerr("ZMQ_FD"))?;
             poller.add(fd, token).map_err(|e| Error::Limit { what: format!("epoll_ctl: {e}") })?;
@@ -168,7 +168,7 @@ impl Efunguz {
             free_slots: Vec::new(),
             queue: Vec::new(),
             poller,
-            ready: Vec::with_capacity(256),
+            ready: Vec::new(),
             changes: Vec::new(),
             stamp: 0,
             counters: Counters::default(),
@@ -268,8 +268,8 @@ impl Efunguz {
         if self.by_key.contains_key(public_key) {
             return Err(Error::AlreadyPresent { what: "ehypha", name: public_key.to_string() });
         }
-        self.ensure_fd_room()?;
-        let sub = self.new_sub_socket(&server_key, &address)?;
+        self.ensure_fd_room();
+        let sub = self.new_sub_socket(&server_key, &address).map_err(|e| self.limit_error(e))?;
         let fd = sub.fd().map_err(zerr("ZMQ_FD"))?;
         let slot = self.free_slots.pop().unwrap_or_else(|| {
             self.ehyphae.push(None);
@@ -279,6 +279,7 @@ impl Efunguz {
             self.free_slots.push(slot);
             return Err(Error::Limit { what: format!("epoll_ctl: {e}") });
         }
+        self.poller.reserve(self.ehyphae.len() + TOKEN_EHYPHA0 as usize);
         self.by_key.insert(public_key.to_string(), slot);
         let mut e = Ehypha::new(public_key, address, sub, fd);
         e.queued = true;
@@ -316,28 +317,36 @@ impl Efunguz {
         Ok(sub)
     }
 
-    /// Raises the soft fd limit when the ehyphae are about to need more than it allows
-    /// (one fd for each socket's mailbox, one for its connection, some spare).
-    fn ensure_fd_room(&self) -> Result<()> {
+    /// Raises the soft fd limit when the ehyphae may need more than it allows (one fd
+    /// for each socket's mailbox, one for its connection, some spare). Best effort: if
+    /// the limit cannot be raised, socket creation fails later with a `Limit` error.
+    fn ensure_fd_room(&self) {
         let needed = 2 * (self.by_key.len() as u64 + 1) + 64;
         let (soft, hard) = sys::fd_limit();
         if needed <= soft {
-            return Ok(());
+            return;
         }
         let want = (needed * 2).max(soft);
-        if want <= hard && sys::set_fd_limit(want, hard) {
-            return Ok(());
+        // Privileged processes may raise the hard limit too; others go up to it.
+        if !sys::set_fd_limit(want, want.max(hard)) && soft < hard {
+            sys::set_fd_limit(want.min(hard), hard);
         }
-        // Privileged processes may raise the hard limit too; others get what exists.
-        if sys::set_fd_limit(want, want.max(hard)) || (needed <= hard && sys::set_fd_limit(hard, hard)) {
-            return Ok(());
+    }
+
+    fn limit_error(&self, e: Error) -> Error {
+        match e {
+            Error::Limit { what } => {
+                let (soft, _) = sys::fd_limit();
+                Error::Limit {
+                    what: format!(
+                        "{what}; {} ehyphae, max_sockets {}, open files limit {soft} (raise with ulimit -n or Options::max_sockets)",
+                        self.by_key.len(),
+                        self.options.max_sockets
+                    ),
+                }
+            }
+            e => e,
         }
-        Err(Error::Limit {
-            what: format!(
-                "file descriptors: {} ehyphae need about {needed}, the limit is {hard} (raise it with ulimit -n)",
-                self.by_key.len() + 1
-            ),
-        })
     }
 
     fn slot(&self, public_key: &str) -> Option<usize> {

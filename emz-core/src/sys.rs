@@ -417,8 +417,11 @@ impl Poller {
         Ok(n)
     }
 
-    pub fn capacity(&self) -> usize {
-        self.events.len()
+    /// Makes room for `n` ready events per wait.
+    pub fn reserve(&mut self, n: usize) {
+        if self.events.len() < n {
+            self.events.resize(n.next_power_of_two(), libc::epoll_event { events: 0, u64: 0 });
+        }
     }
 }
 

@@ -54,16 +54,13 @@ impl Efunguz {
     }
 
     /// One round: waits up to `timeout_ms` for readiness (not at all when some socket is
-    /// already known to need a look), then serves every socket that is ready.
+    /// already known to need a look), then serves every socket that is ready. The event
+    /// buffer holds one slot per registered fd, so one epoll_wait reports them all.
     fn poll(&mut self, timeout_ms: i32) -> Result<()> {
         let mut ready = std::mem::take(&mut self.ready);
         ready.clear();
         let timeout_ms = if self.queue.is_empty() { timeout_ms } else { 0 };
-        let mut n = self.poller.wait(timeout_ms, &mut ready).map_err(io_limit)?;
-        // A full batch means there may be more ready fds.
-        while n == self.poller.capacity() {
-            n = self.poller.wait(0, &mut ready).map_err(io_limit)?;
-        }
+        self.poller.wait(timeout_ms, &mut ready).map_err(io_limit)?;
         let result = self.serve(&ready);
         self.ready = ready;
         result
