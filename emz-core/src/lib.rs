@@ -82,7 +82,7 @@ pub fn has_curve() -> bool {
 pub mod raw {
     pub use crate::sys::{
         Context, Msg, Poller, Socket, ZmqError, ZMQ_CURVE_PUBLICKEY, ZMQ_CURVE_SECRETKEY, ZMQ_CURVE_SERVER,
-        ZMQ_CURVE_SERVERKEY, ZMQ_LINGER, ZMQ_PUB, ZMQ_RCVHWM, ZMQ_REP, ZMQ_SNDHWM, ZMQ_SUB, ZMQ_SUBSCRIBE,
+        ZMQ_CURVE_SERVERKEY, ZMQ_LINGER, ZMQ_MAX_SOCKETS, ZMQ_PUB, ZMQ_RCVHWM, ZMQ_REP, ZMQ_SNDHWM, ZMQ_SUB, ZMQ_SUBSCRIBE,
         ZMQ_ZAP_DOMAIN,
     };
 }
