@@ -89,6 +89,7 @@ extern "C" {
     fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int;
     fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int;
     fn zmq_msg_close(msg: *mut zmq_msg_t) -> c_int;
+    fn zmq_msg_copy(dest: *mut zmq_msg_t, src: *mut zmq_msg_t) -> c_int;
     fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void;
     fn zmq_msg_size(msg: *const zmq_msg_t) -> usize;
     fn zmq_msg_more(msg: *const zmq_msg_t) -> c_int;
@@ -341,6 +342,17 @@ impl Msg {
     /// Whether more frames of the same multipart message follow.
     pub fn more(&self) -> bool {
         unsafe { zmq_msg_more(&self.0) != 0 }
+    }
+}
+
+/// Shares the buffer (libzmq reference-counts it); only frames under 34 bytes, stored
+/// inline, are copied. Lets a part outlive its etale's next update without a data copy.
+impl Clone for Msg {
+    fn clone(&self) -> Self {
+        let mut m = Msg::new();
+        // zmq_msg_copy only fails on invalid messages, which a Msg never holds.
+        unsafe { zmq_msg_copy(&mut m.0, &self.0 as *const zmq_msg_t as *mut zmq_msg_t) };
+        m
     }
 }
 

@@ -230,3 +230,35 @@ fn three_efungi_all_to_all() {
         assert!(ef.in_permitted() >= 2 && ef.in_absorbing() >= 2, "{:?}", ef.counters());
     }
 }
+
+#[test]
+fn a_long_idle_subscriber_still_gets_the_latest() {
+    let (ka, mut a, _kb, mut b) = pair();
+    b.get_ehypha_mut(&ka.public).unwrap().add_etale("slow").unwrap();
+    deliver(&mut a, &mut b, &ka.public, "slow", &[b"0".to_vec()], 0);
+    // b is not touched at all for a while; its socket's commands pile up meanwhile.
+    for i in 1..=10i64 {
+        a.emit_etale_at("slow", &[i.to_string().as_bytes()], i).unwrap();
+        a.update().unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    assert!(until(T, || {
+        b.update().unwrap();
+        b.get_ehypha(&ka.public).unwrap().get_etale("slow").unwrap().t_out() == 10
+    }));
+    let e = b.get_ehypha(&ka.public).unwrap().get_etale("slow").unwrap();
+    assert_eq!(&e.parts()[0][..], b"10");
+}
+
+#[test]
+fn a_cloned_part_outlives_newer_data() {
+    let (ka, mut a, _kb, mut b) = pair();
+    b.get_ehypha_mut(&ka.public).unwrap().add_etale("c").unwrap();
+    let big = vec![7u8; 100_000];
+    deliver(&mut a, &mut b, &ka.public, "c", &[big.clone(), b"small".to_vec()], 1);
+    let kept: Vec<emyzelium::Part> = b.get_ehypha(&ka.public).unwrap().get_etale("c").unwrap().parts().to_vec();
+    deliver(&mut a, &mut b, &ka.public, "c", &[b"new".to_vec()], 2);
+    assert_eq!(&kept[0][..], &big[..]);
+    assert_eq!(&kept[1][..], b"small");
+    assert_eq!(&b.get_ehypha(&ka.public).unwrap().get_etale("c").unwrap().parts()[0][..], b"new");
+}
