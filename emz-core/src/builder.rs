@@ -37,6 +37,14 @@ pub struct Options {
     /// Most messages taken from one ehypha in one update, so one flooding peer cannot
     /// stall the loop; the rest waits for the next update (default 100,000).
     pub drain_budget: usize,
+    /// Keep the latest etale of each title, and send it to each new subscriber of the
+    /// title as soon as it subscribes (default true).
+    pub keep_latest: bool,
+    /// When a subscriber's queue is full, hold the etale back (for everyone) and retry
+    /// the newest of its title on each update, instead of dropping it for that
+    /// subscriber: the last etale of a burst always arrives. A subscriber that stops
+    /// reading then slows the others until heartbeats drop it (default true).
+    pub retry_unsent: bool,
 }
 
 impl Default for Options {
@@ -56,6 +64,8 @@ impl Default for Options {
             handshake_interval: Duration::from_secs(30),
             ipv6: false,
             drain_budget: 100_000,
+            keep_latest: true,
+            retry_unsent: true,
         }
     }
 }
@@ -210,6 +220,16 @@ impl EfunguzBuilder {
 
     pub fn ipv6(mut self, on: bool) -> Self {
         self.options.ipv6 = on;
+        self
+    }
+
+    pub fn keep_latest(mut self, on: bool) -> Self {
+        self.options.keep_latest = on;
+        self
+    }
+
+    pub fn retry_unsent(mut self, on: bool) -> Self {
+        self.options.retry_unsent = on;
         self
     }
 

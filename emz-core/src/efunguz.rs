@@ -5,6 +5,7 @@ use crate::builder::{millis, EfunguzBuilder, Options};
 use crate::ehypha::{Change, Ehypha, Stats};
 use crate::error::{Error, Result};
 use crate::keys::{check_key, read_keys_file};
+use crate::publisher::Publisher;
 use crate::sys::{self, Context, Poller, Socket};
 use crate::wire;
 use std::collections::{HashMap, HashSet};
@@ -56,7 +57,7 @@ pub struct Efunguz {
 
     // Declared last: dropped after the ehyphae, so the context ends last of all.
     pub(crate) monitor: Socket,
-    pub(crate) publisher: Socket,
+    pub(crate) publisher: Publisher,
     pub(crate) zap: Socket,
     pub(crate) ctx: Context,
 }
@@ -104,7 +105,8 @@ impl Efunguz {
         let zap = ctx.socket(sys::ZMQ_REP).map_err(zerr("zmq_socket(ZAP)"))?;
         zap.bind("inproc://zeromq.zap.01").map_err(zerr("zmq_bind(ZAP)"))?;
 
-        let publisher = ctx.socket(sys::ZMQ_PUB).map_err(zerr("zmq_socket(PUB)"))?;
+        // XPUB is PUB on the wire; see publisher.rs for what it adds.
+        let publisher = ctx.socket(sys::ZMQ_XPUB).map_err(zerr("zmq_socket(XPUB)"))?;
         let set = |opt, v: i32, name| publisher.set_i32(opt, v).map_err(zerr(name));
         set(sys::ZMQ_CURVE_SERVER, 1, "ZMQ_CURVE_SERVER")?;
         publisher.set_bytes(sys::ZMQ_CURVE_SECRETKEY, &secret).map_err(zerr("ZMQ_CURVE_SECRETKEY"))?;
@@ -150,8 +152,9 @@ impl Efunguz {
             }
         };
 
+        let publisher = Publisher::new(publisher, o.keep_latest, o.retry_unsent)?;
         let poller = Poller::new(64).map_err(|e| Error::Limit { what: format!("epoll_create1: {e}") })?;
-        for (sock, token) in [(&zap, TOKEN_ZAP), (&monitor, TOKEN_MONITOR), (&publisher, TOKEN_PUB)] {
+        for (sock, token) in [(&zap, TOKEN_ZAP), (&monitor, TOKEN_MONITOR), (&publisher.sock, TOKEN_PUB)] {
             let fd = sock.fd().map_err(zerr("ZMQ_FD"))?;
             poller.add(fd, token).map_err(|e| Error::Limit { what: format!("epoll_ctl: {e}") })?;
         }
@@ -398,23 +401,23 @@ impl Efunguz {
     // ---- publishing --------------------------------------------------------------------
 
     /// Publishes `parts` under `title`, stamped with the current time, to every
-    /// subscriber of the title. Never blocks: a subscriber whose queue is full (HWM)
-    /// misses this one.
-    pub fn emit_etale<P: AsRef<[u8]>>(&mut self, title: &str, parts: &[P]) -> Result<()> {
+    /// subscriber of the title. Never blocks. Returns `false` when a subscriber's queue
+    /// is full (HWM): the etale is then kept and sent by a later update, unless a newer
+    /// one of the same title replaces it first (see [`Options::retry_unsent`]).
+    pub fn emit_etale<P: AsRef<[u8]>>(&mut self, title: &str, parts: &[P]) -> Result<bool> {
         self.emit_etale_at(title, parts, wire::now_us())
     }
 
     /// As [`Efunguz::emit_etale`] with a `t_out` of your choosing.
-    pub fn emit_etale_at<P: AsRef<[u8]>>(&mut self, title: &str, parts: &[P], t_out: i64) -> Result<()> {
+    pub fn emit_etale_at<P: AsRef<[u8]>>(&mut self, title: &str, parts: &[P], t_out: i64) -> Result<bool> {
         wire::check_title(title)?;
-        let send = |data: &[u8], more: bool| self.publisher.send(data, more).map_err(zerr("zmq_send")).map(drop);
-        // PUB never blocks (it drops at HWM), so a partly sent multipart cannot happen.
-        send(&wire::title_frame(title), true)?;
-        send(&t_out.to_le_bytes(), !parts.is_empty())?;
-        for (i, p) in parts.iter().enumerate() {
-            send(p.as_ref(), i + 1 < parts.len())?;
-        }
-        Ok(())
+        let parts: Vec<&[u8]> = parts.iter().map(AsRef::as_ref).collect();
+        self.publisher.emit(title, &parts, t_out)
+    }
+
+    /// Titles whose latest etale still waits for room in a subscriber's queue.
+    pub fn unsent_etales(&self) -> usize {
+        self.publisher.unsent()
     }
 
     // ---- counters ----------------------------------------------------------------------
@@ -459,7 +462,7 @@ impl Drop for Efunguz {
             self.poller.remove(e.fd);
         }
         self.ehyphae.clear();
-        self.publisher.stop_monitor();
+        self.publisher.sock.stop_monitor();
         // The remaining sockets close in field order, then the context terminates.
     }
 }

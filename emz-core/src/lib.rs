@@ -40,6 +40,7 @@ mod ehypha;
 mod error;
 mod etale;
 mod keys;
+mod publisher;
 mod sys;
 mod update;
 mod wire;

@@ -19,6 +19,7 @@ pub const ZMQ_PAIR: c_int = 0;
 pub const ZMQ_PUB: c_int = 1;
 pub const ZMQ_SUB: c_int = 2;
 pub const ZMQ_REP: c_int = 4;
+pub const ZMQ_XPUB: c_int = 9;
 
 pub const ZMQ_IO_THREADS: c_int = 1;
 pub const ZMQ_MAX_SOCKETS: c_int = 2;
@@ -47,6 +48,10 @@ pub const ZMQ_SOCKS_PROXY: c_int = 68;
 pub const ZMQ_HEARTBEAT_IVL: c_int = 75;
 pub const ZMQ_HEARTBEAT_TTL: c_int = 76;
 pub const ZMQ_HEARTBEAT_TIMEOUT: c_int = 77;
+pub const ZMQ_XPUB_NODROP: c_int = 69;
+pub const ZMQ_XPUB_MANUAL: c_int = 71;
+/// Draft in zmq.h, but compiled into every libzmq 4.3 (src/zmq_draft.h).
+pub const ZMQ_XPUB_MANUAL_LAST_VALUE: c_int = 98;
 
 pub const ZMQ_DONTWAIT: c_int = 1;
 pub const ZMQ_SNDMORE: c_int = 2;
@@ -87,6 +92,8 @@ extern "C" {
     fn zmq_socket_monitor(s: *mut c_void, addr: *const c_char, events: c_int) -> c_int;
 
     fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int;
+    fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> c_int;
+    fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int;
     fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int;
     fn zmq_msg_close(msg: *mut zmq_msg_t) -> c_int;
     fn zmq_msg_copy(dest: *mut zmq_msg_t, src: *mut zmq_msg_t) -> c_int;
@@ -298,6 +305,22 @@ impl Socket {
         }
     }
 
+    /// Sends a frame sharing `msg`'s buffer (no data copy), without blocking; `msg`
+    /// stays usable. `Ok(false)` when the socket would block.
+    pub fn send_shared(&self, msg: &Msg, more: bool) -> ZResult<bool> {
+        let mut copy = msg.clone();
+        let flags = ZMQ_DONTWAIT | if more { ZMQ_SNDMORE } else { 0 };
+        // On success libzmq takes the copy's reference; on failure `copy` drops it.
+        let rc = unsafe { zmq_msg_send(&mut copy.0, self.raw, flags) };
+        if rc >= 0 {
+            return Ok(true);
+        }
+        match ZmqError::last() {
+            ZmqError(EAGAIN) => Ok(false),
+            e => Err(e),
+        }
+    }
+
     /// Receives one frame into `msg` without blocking. `Ok(false)` when nothing is there.
     pub fn recv(&self, msg: &mut Msg) -> ZResult<bool> {
         let rc = unsafe { zmq_msg_recv(&mut msg.0, self.raw, ZMQ_DONTWAIT) };
@@ -337,6 +360,18 @@ impl Msg {
         // zmq_msg_init cannot fail.
         unsafe { zmq_msg_init(&mut m) };
         Msg(m)
+    }
+
+    /// A frame holding a copy of `data`.
+    pub fn from_slice(data: &[u8]) -> ZResult<Self> {
+        let mut m = zmq_msg_t { _d: [0; 64] };
+        check(unsafe { zmq_msg_init_size(&mut m, data.len()) })?;
+        let msg = Msg(m);
+        if !data.is_empty() {
+            let dst = unsafe { zmq_msg_data(&msg.0 as *const zmq_msg_t as *mut zmq_msg_t) };
+            unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), dst as *mut u8, data.len()) };
+        }
+        Ok(msg)
     }
 
     /// Whether more frames of the same multipart message follow.

@@ -79,8 +79,7 @@ impl Efunguz {
             match token {
                 TOKEN_ZAP => note(self.serve_zap()),
                 TOKEN_MONITOR => note(self.serve_monitor()),
-                // Touching the publisher lets it process subscriptions and connections.
-                TOKEN_PUB => drop(self.publisher.readable()),
+                TOKEN_PUB => note(self.publisher.serve()),
                 t => {
                     let slot = (t - TOKEN_EHYPHA0) as usize;
                     if let Some(Some(e)) = self.ehyphae.get_mut(slot) {
@@ -91,6 +90,12 @@ impl Efunguz {
                     }
                 }
             }
+        }
+        if self.publisher.touched && !ready.contains(&TOKEN_PUB) {
+            note(self.publisher.serve());
+        }
+        if self.publisher.unsent() > 0 {
+            note(self.publisher.retry_unsent());
         }
         let budget = self.options.drain_budget;
         let mut again = Vec::new();

@@ -179,11 +179,11 @@ impl Realm {
     }
 
     pub fn emit_zone(&mut self) -> emyzelium::Result<()> {
-        self.ef.emit_etale(ZONE, &self.grid.export_zone().to_parts())
+        self.ef.emit_etale(ZONE, &self.grid.export_zone().to_parts()).map(drop)
     }
 
     pub fn emit_description(&mut self) -> emyzelium::Result<()> {
-        self.ef.emit_etale(DESCRIPTION, &[self.spec().description()])
+        self.ef.emit_etale(DESCRIPTION, &[self.spec().description()]).map(drop)
     }
 
     pub fn counters(&self) -> Counters {

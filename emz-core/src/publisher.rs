@@ -1,0 +1,191 @@
+//! The publish side: an XPUB socket that behaves as the family's PUB on the wire, plus
+//! the latest value of every title.
+//!
+//! Two things plain PUB cannot do:
+//! - a subscriber that joins late gets the current value of its title at once, and only
+//!   it gets it (XPUB in manual mode: the subscription reaches us, we add it to that
+//!   subscriber's pipe and send the cached value to that pipe alone);
+//! - the last etale of a burst is never lost to a full queue (NODROP makes a send to a
+//!   full subscriber fail instead of vanishing; the newest unsent value per title is
+//!   retried on every update until it goes out).
+
+use crate::error::{Error, Result};
+use crate::sys::{self, Msg, Socket};
+use crate::wire;
+use std::collections::HashMap;
+
+pub(crate) struct Publisher {
+    pub(crate) sock: Socket,
+    /// Frames of the latest etale emitted under each title (shared with libzmq's
+    /// queues, not copied), and whether it still has to go out.
+    latest: HashMap<String, Latest>,
+    /// Titles whose latest value has not been sent yet, oldest first.
+    unsent: Vec<String>,
+    keep_latest: bool,
+    /// Set by every send: libzmq may have taken in, while sending, the command that
+    /// would have signalled a subscription, so look at the socket in the next update.
+    pub(crate) touched: bool,
+}
+
+struct Latest {
+    frames: Vec<Msg>,
+    unsent: bool,
+}
+
+fn zerr(op: &'static str) -> impl FnOnce(sys::ZmqError) -> Error {
+    move |e| Error::zmq(op, e)
+}
+
+impl Publisher {
+    /// `retry_unsent`: hold back (and retry) rather than drop for a subscriber whose
+    /// queue is full.
+    pub(crate) fn new(sock: Socket, keep_latest: bool, retry_unsent: bool) -> Result<Self> {
+        // Manual mode: subscriptions come to us first (see `serve`).
+        sock.set_i32(sys::ZMQ_XPUB_MANUAL, 1).map_err(zerr("ZMQ_XPUB_MANUAL"))?;
+        sock.set_i32(sys::ZMQ_XPUB_NODROP, i32::from(retry_unsent)).map_err(zerr("ZMQ_XPUB_NODROP"))?;
+        Ok(Publisher { sock, latest: HashMap::new(), unsent: Vec::new(), keep_latest, touched: true })
+    }
+
+    /// Titles whose latest etale waits for room in some subscriber's queue.
+    pub(crate) fn unsent(&self) -> usize {
+        self.unsent.len()
+    }
+
+    pub(crate) fn emit(&mut self, title: &str, parts: &[&[u8]], t_out: i64) -> Result<bool> {
+        let mut frames = Vec::with_capacity(parts.len() + 2);
+        let mk = |d: &[u8]| Msg::from_slice(d).map_err(zerr("zmq_msg_init_size"));
+        frames.push(mk(&wire::title_frame(title))?);
+        frames.push(mk(&t_out.to_le_bytes())?);
+        for p in parts {
+            frames.push(mk(p)?);
+        }
+        let sent = self.send(&frames)?;
+        if !self.keep_latest && sent {
+            self.latest.remove(title);
+            return Ok(true);
+        }
+        match self.latest.get_mut(title) {
+            Some(l) => {
+                l.frames = frames;
+                if !sent && !l.unsent {
+                    self.unsent.push(title.to_string());
+                }
+                l.unsent = !sent;
+            }
+            None => {
+                if !sent {
+                    self.unsent.push(title.to_string());
+                }
+                self.latest.insert(title.to_string(), Latest { frames, unsent: !sent });
+            }
+        }
+        Ok(sent)
+    }
+
+    /// `Ok(false)`: some subscriber of the title has a full queue; nothing was sent.
+    fn send(&mut self, frames: &[Msg]) -> Result<bool> {
+        self.touched = true;
+        for (i, f) in frames.iter().enumerate() {
+            let more = i + 1 < frames.len();
+            if !self.sock.send_shared(f, more).map_err(zerr("zmq_msg_send"))? {
+                // libzmq checks room on the first frame only (HWM counts whole messages).
+                debug_assert_eq!(i, 0);
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Sends what is still unsent, oldest first, until a subscriber is full again.
+    pub(crate) fn retry_unsent(&mut self) -> Result<()> {
+        self.touched = true;
+        let mut done = 0;
+        for title in &self.unsent {
+            let Some(l) = self.latest.get_mut(title) else {
+                done += 1;
+                continue;
+            };
+            if !l.unsent {
+                done += 1;
+                continue;
+            }
+            let sent = {
+                let frames = &l.frames;
+                let mut ok = true;
+                for (i, f) in frames.iter().enumerate() {
+                    if !self.sock.send_shared(f, i + 1 < frames.len()).map_err(zerr("zmq_msg_send"))? {
+                        ok = false;
+                        break;
+                    }
+                }
+                ok
+            };
+            if !sent {
+                break;
+            }
+            l.unsent = false;
+            done += 1;
+        }
+        self.unsent.drain(..done);
+        if !self.keep_latest {
+            self.latest.retain(|_, l| l.unsent);
+        }
+        Ok(())
+    }
+
+    /// Applies every (un)subscription waiting on the socket; a new subscriber gets the
+    /// latest value of each title it subscribed to, alone.
+    pub(crate) fn serve(&mut self) -> Result<()> {
+        loop {
+            let mut m = Msg::new();
+            if !self.sock.recv(&mut m).map_err(zerr("XPUB recv"))? {
+                // Found empty after every send above: its fd is armed again.
+                self.touched = false;
+                return Ok(());
+            }
+            let Some((&op, topic)) = m.split_first() else { continue };
+            // In manual mode the subscription takes effect only when set here, on the
+            // pipe it came from (libzmq remembers that pipe until the next send).
+            let opt = if op == 1 { sys::ZMQ_SUBSCRIBE } else { sys::ZMQ_UNSUBSCRIBE };
+            self.sock.set_bytes(opt, topic).map_err(zerr("XPUB subscribe"))?;
+            if op != 1 {
+                continue;
+            }
+            self.welcome(topic)?;
+        }
+    }
+
+    fn welcome(&mut self, topic: &[u8]) -> Result<()> {
+        let titles: Vec<String> = self
+            .latest
+            .iter()
+            .filter(|(t, _)| wire::title_frame(t).starts_with(topic))
+            .map(|(t, _)| t.clone())
+            .collect();
+        // The first send goes to the new subscriber only; should a non-emyzelium peer
+        // subscribe to a prefix of several titles, the rest go to every subscriber.
+        let mut first = true;
+        for title in titles {
+            if first {
+                self.sock.set_i32(sys::ZMQ_XPUB_MANUAL_LAST_VALUE, 1).map_err(zerr("ZMQ_XPUB_MANUAL_LAST_VALUE"))?;
+            }
+            let frames = self.latest[&title].frames.clone();
+            let sent = self.send(&frames);
+            if first {
+                // Back to plain manual mode: sends go to every matching subscriber.
+                self.sock.set_i32(sys::ZMQ_XPUB_MANUAL_LAST_VALUE, 0).map_err(zerr("ZMQ_XPUB_MANUAL_LAST_VALUE"))?;
+                self.sock.set_i32(sys::ZMQ_XPUB_MANUAL, 1).map_err(zerr("ZMQ_XPUB_MANUAL"))?;
+                first = false;
+            }
+            if !sent? {
+                if let Some(l) = self.latest.get_mut(&title) {
+                    if !l.unsent {
+                        l.unsent = true;
+                        self.unsent.push(title);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
