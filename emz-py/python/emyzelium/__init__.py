@@ -1,0 +1,62 @@
+"""emyzelium: authenticated, encrypted peer-to-peer publish/subscribe over ZeroMQ
+(CURVE) and Tor, for programs with a main loop.
+
+An :class:`Efunguz` is a peer: a CURVE key pair and a publish socket that only
+whitelisted keys may subscribe to. It publishes *etales* (a title and byte parts) with
+:meth:`Efunguz.emit_etale` and receives other peers' etales through one :class:`Ehypha`
+per peer. Call :meth:`Efunguz.update` from your loop (it never blocks) or
+:meth:`Efunguz.wait`::
+
+    import emyzelium as emz
+
+    public, secret = emz.keypair()
+    with emz.Efunguz(secret, port=60847) as ef:
+        zone = ef.add_ehypha_direct(peer_key, "127.0.0.1", 60848).add_etale("zone")
+        while True:
+            ef.emit_etale("zone", [b"my", b"data"])
+            for key, title in ef.update():
+                print(title, zone.parts, zone.t_out, zone.t_in)
+
+The same Rust core as the C and Rust faces, libzmq and libsodium included: nothing else
+to install. Same wire format as every emyzelium, so peers of any of them interoperate.
+"""
+
+from __future__ import annotations
+
+from ._errors import *  # noqa: F403
+from ._errors import __all__ as _errors_all
+from ._emyzelium import (
+    CORE_VERSION,
+    DEFAULT_PORT,
+    DEFAULT_TOR_PROXY_HOST,
+    DEFAULT_TOR_PROXY_PORT,
+    Efunguz,
+    Ehypha,
+    Etale,
+    Stats,
+    is_valid_key,
+    keypair,
+    libzmq_version,
+    now_us,
+    public_key,
+    read_keys_file,
+)
+
+__version__: str = CORE_VERSION
+
+__all__ = [
+    "Efunguz",
+    "Ehypha",
+    "Etale",
+    "Stats",
+    "keypair",
+    "public_key",
+    "is_valid_key",
+    "now_us",
+    "libzmq_version",
+    "read_keys_file",
+    "DEFAULT_PORT",
+    "DEFAULT_TOR_PROXY_HOST",
+    "DEFAULT_TOR_PROXY_PORT",
+    *_errors_all,
+]
