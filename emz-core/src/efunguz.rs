@@ -6,6 +6,7 @@ use crate::ehypha::{Change, Ehypha, Stats};
 use crate::error::{Error, Result};
 use crate::keys::{check_key, read_keys_file};
 use crate::publisher::Publisher;
+use crate::tor::{OnionKey, TorAuth, TorControl};
 use crate::sys::{self, Context, Poller, Socket};
 use crate::wire;
 use std::collections::{HashMap, HashSet};
@@ -54,6 +55,8 @@ pub struct Efunguz {
     pub(crate) stamp: u64,
     pub(crate) counters: Counters,
     pub(crate) stats: Stats,
+    /// The onion service publishing this efunguz, and the control connection that owns it.
+    pub(crate) onion: Option<(TorControl, String)>,
 
     // Declared last: dropped after the ehyphae, so the context ends last of all.
     pub(crate) monitor: Socket,
@@ -176,6 +179,7 @@ impl Efunguz {
             stamp: 0,
             counters: Counters::default(),
             stats: Stats::default(),
+            onion: None,
             monitor,
             publisher,
             zap,
@@ -420,6 +424,35 @@ impl Efunguz {
         self.publisher.unsent()
     }
 
+    // ---- onion service ------------------------------------------------------------------
+
+    /// Publishes this efunguz behind a v3 onion service created through Tor's control
+    /// port (`control`, e.g. `127.0.0.1:9051`): onion port = publish port, forwarded to
+    /// 127.0.0.1 (bind to `127.0.0.1` or `*`). Returns the onion without `.onion`; others
+    /// reach us with `add_ehypha(our_public_key, onion, port)`. With [`OnionKey::File`]
+    /// the address survives restarts. The service goes when the efunguz is dropped.
+    pub fn publish_onion(&mut self, control: &str, auth: &TorAuth, key: &OnionKey) -> Result<String> {
+        if let Some((_, id)) = &self.onion {
+            return Err(Error::AlreadyPresent { what: "onion service", name: id.clone() });
+        }
+        let mut tc = TorControl::connect(control)?;
+        tc.authenticate(auth)?;
+        let service = tc.add_onion(self.port, self.port, key)?;
+        self.onion = Some((tc, service.service_id.clone()));
+        Ok(service.service_id)
+    }
+
+    /// The onion this efunguz publishes behind, if [`Efunguz::publish_onion`] made one.
+    pub fn onion(&self) -> Option<&str> {
+        self.onion.as_ref().map(|(_, id)| id.as_str())
+    }
+
+    /// Removes the onion service now (it also goes when the efunguz is dropped).
+    pub fn unpublish_onion(&mut self) -> Result<()> {
+        let (mut tc, id) = self.onion.take().ok_or(Error::AlreadyAbsent { what: "onion service", name: String::new() })?;
+        tc.del_onion(&id)
+    }
+
     // ---- counters ----------------------------------------------------------------------
 
     pub fn counters(&self) -> Counters {
@@ -463,6 +496,10 @@ impl Drop for Efunguz {
         }
         self.ehyphae.clear();
         self.publisher.sock.stop_monitor();
+        if let Some((mut tc, id)) = self.onion.take() {
+            // Best effort: Tor also drops it when the control connection closes.
+            let _ = tc.del_onion(&id);
+        }
         // The remaining sockets close in field order, then the context terminates.
     }
 }

@@ -23,6 +23,7 @@ pub enum ErrorKind {
     Io = 13,
     CurveUnavailable = 14,
     Zmq = 15,
+    Tor = 16,
 }
 
 /// Every fallible operation of emyzelium returns this.
@@ -57,6 +58,8 @@ pub enum Error {
     CurveUnavailable,
     /// libzmq refused an operation.
     Zmq { op: &'static str, code: i32, message: String },
+    /// Tor's control port is missing, refused us, or refused a command.
+    Tor { what: String },
 }
 
 impl Error {
@@ -77,6 +80,7 @@ impl Error {
             Error::Io { .. } => ErrorKind::Io,
             Error::CurveUnavailable => ErrorKind::CurveUnavailable,
             Error::Zmq { .. } => ErrorKind::Zmq,
+            Error::Tor { .. } => ErrorKind::Tor,
         }
     }
 
@@ -123,6 +127,7 @@ impl fmt::Display for Error {
                 write!(f, "the linked libzmq has no CURVE support (build with feature `vendored`)")
             }
             Error::Zmq { op, code, message } => write!(f, "{op}: {message} (errno {code})"),
+            Error::Tor { what } => write!(f, "tor: {what}"),
         }
     }
 }

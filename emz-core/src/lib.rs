@@ -42,6 +42,7 @@ mod etale;
 mod keys;
 mod publisher;
 mod sys;
+mod tor;
 mod update;
 mod wire;
 
@@ -52,6 +53,7 @@ pub use ehypha::{Change, Ehypha, Stats};
 pub use error::{Error, ErrorKind, Result};
 pub use etale::{Etale, Part};
 pub use keys::{is_valid_key, new_key_pair, public_key, read_keys_file, z85_decode, z85_encode, KEY_Z85_LEN};
+pub use tor::{OnionKey, OnionService, TorAuth, TorControl};
 pub use wire::now_us;
 
 /// Default publish port of an efunguz.
