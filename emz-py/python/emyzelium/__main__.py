@@ -1,0 +1,233 @@
+"""The ``emyzelium`` command (also ``python -m emyzelium``).
+
+    emyzelium keygen
+    emyzelium public SECRET
+    emyzelium listen --peer KEY@HOST:PORT --title T [--title T2]... [--secret S]
+                     [--count N] [--timeout SECS] [--text] [--tor-proxy HOST:PORT]
+    emyzelium emit --title T [--title T2]... [--secret S] [--port P] [--bind HOST]
+                   [--whitelist KEY]... [--every MS] [--count N] [--linger SECS]
+                   [--hex] [--stdin] [PART]...
+    emyzelium demo [LIFE OPTIONS]          (the Life demo; `emyzelium demo --help`)
+
+``listen`` prints one line per etale that got new data, in the format of the Rust
+``emz listen``: ``etale <title> <t_out> <t_in> <n_parts> <hex part>...`` (an empty
+part as ``-``; with ``--text`` parts are printed as escaped UTF-8 instead of hex). A peer
+whose host ends in ``.onion`` is reached through Tor.
+
+``emit`` prints ``ready <port>`` once bound. Its parts come from the arguments (UTF-8, or
+hex with ``--hex``) and are emitted once, or every ``--every`` milliseconds (``--count``
+times, or until interrupted). With ``--stdin`` each line of standard input is emitted as
+an etale of one part. After the last emission it keeps serving subscribers for
+``--linger`` seconds (late subscribers still get the latest etale of each title).
+
+Exit status: 0 success, 1 ``listen`` timed out, 2 bad usage or any other error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+from . import Efunguz, EmyzeliumError, keypair, public_key
+
+KEY_LEN = 40
+VALUE_OPTIONS = {
+    "--secret", "--peer", "--title", "--count", "--timeout", "--tor-proxy", "--port", "--bind",
+    "--whitelist", "--every", "--linger",
+}
+
+
+def _glue(argv: Sequence[str]) -> list[str]:
+    """Z85 keys may begin with "-": glue each value to its option so that argparse does
+    not take it for an option, and protect the argument of ``public``."""
+    argv = list(argv)
+    if argv[:1] == ["public"] and len(argv) == 2:
+        return ["public", "--", argv[1]]
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--":
+            out.extend(argv[i:])
+            break
+        if a in VALUE_OPTIONS and i + 1 < len(argv):
+            out.append(f"{a}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"emyzelium: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _hex(p: bytes) -> str:
+    return p.hex() if p else "-"
+
+
+def _text(p: bytes) -> str:
+    if not p:
+        return "-"
+    s = p.decode("utf-8", "backslashreplace")
+    return s.encode("unicode_escape").decode("ascii").replace(" ", "\\x20")
+
+
+def _peer(s: str) -> tuple[str, str, int]:
+    # Z85 keys may contain "@" and ":": the key is the first 40 characters.
+    if len(s) <= KEY_LEN or s[KEY_LEN] != "@":
+        raise SystemExit(f"emyzelium: --peer {s!r}: expected KEY@HOST:PORT")
+    key, addr = s[:KEY_LEN], s[KEY_LEN + 1:]
+    host, _, port = addr.rpartition(":")
+    if not host or not port.isdigit():
+        raise SystemExit(f"emyzelium: --peer {s!r}: expected KEY@HOST:PORT")
+    return key, host.strip("[]"), int(port)
+
+
+def _host_port(s: str) -> tuple[str, int]:
+    host, _, port = s.rpartition(":")
+    if not host or not port.isdigit():
+        raise SystemExit(f"emyzelium: {s!r}: expected HOST:PORT")
+    return host, int(port)
+
+
+def cmd_listen(a: argparse.Namespace) -> int:
+    secret = a.secret or keypair()[1]
+    peers = [_peer(p) for p in a.peer]
+    tor = _host_port(a.tor_proxy) if a.tor_proxy else None
+    fmt = _text if a.text else _hex
+    printed = 0
+    deadline = None if a.timeout is None else time.monotonic() + a.timeout
+    with Efunguz(secret, port=0, bind_host="127.0.0.1", tor_proxy=tor) as ef:
+        etales = {}
+        for key, host, port in peers:
+            if host.lower().endswith(".onion"):
+                eh = ef.add_ehypha(key, host, port)
+            else:
+                eh = ef.add_ehypha_direct(key, host, port)
+            for t in a.title:
+                etales[(key, t)] = eh.add_etale(t)
+        try:
+            while a.count is None or printed < a.count:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    want = "" if a.count is None else f" of {a.count}"
+                    print(f"emyzelium: timeout: {printed}{want} etales received in {a.timeout} s", file=sys.stderr)
+                    return 1
+                for key, title in ef.wait(left):
+                    e = etales[(key, title)]
+                    parts = e.parts
+                    fields = ["etale", title, str(e.t_out), str(e.t_in), str(len(parts))]
+                    fields += [fmt(p) for p in parts]
+                    sys.stdout.write(" ".join(fields) + "\n")
+                    printed += 1
+                    if a.count is not None and printed >= a.count:
+                        break
+                sys.stdout.flush()
+        finally:
+            s = ef.stats
+            print(f"stats received={s.received} malformed={s.malformed} unknown_title={s.unknown_title} "
+                  f"paused={s.paused}", file=sys.stderr)
+    return 0
+
+
+def cmd_emit(a: argparse.Namespace) -> int:
+    secret = a.secret or keypair()[1]
+    parts = [bytes.fromhex("" if p == "-" else p) if a.hex else p.encode() for p in a.parts]
+    with Efunguz(secret, a.whitelist, port=a.port, bind_host=a.bind) as ef:
+        print(f"ready {ef.port}", flush=True)
+
+        def serve(seconds: float) -> None:
+            end = time.monotonic() + seconds
+            while (left := end - time.monotonic()) > 0:
+                ef.wait(min(left, 0.05))
+
+        def emit(ps: list[bytes]) -> None:
+            for t in a.title:
+                ef.emit_etale(t, ps)
+            ef.update()
+
+        if a.stdin:
+            for line in sys.stdin.buffer:
+                line = line.rstrip(b"\r\n")
+                emit([bytes.fromhex(line.decode()) if a.hex else line])
+        elif a.every is None:
+            emit(parts)
+        else:
+            rounds = 0
+            next_t = time.monotonic()
+            while a.count is None or rounds < a.count:
+                emit(parts)
+                rounds += 1
+                next_t += a.every / 1000
+                serve(max(0.0, next_t - time.monotonic()))
+        serve(a.linger)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = _Parser(prog="emyzelium", description="emyzelium: encrypted publish/subscribe (CURVE, Tor)",
+                epilog="The Life demo: emyzelium demo --help")
+    sp = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+    sp.add_parser("keygen", help="print a new key pair")
+    pk = sp.add_parser("public", help="print the public key of a secret key")
+    pk.add_argument("secret")
+
+    pl = sp.add_parser("listen", help="print etales of peers as they arrive")
+    pl.add_argument("--secret", help="own secret key (default: a new one)")
+    pl.add_argument("--peer", action="append", required=True, help="KEY@HOST:PORT (repeatable)")
+    pl.add_argument("--title", action="append", required=True, help="title (repeatable)")
+    pl.add_argument("--count", type=int, default=None, help="exit 0 after N lines")
+    pl.add_argument("--timeout", type=float, default=None, help="exit 1 after SECS")
+    pl.add_argument("--text", action="store_true", help="print parts as escaped UTF-8, not hex")
+    pl.add_argument("--tor-proxy", default=None, help="HOST:PORT of Tor's SOCKS port (default 127.0.0.1:9050)")
+
+    pe = sp.add_parser("emit", help="publish an etale")
+    pe.add_argument("--secret", help="own secret key (default: a new one)")
+    pe.add_argument("--port", type=int, default=60847, help="0 = any free port (default 60847)")
+    pe.add_argument("--bind", default="*", help="interface to publish on (default *)")
+    pe.add_argument("--whitelist", action="append", default=[], help="key allowed to subscribe (repeatable)")
+    pe.add_argument("--title", action="append", required=True, help="title (repeatable)")
+    pe.add_argument("--every", type=float, default=None, help="emit every MS milliseconds")
+    pe.add_argument("--count", type=int, default=None, help="rounds with --every (default: until interrupted)")
+    pe.add_argument("--linger", type=float, default=1.0, help="seconds to keep serving at the end (default 1)")
+    pe.add_argument("--hex", action="store_true", help="parts are hex (`-` = empty part)")
+    pe.add_argument("--stdin", action="store_true", help="emit each line of standard input as one part")
+    pe.add_argument("parts", nargs="*")
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["demo"]:
+        from . import life
+
+        return life.main(argv[1:])
+    sp.add_parser("demo", help="the Life demo (three realms trading zones)", add_help=False)
+
+    a = p.parse_args(_glue(argv))
+    try:
+        if a.cmd == "keygen":
+            pub, sec = keypair()
+            print(f"public: {pub}\nsecret: {sec}")
+            return 0
+        if a.cmd == "public":
+            print(public_key(a.secret))
+            return 0
+        if a.cmd == "listen":
+            return cmd_listen(a)
+        if a.cmd == "emit":
+            return cmd_emit(a)
+    except EmyzeliumError as e:
+        print(f"emyzelium: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
