@@ -79,21 +79,26 @@ def _text(p: bytes) -> str:
     return s.encode("unicode_escape").decode("ascii").replace(" ", "\\x20")
 
 
+def _usage(msg: str) -> SystemExit:
+    print(f"emyzelium: {msg}", file=sys.stderr)
+    return SystemExit(2)
+
+
 def _peer(s: str) -> tuple[str, str, int]:
     # Z85 keys may contain "@" and ":": the key is the first 40 characters.
     if len(s) <= KEY_LEN or s[KEY_LEN] != "@":
-        raise SystemExit(f"emyzelium: --peer {s!r}: expected KEY@HOST:PORT")
+        raise _usage(f"--peer {s!r}: expected KEY@HOST:PORT")
     key, addr = s[:KEY_LEN], s[KEY_LEN + 1:]
     host, _, port = addr.rpartition(":")
     if not host or not port.isdigit():
-        raise SystemExit(f"emyzelium: --peer {s!r}: expected KEY@HOST:PORT")
+        raise _usage(f"--peer {s!r}: expected KEY@HOST:PORT")
     return key, host.strip("[]"), int(port)
 
 
 def _host_port(s: str) -> tuple[str, int]:
     host, _, port = s.rpartition(":")
     if not host or not port.isdigit():
-        raise SystemExit(f"emyzelium: {s!r}: expected HOST:PORT")
+        raise _usage(f"{s!r}: expected HOST:PORT")
     return host, int(port)
 
 
