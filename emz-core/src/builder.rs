@@ -45,6 +45,10 @@ pub struct Options {
     /// subscriber: the last etale of a burst always arrives. A subscriber that stops
     /// reading then slows the others until heartbeats drop it (default true).
     pub retry_unsent: bool,
+    /// Watch each ehypha's connection with a monitor, for [`crate::Ehypha::state`], and
+    /// reconnect ehyphae their peer refused (default true). Costs two more sockets and
+    /// fds per ehypha: turn off for tens of thousands of ehyphae under a low fd limit.
+    pub ehypha_monitor: bool,
 }
 
 impl Default for Options {
@@ -66,6 +70,7 @@ impl Default for Options {
             drain_budget: 100_000,
             keep_latest: true,
             retry_unsent: true,
+            ehypha_monitor: true,
         }
     }
 }
@@ -230,6 +235,11 @@ impl EfunguzBuilder {
 
     pub fn retry_unsent(mut self, on: bool) -> Self {
         self.options.retry_unsent = on;
+        self
+    }
+
+    pub fn ehypha_monitor(mut self, on: bool) -> Self {
+        self.options.ehypha_monitor = on;
         self
     }
 

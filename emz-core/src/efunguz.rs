@@ -15,6 +15,7 @@ use std::path::Path;
 pub(crate) const TOKEN_ZAP: u64 = 0;
 pub(crate) const TOKEN_MONITOR: u64 = 1;
 pub(crate) const TOKEN_PUB: u64 = 2;
+/// Ehypha in slot s: its SUB socket is token TOKEN_EHYPHA0 + 2s, its monitor + 1.
 pub(crate) const TOKEN_EHYPHA0: u64 = 3;
 
 /// Events of the publish socket that feed the counters.
@@ -57,6 +58,9 @@ pub struct Efunguz {
     pub(crate) stats: Stats,
     /// The onion service publishing this efunguz, and the control connection that owns it.
     pub(crate) onion: Option<(TorControl, String)>,
+    /// Slots of ehyphae refused by their peer, to retry.
+    pub(crate) rejected: Vec<usize>,
+    monitor_seq: u64,
 
     // Declared last: dropped after the ehyphae, so the context ends last of all.
     pub(crate) monitor: Socket,
@@ -180,6 +184,8 @@ impl Efunguz {
             counters: Counters::default(),
             stats: Stats::default(),
             onion: None,
+            rejected: Vec::new(),
+            monitor_seq: 0,
             monitor,
             publisher,
             zap,
@@ -276,25 +282,37 @@ impl Efunguz {
             return Err(Error::AlreadyPresent { what: "ehypha", name: public_key.to_string() });
         }
         self.ensure_fd_room();
-        let sub = self.new_sub_socket(&server_key, &address).map_err(|e| self.limit_error(e))?;
-        let fd = sub.fd().map_err(zerr("ZMQ_FD"))?;
-        let slot = self.free_slots.pop().unwrap_or_else(|| {
-            self.ehyphae.push(None);
-            self.ehyphae.len() - 1
-        });
-        if let Err(e) = self.poller.add(fd, TOKEN_EHYPHA0 + slot as u64) {
-            self.free_slots.push(slot);
-            return Err(Error::Limit { what: format!("epoll_ctl: {e}") });
+        let slot = self.free_slots.last().copied().unwrap_or(self.ehyphae.len());
+        let mut e = self.new_ehypha(public_key, &server_key, address).map_err(|e| self.limit_error(e))?;
+        let token = TOKEN_EHYPHA0 + 2 * slot as u64;
+        let mut fds = vec![(e.fd, token)];
+        if let Some((_, mfd)) = &e.monitor {
+            fds.push((*mfd, token + 1));
         }
-        self.poller.reserve(self.ehyphae.len() + TOKEN_EHYPHA0 as usize);
+        for (i, &(fd, t)) in fds.iter().enumerate() {
+            if let Err(err) = self.poller.add(fd, t) {
+                for &(added, _) in &fds[..i] {
+                    self.poller.remove(added);
+                }
+                return Err(Error::Limit { what: format!("epoll_ctl: {err}") });
+            }
+        }
+        if slot == self.ehyphae.len() {
+            self.ehyphae.push(None);
+        } else {
+            self.free_slots.pop();
+        }
+        self.poller.reserve(2 * self.ehyphae.len() + TOKEN_EHYPHA0 as usize);
         self.by_key.insert(public_key.to_string(), slot);
-        let mut e = Ehypha::new(public_key, address, sub, fd);
+        // Read the monitor once: its pipe was attached inside connect(), without the
+        // command that would have armed its fd (see from_builder).
+        e.serve_monitor()?;
         e.queued = true;
         self.queue.push(slot);
         Ok(self.ehyphae[slot].insert(e))
     }
 
-    fn new_sub_socket(&self, server_key: &[u8; 32], address: &Address) -> Result<Socket> {
+    fn new_ehypha(&mut self, public_key: &str, server_key: &[u8; 32], address: Address) -> Result<Ehypha> {
         let o = &self.options;
         let sub = self.ctx.socket(sys::ZMQ_SUB).map_err(zerr("zmq_socket(SUB)"))?;
         let secret = check_key(&self.secret_key)?;
@@ -313,22 +331,45 @@ impl Efunguz {
         if address.is_onion() {
             sub.set_bytes(sys::ZMQ_SOCKS_PROXY, self.tor_proxy.as_bytes()).map_err(zerr("ZMQ_SOCKS_PROXY"))?;
         }
-        let endpoint = address.endpoint();
-        sub.connect(&endpoint).map_err(|e| {
-            if e.0 == libc::EINVAL {
-                Error::InvalidAddress { address: address.to_string(), reason: e.message() }
+        // The monitor goes first, so that it sees the first connection attempt.
+        let monitor = if o.ehypha_monitor {
+            self.monitor_seq += 1;
+            let endpoint = format!("inproc://emyzelium.monitor.sub.{}", self.monitor_seq);
+            sub.monitor(&endpoint, crate::state::EVENTS).map_err(zerr("zmq_socket_monitor"))?;
+            let pair = self.ctx.socket(sys::ZMQ_PAIR).map_err(|e| {
+                sub.stop_monitor();
+                Error::zmq("zmq_socket(PAIR)", e)
+            })?;
+            pair.connect(&endpoint).map_err(zerr("zmq_connect(monitor)"))?;
+            let fd = pair.fd().map_err(zerr("ZMQ_FD"))?;
+            Some((pair, fd))
+        } else {
+            None
+        };
+        let fd = sub.fd().map_err(zerr("ZMQ_FD"))?;
+        let watched = monitor.is_some();
+        let mut e = Ehypha::new(public_key, address, sub, fd);
+        e.monitor = monitor;
+        if watched {
+            e.state = crate::state::EhyphaState::Connecting;
+        }
+        let endpoint = e.address.endpoint();
+        e.sub.connect(&endpoint).map_err(|err| {
+            if err.0 == libc::EINVAL {
+                Error::InvalidAddress { address: e.address.to_string(), reason: err.message() }
             } else {
-                Error::zmq("zmq_connect", e)
+                Error::zmq("zmq_connect", err)
             }
         })?;
-        Ok(sub)
+        Ok(e)
     }
 
     /// Raises the soft fd limit when the ehyphae may need more than it allows (one fd
     /// for each socket's mailbox, one for its connection, some spare). Best effort: if
     /// the limit cannot be raised, socket creation fails later with a `Limit` error.
     fn ensure_fd_room(&self) {
-        let needed = 2 * (self.by_key.len() as u64 + 1) + 64;
+        let per = if self.options.ehypha_monitor { 4 } else { 2 };
+        let needed = per * (self.by_key.len() as u64 + 1) + 64;
         let (soft, hard) = sys::fd_limit();
         if needed <= soft {
             return;
@@ -346,7 +387,7 @@ impl Efunguz {
                 let (soft, _) = sys::fd_limit();
                 Error::Limit {
                     what: format!(
-                        "{what}; {} ehyphae, max_sockets {}, open files limit {soft} (raise with ulimit -n or Options::max_sockets)",
+                        "{what}; {} ehyphae, max_sockets {}, open files limit {soft} (raise with ulimit -n or Options::max_sockets; each ehypha takes 1 socket and 1-2 fds, 2 more with Options::ehypha_monitor)",
                         self.by_key.len(),
                         self.options.max_sockets
                     ),
@@ -395,9 +436,13 @@ impl Efunguz {
             .ok_or_else(|| Error::AlreadyAbsent { what: "ehypha", name: public_key.to_string() })?;
         if let Some(e) = self.ehyphae[slot].take() {
             self.poller.remove(e.fd);
+            if let Some((_, mfd)) = &e.monitor {
+                self.poller.remove(*mfd);
+            }
             drop(e);
         }
         self.queue.retain(|&s| s != slot);
+        self.rejected.retain(|&s| s != slot);
         self.free_slots.push(slot);
         Ok(())
     }
@@ -493,6 +538,9 @@ impl Drop for Efunguz {
         // epoll entries go first: libzmq closes socket fds asynchronously.
         for e in self.ehyphae.iter().flatten() {
             self.poller.remove(e.fd);
+            if let Some((_, mfd)) = &e.monitor {
+                self.poller.remove(*mfd);
+            }
         }
         self.ehyphae.clear();
         self.publisher.sock.stop_monitor();

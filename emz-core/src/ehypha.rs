@@ -3,6 +3,7 @@
 use crate::address::Address;
 use crate::error::{Error, Result};
 use crate::etale::{Etale, Part};
+use crate::state::{self, EhyphaState};
 use crate::sys::{self, Msg, Socket};
 use crate::wire::{self, Malformed};
 use std::collections::HashMap;
@@ -50,6 +51,10 @@ pub struct Ehypha {
     scratch: Vec<Part>,
     /// Queued for a look at its socket in the next update, whatever epoll says.
     pub(crate) queued: bool,
+    /// The monitor of the SUB socket and its fd, when states are watched.
+    pub(crate) monitor: Option<(Socket, RawFd)>,
+    pub(crate) state: EhyphaState,
+    pub(crate) state_since: i64,
 }
 
 impl Ehypha {
@@ -63,7 +68,44 @@ impl Ehypha {
             stats: Stats::default(),
             scratch: Vec::new(),
             queued: false,
+            monitor: None,
+            state: EhyphaState::Unknown,
+            state_since: wire::now_us(),
         }
+    }
+
+    /// Where the connection to the peer stands (from a monitor on the socket).
+    pub fn state(&self) -> EhyphaState {
+        self.state
+    }
+
+    /// When the state last changed, µs since the Unix epoch.
+    pub fn state_since(&self) -> i64 {
+        self.state_since
+    }
+
+    /// Takes in the monitor's events; returns whether the state changed.
+    pub(crate) fn serve_monitor(&mut self) -> Result<bool> {
+        let Some((mon, _)) = &self.monitor else { return Ok(false) };
+        let before = self.state;
+        let mut st = self.state;
+        state::read_events(mon, |event| st = state::next(st, event)).map_err(|e| Error::zmq("monitor recv", e))?;
+        if st != before {
+            self.state = st;
+            self.state_since = wire::now_us();
+        }
+        Ok(st != before)
+    }
+
+    /// Connects anew (libzmq does not retry a connection the peer refused).
+    pub(crate) fn reconnect(&mut self) -> Result<()> {
+        let endpoint = self.address.endpoint();
+        // Already gone is fine: the point is a fresh attempt.
+        let _ = self.sub.disconnect(&endpoint);
+        self.sub.connect(&endpoint).map_err(|e| Error::zmq("zmq_connect", e))?;
+        self.state = EhyphaState::Connecting;
+        self.state_since = wire::now_us();
+        Ok(())
     }
 
     pub fn public_key(&self) -> &str {
@@ -232,12 +274,21 @@ impl Ehypha {
     }
 }
 
+impl Drop for Ehypha {
+    fn drop(&mut self) {
+        if self.monitor.is_some() {
+            self.sub.stop_monitor();
+        }
+    }
+}
+
 impl std::fmt::Debug for Ehypha {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ehypha")
             .field("public_key", &self.public_key)
             .field("address", &self.address)
             .field("etales", &self.etales.keys().collect::<Vec<_>>())
+            .field("state", &self.state)
             .field("stats", &self.stats)
             .finish()
     }

@@ -57,9 +57,15 @@ pub const ZMQ_DONTWAIT: c_int = 1;
 pub const ZMQ_SNDMORE: c_int = 2;
 pub const ZMQ_POLLIN: c_int = 1;
 
+pub const ZMQ_EVENT_CONNECTED: u16 = 0x0001;
+pub const ZMQ_EVENT_CONNECT_DELAYED: u16 = 0x0002;
+pub const ZMQ_EVENT_CONNECT_RETRIED: u16 = 0x0004;
 pub const ZMQ_EVENT_ACCEPTED: u16 = 0x0020;
 pub const ZMQ_EVENT_DISCONNECTED: u16 = 0x0200;
+pub const ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL: u16 = 0x0800;
 pub const ZMQ_EVENT_HANDSHAKE_SUCCEEDED: u16 = 0x1000;
+pub const ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL: u16 = 0x2000;
+pub const ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: u16 = 0x4000;
 
 pub const EAGAIN: c_int = libc::EAGAIN;
 pub const EINTR: c_int = libc::EINTR;
@@ -88,6 +94,7 @@ extern "C" {
     fn zmq_getsockopt(s: *mut c_void, option: c_int, optval: *mut c_void, len: *mut usize) -> c_int;
     fn zmq_bind(s: *mut c_void, addr: *const c_char) -> c_int;
     fn zmq_connect(s: *mut c_void, addr: *const c_char) -> c_int;
+    fn zmq_disconnect(s: *mut c_void, addr: *const c_char) -> c_int;
     fn zmq_send(s: *mut c_void, buf: *const c_void, len: usize, flags: c_int) -> c_int;
     fn zmq_socket_monitor(s: *mut c_void, addr: *const c_char, events: c_int) -> c_int;
 
@@ -290,6 +297,11 @@ impl Socket {
     pub fn connect(&self, endpoint: &str) -> ZResult<()> {
         let c = cstring(endpoint)?;
         check(unsafe { zmq_connect(self.raw, c.as_ptr()) }).map(drop)
+    }
+
+    pub fn disconnect(&self, endpoint: &str) -> ZResult<()> {
+        let c = cstring(endpoint)?;
+        check(unsafe { zmq_disconnect(self.raw, c.as_ptr()) }).map(drop)
     }
 
     /// Sends one frame without blocking. `Ok(false)` when the socket would block.

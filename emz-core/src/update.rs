@@ -9,6 +9,7 @@ use crate::efunguz::{Efunguz, TOKEN_EHYPHA0, TOKEN_MONITOR, TOKEN_PUB, TOKEN_ZAP
 use crate::ehypha::Change;
 use crate::error::{Error, Result};
 use crate::keys::z85_encode;
+use crate::state::EhyphaState;
 use crate::sys::{self, Msg};
 use std::time::{Duration, Instant};
 
@@ -81,15 +82,28 @@ impl Efunguz {
                 TOKEN_MONITOR => note(self.serve_monitor()),
                 TOKEN_PUB => note(self.publisher.serve()),
                 t => {
-                    let slot = (t - TOKEN_EHYPHA0) as usize;
-                    if let Some(Some(e)) = self.ehyphae.get_mut(slot) {
-                        if !e.queued {
-                            e.queued = true;
-                            queue.push(slot);
+                    let slot = ((t - TOKEN_EHYPHA0) / 2) as usize;
+                    let is_monitor = (t - TOKEN_EHYPHA0) % 2 == 1;
+                    let Some(Some(e)) = self.ehyphae.get_mut(slot) else { continue };
+                    if is_monitor {
+                        match e.serve_monitor() {
+                            Ok(true) if e.state == EhyphaState::Rejected => {
+                                if !self.rejected.contains(&slot) {
+                                    self.rejected.push(slot);
+                                }
+                            }
+                            Ok(_) => {}
+                            Err(err) => note(Err(err)),
                         }
+                    } else if !e.queued {
+                        e.queued = true;
+                        queue.push(slot);
                     }
                 }
             }
+        }
+        if !self.rejected.is_empty() {
+            note(self.retry_rejected());
         }
         if self.publisher.touched && !ready.contains(&TOKEN_PUB) {
             note(self.publisher.serve());
@@ -113,6 +127,31 @@ impl Efunguz {
         }
         queue.extend(again);
         self.queue = queue;
+        result
+    }
+
+    /// A peer that refused our key may have whitelisted it since: libzmq never asks
+    /// again by itself, so reconnect after the reconnect-interval cap.
+    fn retry_rejected(&mut self) -> Result<()> {
+        let o = &self.options;
+        let wait = o.reconnect_interval_max.max(o.reconnect_interval).max(Duration::from_millis(100));
+        let wait_us = i64::try_from(wait.as_micros()).unwrap_or(i64::MAX);
+        let now = crate::wire::now_us();
+        let mut result = Ok(());
+        let ehyphae = &mut self.ehyphae;
+        self.rejected.retain(|&slot| {
+            let Some(Some(e)) = ehyphae.get_mut(slot) else { return false };
+            if e.state != EhyphaState::Rejected {
+                return false;
+            }
+            if now - e.state_since < wait_us {
+                return true;
+            }
+            if let Err(err) = e.reconnect() {
+                result = Err(err);
+            }
+            false
+        });
         result
     }
 
@@ -164,35 +203,17 @@ impl Efunguz {
     }
 
     pub(crate) fn serve_monitor(&mut self) -> Result<()> {
-        loop {
-            let mut head = Msg::new();
-            if !self.monitor.recv(&mut head).map_err(|e| Error::zmq("monitor recv", e))? {
-                return Ok(());
+        let c = &mut self.counters;
+        crate::state::read_events(&self.monitor, |event| match event {
+            sys::ZMQ_EVENT_ACCEPTED => {
+                c.in_attempted += 1;
+                c.in_absorbing += 1;
             }
-            // The second frame (the peer's address) is not needed.
-            let mut more = head.more();
-            while more {
-                let mut rest = Msg::new();
-                if !self.monitor.recv(&mut rest).map_err(|e| Error::zmq("monitor recv", e))? {
-                    break;
-                }
-                more = rest.more();
-            }
-            if head.len() < 6 {
-                continue;
-            }
-            let event = u16::from_ne_bytes([head[0], head[1]]);
-            let c = &mut self.counters;
-            match event {
-                sys::ZMQ_EVENT_ACCEPTED => {
-                    c.in_attempted += 1;
-                    c.in_absorbing += 1;
-                }
-                sys::ZMQ_EVENT_HANDSHAKE_SUCCEEDED => c.in_permitted += 1,
-                sys::ZMQ_EVENT_DISCONNECTED => c.in_absorbing = c.in_absorbing.saturating_sub(1),
-                _ => {}
-            }
-        }
+            sys::ZMQ_EVENT_HANDSHAKE_SUCCEEDED => c.in_permitted += 1,
+            sys::ZMQ_EVENT_DISCONNECTED => c.in_absorbing = c.in_absorbing.saturating_sub(1),
+            _ => {}
+        })
+        .map_err(|e| Error::zmq("monitor recv", e))
     }
 }
 

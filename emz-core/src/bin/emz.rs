@@ -1,7 +1,7 @@
 //! `emz`: a small command-line face of emyzelium, for scripts and interoperability
 //! tests. Run `emz --help` for the usage.
 
-use emyzelium::{new_key_pair, public_key, Efunguz, KEY_Z85_LEN};
+use emyzelium::{new_key_pair, public_key, Efunguz, OnionKey, TorAuth, KEY_Z85_LEN};
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -39,6 +39,17 @@ emit
     --every MS         milliseconds between rounds (default 100)
     --count N          rounds to emit, then exit 0 (default: until killed)
     --hex              each PART is hex (`-` or an empty argument = empty part)
+    --tor-control HOST:PORT
+                       also publish behind a v3 onion service created through this Tor
+                       control port (ADD_ONION; onion port = publish port, forwarded to
+                       127.0.0.1, so --bind must be 127.0.0.1 or *). Prints
+                       `onion <service id>` after `ready <port>`. The service goes
+                       when emz exits
+    --tor-cookie PATH  authenticate with this cookie file (default: ask Tor, which
+                       names its cookie file or needs none)
+    --tor-password P   authenticate with this password (HashedControlPassword)
+    --onion-key-file F keep the onion's key in F (created when missing), so the
+                       address stays the same across runs (default: a new address)
     --file             each PART is the path of a file whose bytes are the part
                        (for large parts: the kernel caps one argument at 128 KiB)
     PART...            the data parts, UTF-8 unless --hex or --file; none = no parts
@@ -53,7 +64,10 @@ listen
     --secret S         own secret key (required)
     --peer KEY@HOST:PORT
                        the publisher: its public key, host and port (required;
-                       an IPv6 host goes in brackets, [::1])
+                       an IPv6 host goes in brackets, [::1]). A HOST ending in .onion
+                       (v3, checksum verified) is reached through Tor's SOCKS proxy
+    --tor-proxy HOST:PORT
+                       Tor's SOCKS proxy for an onion peer (default 127.0.0.1:9050)
     --title T          title to subscribe to (required); repeatable
     --count N          exit 0 after printing N lines (default: until killed)
     --timeout SECS     give up after SECS seconds in all (fractions allowed): exit 1
@@ -280,7 +294,11 @@ fn public(args: &[String]) -> Res<()> {
 }
 
 fn emit(args: &[String]) -> Res<()> {
-    let p = Parsed::new(args, &["secret", "bind", "port", "whitelist", "title", "every", "count"], &["hex", "file"])?;
+    let p = Parsed::new(
+        args,
+        &["secret", "bind", "port", "whitelist", "title", "every", "count", "tor-control", "tor-cookie", "tor-password", "onion-key-file"],
+        &["hex", "file"],
+    )?;
     let secret = p.required("secret")?;
     let bind = p.one("bind")?.unwrap_or_else(|| "*".to_string());
     let port: u16 = p.number("port")?.unwrap_or(emyzelium::DEFAULT_PORT);
@@ -303,8 +321,26 @@ fn emit(args: &[String]) -> Res<()> {
 
     let builder = Efunguz::builder(&secret).bind_host(&bind).whitelist(p.all("whitelist"));
     let builder = if port == 0 { builder.any_port() } else { builder.port(port) };
+    let tor_control = p.one("tor-control")?;
+    let auth = match (p.one("tor-cookie")?, p.one("tor-password")?) {
+        (Some(_), Some(_)) => return usage_err("--tor-cookie and --tor-password exclude each other"),
+        (Some(c), None) => TorAuth::Cookie(c.into()),
+        (None, Some(pw)) => TorAuth::Password(pw),
+        (None, None) => TorAuth::Auto,
+    };
+    let key = match p.one("onion-key-file")? {
+        Some(f) => OnionKey::File(f.into()),
+        None => OnionKey::New,
+    };
+    if tor_control.is_none() && (auth != TorAuth::Auto || key != OnionKey::New) {
+        return usage_err("--tor-cookie, --tor-password and --onion-key-file need --tor-control");
+    }
     let mut ef = builder.build()?;
     print_out(&format!("ready {}\n", ef.port()))?;
+    if let Some(control) = tor_control {
+        let id = ef.publish_onion(&control, &auth, &key)?;
+        print_out(&format!("onion {id}\n"))?;
+    }
 
     let mut round: u64 = 0;
     let mut next = Instant::now();
@@ -330,7 +366,7 @@ fn emit(args: &[String]) -> Res<()> {
 }
 
 fn listen(args: &[String]) -> Res<()> {
-    let p = Parsed::new(args, &["secret", "peer", "title", "count", "timeout", "bind", "port"], &[])?;
+    let p = Parsed::new(args, &["secret", "peer", "title", "count", "timeout", "bind", "port", "tor-proxy"], &[])?;
     if let Some(x) = p.positional.first() {
         return usage_err(format!("unexpected argument {x:?}"));
     }
@@ -349,10 +385,21 @@ fn listen(args: &[String]) -> Res<()> {
     let bind = p.one("bind")?.unwrap_or_else(|| "127.0.0.1".to_string());
     let port: u16 = p.number("port")?.unwrap_or(0);
 
-    let builder = Efunguz::builder(&secret).bind_host(&bind);
+    let mut builder = Efunguz::builder(&secret).bind_host(&bind);
+    if let Some(proxy) = p.one("tor-proxy")? {
+        let Some((h, pp)) = proxy.rsplit_once(':').and_then(|(h, pp)| Some((h, pp.parse::<u16>().ok()?))) else {
+            return usage_err(format!("--tor-proxy {proxy:?}: expected HOST:PORT"));
+        };
+        let h = h.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(h);
+        builder = builder.tor_proxy(h, pp);
+    }
     let builder = if port == 0 { builder.any_port() } else { builder.port(port) };
     let mut ef = builder.build()?;
-    let ehypha = ef.add_ehypha_direct(&key, &host, peer_port)?;
+    let ehypha = if host.to_ascii_lowercase().ends_with(".onion") {
+        ef.add_ehypha(&key, &host, peer_port)?
+    } else {
+        ef.add_ehypha_direct(&key, &host, peer_port)?
+    };
     for t in &titles {
         ehypha.add_etale(t)?;
     }

@@ -1,0 +1,96 @@
+//! The connection state of an ehypha, from a monitor on its SUB socket.
+
+use crate::sys::{self, Msg, Socket};
+
+/// Where an ehypha's connection to its peer stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum EhyphaState {
+    /// Not monitored (see `Options::ehypha_monitor`).
+    Unknown = 0,
+    /// Connecting (TCP, or through Tor's SOCKS proxy).
+    Connecting = 1,
+    /// The last attempt failed; another comes after the reconnect interval.
+    Retrying = 2,
+    /// Connected; the CURVE handshake is under way.
+    Handshaking = 3,
+    /// Handshake done: etales flow.
+    Up = 4,
+    /// The peer's whitelist refused our key. Retried every reconnect-interval cap, so a
+    /// whitelist change over there takes effect.
+    Rejected = 5,
+    /// The handshake failed otherwise (wrong server key, protocol error).
+    Failed = 6,
+    /// The connection went down; libzmq reconnects.
+    Disconnected = 7,
+}
+
+impl EhyphaState {
+    pub fn name(self) -> &'static str {
+        match self {
+            EhyphaState::Unknown => "unknown",
+            EhyphaState::Connecting => "connecting",
+            EhyphaState::Retrying => "retrying",
+            EhyphaState::Handshaking => "handshaking",
+            EhyphaState::Up => "up",
+            EhyphaState::Rejected => "rejected",
+            EhyphaState::Failed => "failed",
+            EhyphaState::Disconnected => "disconnected",
+        }
+    }
+}
+
+impl std::fmt::Display for EhyphaState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Events that move the state.
+pub(crate) const EVENTS: u16 = sys::ZMQ_EVENT_CONNECTED
+    | sys::ZMQ_EVENT_CONNECT_DELAYED
+    | sys::ZMQ_EVENT_CONNECT_RETRIED
+    | sys::ZMQ_EVENT_DISCONNECTED
+    | sys::ZMQ_EVENT_HANDSHAKE_SUCCEEDED
+    | sys::ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+    | sys::ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+    | sys::ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+
+/// The state after `event`, from `now`.
+pub(crate) fn next(now: EhyphaState, event: u16) -> EhyphaState {
+    use EhyphaState::*;
+    match event {
+        sys::ZMQ_EVENT_CONNECT_DELAYED => Connecting,
+        sys::ZMQ_EVENT_CONNECT_RETRIED => Retrying,
+        sys::ZMQ_EVENT_CONNECTED => Handshaking,
+        sys::ZMQ_EVENT_HANDSHAKE_SUCCEEDED => Up,
+        sys::ZMQ_EVENT_HANDSHAKE_FAILED_AUTH => Rejected,
+        sys::ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | sys::ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL => Failed,
+        // A refused or failed handshake ends in a disconnect: keep the reason.
+        sys::ZMQ_EVENT_DISCONNECTED if matches!(now, Rejected | Failed) => now,
+        sys::ZMQ_EVENT_DISCONNECTED => Disconnected,
+        _ => now,
+    }
+}
+
+/// Reads every waiting event of a monitor socket, calling `f(event)` for each.
+pub(crate) fn read_events(monitor: &Socket, mut f: impl FnMut(u16)) -> Result<(), sys::ZmqError> {
+    loop {
+        let mut head = Msg::new();
+        if !monitor.recv(&mut head)? {
+            return Ok(());
+        }
+        // The second frame (the peer's address) is not needed.
+        let mut more = head.more();
+        while more {
+            let mut rest = Msg::new();
+            if !monitor.recv(&mut rest)? {
+                break;
+            }
+            more = rest.more();
+        }
+        if head.len() >= 6 {
+            f(u16::from_ne_bytes([head[0], head[1]]));
+        }
+    }
+}
