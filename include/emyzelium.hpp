@@ -1,0 +1,384 @@
+// emyzelium.hpp — header-only C++17 RAII wrapper over the emyzelium C API (emyzelium.h).
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// What the original emyzelium-cpp class offered (Efunguz, Ehypha, Etale, emit_etale,
+// update, the three counters), over the shared Rust implementation:
+// - emz::Efunguz owns its handle and is move-only; emz::Ehypha and emz::Etale are cheap,
+//   copyable, non-owning views, valid as stated in emyzelium.h (until their deletion or
+//   the efunguz's destruction).
+// - Every failure throws emz::Error (a std::runtime_error) carrying the emz_result_t code
+//   and the detailed message. Nothing is ever silently ignored.
+// - Etale::parts() returns zero-copy views (emz::Bytes), valid until the next update()
+//   or wait() of the efunguz; copy them (Bytes::to_vector) to keep them longer.
+// - Threads: one Efunguz (with its views) is used by one thread at a time.
+#ifndef EMYZELIUM_HPP
+#define EMYZELIUM_HPP
+
+#include "emyzelium.h"
+
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace emz {
+
+/// A failed call: the C result code and the library's detailed message.
+class Error : public std::runtime_error {
+public:
+    Error(emz_result_t code, const std::string &message) : std::runtime_error(message), code_(code) {}
+    emz_result_t code() const noexcept { return code_; }
+
+private:
+    emz_result_t code_;
+};
+
+namespace detail {
+inline void check(emz_result_t rc) {
+    if (rc != EMZ_OK) {
+        const char *msg = emz_last_error();
+        throw Error(rc, std::string(emz_result_str(static_cast<int>(rc))) + ": " + (msg ? msg : ""));
+    }
+}
+} // namespace detail
+
+/// Read-only bytes (a part of an etale, or data to emit). Does not own them.
+class Bytes {
+public:
+    constexpr Bytes() noexcept = default;
+    constexpr Bytes(const std::uint8_t *data, std::size_t size) noexcept : data_(data), size_(size) {}
+    Bytes(std::string_view s) noexcept : data_(reinterpret_cast<const std::uint8_t *>(s.data())), size_(s.size()) {}
+    Bytes(const std::string &s) noexcept : Bytes(std::string_view(s)) {}
+    Bytes(const char *s) : Bytes(std::string_view(s)) {}
+    Bytes(const std::vector<std::uint8_t> &v) noexcept : data_(v.data()), size_(v.size()) {}
+    Bytes(emz_part_t p) noexcept : data_(p.ptr), size_(p.len) {}
+
+    const std::uint8_t *data() const noexcept { return data_; }
+    std::size_t size() const noexcept { return size_; }
+    bool empty() const noexcept { return size_ == 0; }
+    const std::uint8_t *begin() const noexcept { return data_; }
+    const std::uint8_t *end() const noexcept { return data_ + size_; }
+    std::uint8_t operator[](std::size_t i) const noexcept { return data_[i]; }
+    std::string_view str() const noexcept {
+        return size_ ? std::string_view(reinterpret_cast<const char *>(data_), size_) : std::string_view();
+    }
+    std::vector<std::uint8_t> to_vector() const { return std::vector<std::uint8_t>(begin(), end()); }
+    emz_part_t part() const noexcept {
+        emz_part_t p;
+        p.ptr = data_;
+        p.len = size_;
+        return p;
+    }
+
+private:
+    const std::uint8_t *data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+/// A CURVE key pair, Z85.
+struct KeyPair {
+    std::string public_key;
+    std::string secret_key;
+};
+
+inline KeyPair new_key_pair() {
+    char pub[EMZ_KEY_BUF_LEN], sec[EMZ_KEY_BUF_LEN];
+    detail::check(emz_new_key_pair(pub, sec));
+    return KeyPair{pub, sec};
+}
+
+inline std::string public_key(const std::string &secret_key) {
+    char pub[EMZ_KEY_BUF_LEN];
+    detail::check(emz_public_key(secret_key.c_str(), pub));
+    return pub;
+}
+
+inline bool is_valid_key(const std::string &key) { return emz_is_valid_key(key.c_str()); }
+inline std::string version() { return emz_version(); }
+inline bool has_curve() { return emz_has_curve(); }
+inline std::int64_t now_us() { return emz_now_us(); }
+
+/// The latest data of an etale: zero-copy parts plus t_out / t_in (µs since the Unix
+/// epoch; -1 before the first arrival). Valid until the next update()/wait().
+class Parts {
+public:
+    Parts(const emz_part_t *p, std::size_t n, std::int64_t t_out, std::int64_t t_in) noexcept
+        : p_(p), n_(n), t_out_(t_out), t_in_(t_in) {}
+    std::size_t size() const noexcept { return n_; }
+    bool empty() const noexcept { return n_ == 0; }
+    Bytes operator[](std::size_t i) const noexcept { return Bytes(p_[i]); }
+    Bytes at(std::size_t i) const {
+        if (i >= n_) throw std::out_of_range("emz::Parts::at");
+        return Bytes(p_[i]);
+    }
+    std::int64_t t_out() const noexcept { return t_out_; }
+    std::int64_t t_in() const noexcept { return t_in_; }
+
+    class iterator {
+    public:
+        iterator(const emz_part_t *p) noexcept : p_(p) {}
+        Bytes operator*() const noexcept { return Bytes(*p_); }
+        iterator &operator++() noexcept {
+            ++p_;
+            return *this;
+        }
+        bool operator!=(const iterator &o) const noexcept { return p_ != o.p_; }
+        bool operator==(const iterator &o) const noexcept { return p_ == o.p_; }
+
+    private:
+        const emz_part_t *p_;
+    };
+    iterator begin() const noexcept { return iterator(p_); }
+    iterator end() const noexcept { return iterator(p_ + n_); }
+
+private:
+    const emz_part_t *p_;
+    std::size_t n_;
+    std::int64_t t_out_, t_in_;
+};
+
+/// A view of one etale of an ehypha (non-owning).
+class Etale {
+public:
+    explicit Etale(emz_etale_t *p) noexcept : p_(p) {}
+    std::string_view title() const noexcept { return emz_etale_title(p_); }
+    Parts parts() const {
+        const emz_part_t *p = nullptr;
+        std::size_t n = 0;
+        std::int64_t t_out = -1, t_in = -1;
+        detail::check(emz_etale_parts(p_, &p, &n, &t_out, &t_in));
+        return Parts(p, n, t_out, t_in);
+    }
+    std::int64_t t_out() const { return parts().t_out(); }
+    std::int64_t t_in() const { return parts().t_in(); }
+    std::uint64_t received() const {
+        std::uint64_t n = 0;
+        detail::check(emz_etale_received(p_, &n));
+        return n;
+    }
+    bool is_paused() const {
+        bool b = false;
+        detail::check(emz_etale_is_paused(p_, &b));
+        return b;
+    }
+    emz_etale_t *raw() const noexcept { return p_; }
+    bool operator==(const Etale &o) const noexcept { return p_ == o.p_; }
+    bool operator!=(const Etale &o) const noexcept { return p_ != o.p_; }
+
+private:
+    emz_etale_t *p_;
+};
+
+/// A view of one ehypha (non-owning).
+class Ehypha {
+public:
+    explicit Ehypha(emz_ehypha_t *p) noexcept : p_(p) {}
+    std::string_view public_key() const noexcept { return emz_ehypha_public_key(p_); }
+    std::string_view address() const noexcept { return emz_ehypha_address(p_); }
+    Etale add_etale(const std::string &title) {
+        emz_etale_t *et = nullptr;
+        detail::check(emz_ehypha_add_etale(p_, title.c_str(), &et));
+        return Etale(et);
+    }
+    Etale get_etale(const std::string &title) const {
+        emz_etale_t *et = nullptr;
+        detail::check(emz_ehypha_get_etale(p_, title.c_str(), &et));
+        return Etale(et);
+    }
+    void del_etale(const std::string &title) { detail::check(emz_ehypha_del_etale(p_, title.c_str())); }
+    void pause_etale(const std::string &title) { detail::check(emz_ehypha_pause_etale(p_, title.c_str())); }
+    void resume_etale(const std::string &title) { detail::check(emz_ehypha_resume_etale(p_, title.c_str())); }
+    void pause_etales() { detail::check(emz_ehypha_pause_etales(p_)); }
+    void resume_etales() { detail::check(emz_ehypha_resume_etales(p_)); }
+    emz_stats_t stats() const {
+        emz_stats_t s;
+        detail::check(emz_ehypha_stats(p_, &s));
+        return s;
+    }
+    std::size_t etales_count() const noexcept { return emz_ehypha_etales_count(p_); }
+    emz_ehypha_t *raw() const noexcept { return p_; }
+    bool operator==(const Ehypha &o) const noexcept { return p_ == o.p_; }
+    bool operator!=(const Ehypha &o) const noexcept { return p_ != o.p_; }
+
+private:
+    emz_ehypha_t *p_;
+};
+
+/// Everything the full constructor takes; defaults as in emz_config_init.
+struct Config {
+    std::string secret_key;
+    std::vector<std::string> whitelist; ///< empty = everyone may subscribe
+    std::uint16_t port = EMZ_DEFAULT_PORT;
+    bool any_port = false; ///< let the system choose; read it with Efunguz::port()
+    std::string bind_host = "*";
+    std::string tor_proxy_host = "127.0.0.1";
+    std::uint16_t tor_proxy_port = EMZ_DEFAULT_TOR_PROXY_PORT;
+    emz_options_t options = default_options();
+
+    explicit Config(std::string secret) : secret_key(std::move(secret)) {}
+    static emz_options_t default_options() {
+        emz_options_t o;
+        emz_options_default(&o);
+        return o;
+    }
+};
+
+/// One peer: owns the C handle; move-only.
+class Efunguz {
+public:
+    /// The original constructor: secret key, whitelist (empty = everyone), publish port,
+    /// Tor SOCKS proxy.
+    explicit Efunguz(const std::string &secret_key, const std::vector<std::string> &whitelist = {},
+                     std::uint16_t port = EMZ_DEFAULT_PORT, const std::string &tor_proxy_host = "127.0.0.1",
+                     std::uint16_t tor_proxy_port = EMZ_DEFAULT_TOR_PROXY_PORT) {
+        std::vector<const char *> wl;
+        for (const auto &k : whitelist) wl.push_back(k.c_str());
+        detail::check(emz_efunguz_new(secret_key.c_str(), wl.data(), wl.size(), port, tor_proxy_host.c_str(),
+                                      tor_proxy_port, &p_));
+    }
+    explicit Efunguz(const Config &c) {
+        std::vector<const char *> wl;
+        for (const auto &k : c.whitelist) wl.push_back(k.c_str());
+        emz_config_t cfg;
+        emz_config_init(&cfg, c.secret_key.c_str());
+        cfg.whitelist = wl.data();
+        cfg.whitelist_len = wl.size();
+        cfg.port = c.port;
+        cfg.any_port = c.any_port;
+        cfg.bind_host = c.bind_host.c_str();
+        cfg.tor_proxy_host = c.tor_proxy_host.c_str();
+        cfg.tor_proxy_port = c.tor_proxy_port;
+        cfg.options = c.options;
+        detail::check(emz_efunguz_new_with(&cfg, &p_));
+    }
+    Efunguz(const Efunguz &) = delete;
+    Efunguz &operator=(const Efunguz &) = delete;
+    Efunguz(Efunguz &&o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+    Efunguz &operator=(Efunguz &&o) noexcept {
+        if (this != &o) {
+            emz_efunguz_free(p_);
+            p_ = std::exchange(o.p_, nullptr);
+        }
+        return *this;
+    }
+    ~Efunguz() { emz_efunguz_free(p_); }
+
+    std::string_view public_key() const noexcept { return p_ ? emz_efunguz_public_key(p_) : ""; }
+    std::uint16_t port() const noexcept { return emz_efunguz_port(p_); }
+    emz_options_t options() const {
+        emz_options_t o;
+        detail::check(emz_efunguz_options(p_, &o));
+        return o;
+    }
+
+    // whitelist
+    void add_whitelist_key(const std::string &key) { detail::check(emz_add_whitelist_key(p_, key.c_str())); }
+    void add_whitelist_keys(const std::vector<std::string> &keys) {
+        std::vector<const char *> v;
+        for (const auto &k : keys) v.push_back(k.c_str());
+        detail::check(emz_add_whitelist_keys(p_, v.data(), v.size()));
+    }
+    void del_whitelist_key(const std::string &key) { detail::check(emz_del_whitelist_key(p_, key.c_str())); }
+    void clear_whitelist() { detail::check(emz_clear_whitelist(p_)); }
+    std::size_t read_whitelist_file(const std::string &path) {
+        std::size_t n = 0;
+        detail::check(emz_read_whitelist_file(p_, path.c_str(), &n));
+        return n;
+    }
+    std::size_t whitelist_count() const noexcept { return emz_whitelist_count(p_); }
+    bool whitelist_contains(const std::string &key) const noexcept { return emz_whitelist_contains(p_, key.c_str()); }
+
+    // ehyphae
+    Ehypha add_ehypha(const std::string &public_key, const std::string &onion, std::uint16_t port = EMZ_DEFAULT_PORT) {
+        emz_ehypha_t *eh = nullptr;
+        detail::check(emz_add_ehypha(p_, public_key.c_str(), onion.c_str(), port, &eh));
+        return Ehypha(eh);
+    }
+    Ehypha add_ehypha_direct(const std::string &public_key, const std::string &host, std::uint16_t port) {
+        emz_ehypha_t *eh = nullptr;
+        detail::check(emz_add_ehypha_direct(p_, public_key.c_str(), host.c_str(), port, &eh));
+        return Ehypha(eh);
+    }
+    Ehypha get_ehypha(const std::string &public_key) {
+        emz_ehypha_t *eh = nullptr;
+        detail::check(emz_get_ehypha(p_, public_key.c_str(), &eh));
+        return Ehypha(eh);
+    }
+    void del_ehypha(const std::string &public_key) { detail::check(emz_del_ehypha(p_, public_key.c_str())); }
+    std::size_t ehyphae_count() const noexcept { return emz_ehyphae_count(p_); }
+
+    // publishing: the bytes are only read during the call
+    void emit_etale(const std::string &title, std::initializer_list<Bytes> parts) {
+        emit_parts(title, parts.begin(), parts.size());
+    }
+    void emit_etale(const std::string &title, const std::vector<Bytes> &parts) {
+        emit_parts(title, parts.data(), parts.size());
+    }
+    void emit_etale(const std::string &title, const std::vector<std::vector<std::uint8_t>> &parts) {
+        std::vector<Bytes> b(parts.begin(), parts.end());
+        emit_parts(title, b.data(), b.size());
+    }
+    std::size_t unsent_etales() const noexcept { return emz_unsent_etales(p_); }
+
+    // the loop
+    /// Never blocks; returns how many etales got new data (listed by changes()).
+    std::size_t update() {
+        std::size_t n = 0;
+        detail::check(emz_update(p_, &n));
+        return n;
+    }
+    /// Blocks up to `timeout` (negative: no limit) for new data.
+    std::size_t wait(std::chrono::milliseconds timeout) {
+        std::size_t n = 0;
+        detail::check(emz_wait(p_, static_cast<std::int64_t>(timeout.count()), &n));
+        return n;
+    }
+    /// The etales that got new data in the last update()/wait(), once each.
+    std::vector<Etale> changes() const {
+        std::vector<Etale> v;
+        std::size_t n = emz_changes_count(p_);
+        v.reserve(n);
+        for (std::size_t i = 0; i < n; i++) {
+            emz_etale_t *et = nullptr;
+            detail::check(emz_change(p_, i, &et));
+            v.emplace_back(et);
+        }
+        return v;
+    }
+
+    // counters
+    emz_counters_t counters() const {
+        emz_counters_t c;
+        detail::check(emz_counters(p_, &c));
+        return c;
+    }
+    std::uint64_t in_attempted() const noexcept { return emz_in_attempted(p_); }
+    std::uint64_t in_permitted() const noexcept { return emz_in_permitted(p_); }
+    std::uint64_t in_absorbing() const noexcept { return emz_in_absorbing(p_); }
+    emz_stats_t stats() const {
+        emz_stats_t s;
+        detail::check(emz_efunguz_stats(p_, &s));
+        return s;
+    }
+
+    /// The C handle, for calls the wrapper does not cover (still owned by this object).
+    emz_efunguz_t *raw() const noexcept { return p_; }
+
+private:
+    void emit_parts(const std::string &title, const Bytes *parts, std::size_t n) {
+        std::vector<emz_part_t> v;
+        v.reserve(n);
+        for (std::size_t i = 0; i < n; i++) v.push_back(parts[i].part());
+        detail::check(emz_emit_etale(p_, title.c_str(), v.data(), v.size()));
+    }
+
+    emz_efunguz_t *p_ = nullptr;
+};
+
+} // namespace emz
+
+#endif // EMYZELIUM_HPP

@@ -1,0 +1,104 @@
+// Tests of the C++ wrapper include/emyzelium.hpp (RAII, move-only, exceptions).
+#include "emyzelium.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+static int passed = 0, failed = 0;
+#define CHECK(cond)                                                                   \
+    do {                                                                              \
+        if (cond) {                                                                   \
+            passed++;                                                                 \
+        } else {                                                                      \
+            failed++;                                                                 \
+            std::fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);      \
+        }                                                                             \
+    } while (0)
+
+template <class F> static emz_result_t code_of(F f) {
+    try {
+        f();
+    } catch (const emz::Error &e) {
+        return e.code();
+    }
+    return EMZ_OK;
+}
+
+static emz::Config local(const emz::KeyPair &k) {
+    emz::Config c(k.secret_key);
+    c.any_port = true;
+    c.bind_host = "127.0.0.1";
+    c.options.reconnect_interval_ms = 50;
+    return c;
+}
+
+int main() {
+    auto ka = emz::new_key_pair(), kb = emz::new_key_pair();
+    CHECK(emz::public_key(ka.secret_key) == ka.public_key);
+    CHECK(emz::is_valid_key(ka.public_key) && !emz::is_valid_key("nope"));
+    CHECK(code_of([] { emz::public_key("bad"); }) == EMZ_ERR_INVALID_KEY);
+    try {
+        emz::public_key("bad");
+    } catch (const emz::Error &e) {
+        CHECK(std::strstr(e.what(), "invalid key") != nullptr);
+    }
+    CHECK(code_of([&] { emz::Efunguz bad(ka.secret_key, {}, 0); }) == EMZ_ERR_INVALID_PORT);
+
+    emz::Config ca = local(ka);
+    ca.whitelist = {kb.public_key};
+    emz::Efunguz a(ca);
+    emz::Efunguz b(local(kb));
+    CHECK(a.public_key() == ka.public_key && a.port() != 0 && a.whitelist_count() == 1);
+
+    // Move-only ownership: the moved-from object is empty and harmless.
+    emz::Efunguz moved(std::move(b));
+    CHECK(b.raw() == nullptr && moved.raw() != nullptr);
+    b = std::move(moved);
+    CHECK(moved.raw() == nullptr);
+
+    emz::Ehypha eh = b.add_ehypha_direct(ka.public_key, "127.0.0.1", a.port());
+    emz::Etale et = eh.add_etale("zone");
+    CHECK(eh.public_key() == ka.public_key && et.title() == "zone");
+    CHECK(b.get_ehypha(ka.public_key) == eh && eh.get_etale("zone") == et);
+    CHECK(code_of([&] { b.add_ehypha_direct(ka.public_key, "127.0.0.1", a.port()); }) == EMZ_ERR_ALREADY_PRESENT);
+    CHECK(code_of([&] { eh.add_etale("zone"); }) == EMZ_ERR_ALREADY_PRESENT);
+    CHECK(code_of([&] { b.add_ehypha_direct("x", "127.0.0.1", 1); }) == EMZ_ERR_INVALID_KEY);
+    CHECK(code_of([&] { b.add_ehypha(kb.public_key, "bad.onion"); }) == EMZ_ERR_INVALID_ADDRESS);
+    CHECK(et.parts().empty() && et.t_in() == -1);
+
+    std::vector<std::uint8_t> cells(300, 1);
+    std::uint16_t h = 10, w = 30;
+    bool got = false;
+    for (int i = 0; i < 500 && !got; i++) {
+        a.emit_etale("zone", {emz::Bytes(reinterpret_cast<const std::uint8_t *>(&h), 2),
+                              emz::Bytes(reinterpret_cast<const std::uint8_t *>(&w), 2), cells});
+        a.update();
+        b.wait(std::chrono::milliseconds(20));
+        for (emz::Etale changed : b.changes()) got = got || changed == et;
+    }
+    CHECK(got);
+    emz::Parts p = et.parts();
+    CHECK(p.size() == 3 && p[0].size() == 2 && p[2].size() == 300 && p[2][299] == 1);
+    CHECK(p.t_out() > 0 && p.t_in() >= p.t_out());
+    std::size_t total = 0;
+    for (emz::Bytes part : p) total += part.size();
+    CHECK(total == 304);
+    CHECK(et.received() >= 1 && a.in_permitted() >= 1 && b.stats().received >= 1);
+
+    eh.pause_etales();
+    CHECK(et.is_paused());
+    CHECK(code_of([&] { eh.pause_etale("zone"); }) == EMZ_ERR_ALREADY_PAUSED);
+    eh.resume_etales();
+    eh.del_etale("zone");
+    CHECK(code_of([&] { eh.del_etale("zone"); }) == EMZ_ERR_ALREADY_ABSENT);
+    b.del_ehypha(ka.public_key);
+    CHECK(code_of([&] { b.get_ehypha(ka.public_key); }) == EMZ_ERR_ABSENT);
+
+    // An efunguz may move to another thread (one user at a time).
+    std::thread t([e = std::move(a)]() mutable { e.update(); });
+    t.join();
+
+    std::printf("\ncapi-hpp: %d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
