@@ -42,6 +42,9 @@ fn main() {
             .bind_host("127.0.0.1")
             .any_port()
             .reconnect_interval(Duration::from_secs(60), Duration::from_secs(60))
+            // Monitored as by default, except at 10,000: three fds per monitored ehypha
+            // would not fit a 20,000 fd limit.
+            .ehypha_monitor(n <= 1000)
             .build()
             .unwrap();
         for _ in 0..n {
