@@ -52,6 +52,10 @@ fn class_of(kind: emz::ErrorKind) -> &'static str {
         K::Io => "IoError",
         K::CurveUnavailable => "CurveUnavailableError",
         K::Zmq => "ZmqError",
+        K::Tor => "TorError",
+        // A kind newer than this module: still an EmyzeliumError.
+        #[allow(unreachable_patterns)]
+        _ => "EmyzeliumError",
     }
 }
 

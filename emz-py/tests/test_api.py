@@ -302,6 +302,8 @@ def test_exception_hierarchy():
 
 def port_is_free(port: int) -> bool:
     with socket.socket() as s:
+        # As libzmq binds: connections of the closed efunguz may linger in TIME_WAIT.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
             return True

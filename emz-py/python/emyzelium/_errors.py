@@ -26,6 +26,7 @@ __all__ = [
     "IoError",
     "CurveUnavailableError",
     "ZmqError",
+    "TorError",
     "ClosedError",
     "WrongThreadError",
 ]
@@ -119,6 +120,12 @@ class ZmqError(EmyzeliumError, OSError):
     """libzmq refused an operation."""
 
     kind = "Zmq"
+
+
+class TorError(EmyzeliumError, OSError):
+    """Tor refused or failed (its control port, an onion service)."""
+
+    kind = "Tor"
 
 
 class ClosedError(EmyzeliumError, ValueError):
