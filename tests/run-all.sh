@@ -52,6 +52,8 @@ for base in range(41000, 60000, 7):
 PY
 )"
 
+say "C ABI: header, library, C/C++ tests, ASan, valgrind, C <-> Rust"; bash tests/run-capi.sh
+
 # ---- Python (pyzmq peer: wire compatibility) -----------------------------------------
 VENV=$ROOT/.venv
 if [ ! -x "$VENV/bin/python" ]; then
