@@ -274,8 +274,8 @@ def test_every_bad_input_raises_the_right_exception():
                 f()
             if issubclass(cls, emz.EmyzeliumError):
                 assert str(ei.value), cls
-        eh = ef.add_ehypha(pk, onion + ".onion", 60847)  # through Tor: fine even if Tor is absent
-        assert eh.address == f"{onion}.onion:60847"
+        eh = ef.add_ehypha(pk, onion + ".onion")  # through Tor: fine even if Tor is absent
+        assert eh.address == f"{onion}.onion:60847"  # the default port
         with pytest.raises(emz.AlreadyPresentError):
             ef.add_ehypha_direct(pk, "127.0.0.1", 1)
         with pytest.raises(emz.InvalidTitleError):

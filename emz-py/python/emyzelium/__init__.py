@@ -24,7 +24,6 @@ to install. Same wire format as every emyzelium, so peers of any of them interop
 from __future__ import annotations
 
 from ._errors import *  # noqa: F403
-from ._errors import __all__ as _errors_all
 from ._emyzelium import (
     CORE_VERSION,
     DEFAULT_PORT,
@@ -58,5 +57,23 @@ __all__ = [
     "DEFAULT_PORT",
     "DEFAULT_TOR_PROXY_HOST",
     "DEFAULT_TOR_PROXY_PORT",
-    *_errors_all,
+    "EmyzeliumError",
+    "InvalidKeyError",
+    "InvalidAddressError",
+    "InvalidPortError",
+    "InvalidTitleError",
+    "InvalidArgumentError",
+    "AlreadyPresentError",
+    "AbsentError",
+    "AlreadyAbsentError",
+    "AlreadyPausedError",
+    "AlreadyResumedError",
+    "AddressInUseError",
+    "LimitError",
+    "IoError",
+    "CurveUnavailableError",
+    "ZmqError",
+    "TorError",
+    "ClosedError",
+    "WrongThreadError",
 ]
