@@ -65,4 +65,7 @@ fi
 say "pytest: wire compatibility with an independent pyzmq peer"
 EMZ_BIN=$ROOT/target/debug/emz "$VENV/bin/python" -m pytest tests/wire -q -p no:cacheprovider
 
+# ---- Python wheel (emz-py): built, installed alone in a fresh venv, tested -----------
+bash tests/run-py.sh
+
 say "all tests passed"
