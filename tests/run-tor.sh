@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# The end-to-end Tor tests: starts a private Tor network on loopback once (tests/tor/tornet.py:
+# 3 authorities, 2 relays, a client with a SOCKS port, an onion-service tor), runs
+# tests/tor/test_tor.py against it, and stops exactly the tor processes it started.
+#
+# Runs inside a fresh network namespace (`unshare -n`, only `lo`) when it can, so nothing
+# leaves the machine; the network and every test process share that namespace's loopback.
+# Installs `tor` with apt-get when root. Without tor: under CI=true a failure, otherwise a
+# loud SKIP. Last line: `tor: N passed, M failed`; exit status non-zero on any failure.
+#
+# Environment: EMZ_BIN (the emz binary; default target/debug/emz, built here),
+# EMZ_TOR_FACES (faces that must take part, default rust; e.g. rust,python,c),
+# EMZ_TOR_NO_NETNS=1 (run on the host's loopback, in a free port range),
+# PYTEST_ARGS (extra pytest arguments, e.g. "-k latency").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+CI=${CI:-false}
+
+say() { printf '\n==> %s\n' "$*"; }
+result() { echo "tor: $1 passed, $2 failed"; }
+fail() { printf '\nFAILED: %s\n' "$*" >&2; result 0 1; exit 1; }
+
+if [ -z "${EMZ_TOR_INNER:-}" ]; then
+    # ---- outside the namespace: tools, build, venv (these may need the network) -------
+    if ! command -v tor >/dev/null || ! command -v tor-gencert >/dev/null; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            say "installing tor (apt-get)"
+            DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tor >/dev/null
+        fi
+    fi
+    if ! command -v tor >/dev/null || ! command -v tor-gencert >/dev/null; then
+        if [ "$CI" = true ]; then
+            fail "tor is not installed and cannot be installed here (CI=true: the Tor tests must run)"
+        fi
+        echo
+        echo "################################################################################"
+        echo "### SKIP: Tor tests NOT RUN: tor is not installed (apt-get install tor, or run as root)"
+        echo "################################################################################"
+        result 0 0
+        exit 0
+    fi
+    # The Debian package may start a system tor; this suite never uses or touches it.
+
+    if [ -z "${EMZ_BIN:-}" ]; then
+        say "cargo build -p emyzelium --bin emz"
+        cargo build -q -p emyzelium --bin emz || fail "cargo build of emz"
+        export EMZ_BIN=$ROOT/target/debug/emz
+    fi
+    VENV=$ROOT/.venv
+    if [ ! -x "$VENV/bin/python" ]; then
+        say "creating $VENV"
+        python3 -m venv "$VENV"
+    fi
+    "$VENV/bin/python" -c 'import pytest' 2>/dev/null \
+        || "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r tests/requirements.txt
+
+    export EMZ_TOR_INNER=1
+    if [ "${EMZ_TOR_NO_NETNS:-}" != 1 ]; then
+        if unshare -n true 2>/dev/null; then
+            exec unshare -n bash "$0" "$@"
+        elif unshare -rn true 2>/dev/null; then
+            exec unshare -rn bash "$0" "$@"
+        fi
+        echo "note: cannot create a network namespace (unshare -n); using the host's loopback"
+    fi
+    export EMZ_TOR_NETNS=0
+else
+    export EMZ_TOR_NETNS=1
+    # A fresh namespace has only `lo`, and it is down.
+    if command -v ip >/dev/null; then
+        ip link set lo up
+    else
+        python3 - <<'PY'
+import fcntl, socket, struct
+s = socket.socket()
+flags = struct.unpack("16sH", fcntl.ioctl(s, 0x8913, struct.pack("16sH", b"lo", 0))[:18])[1]  # SIOCGIFFLAGS
+fcntl.ioctl(s, 0x8914, struct.pack("16sH", b"lo", flags | 1))  # SIOCSIFFLAGS |= IFF_UP
+PY
+    fi
+    echo "running in a fresh network namespace (only lo)"
+fi
+
+# ---- the network, once ---------------------------------------------------------------
+PY=$ROOT/.venv/bin/python
+mkdir -p "$ROOT/tests/.tmp"
+NET=$(mktemp -d "$ROOT/tests/.tmp/tornet.XXXXXX")
+stop_net() { python3 tests/tor/tornet.py stop "$NET" || true; }
+trap stop_net EXIT
+trap 'exit 130' INT TERM HUP
+
+say "starting the private Tor network ($NET)"
+t0=$(python3 -c 'import time; print(time.time())')
+# Every tor also exits by itself when this shell dies (__OwningControllerProcess).
+if ! python3 tests/tor/tornet.py start "$NET" --owner-pid $$ --onions 6; then
+    fail "the private Tor network did not start (logs under $NET)"
+fi
+python3 -c "import time; print(f'network usable after {time.time() - $t0:.1f} s')"
+
+say "pytest tests/tor (EMZ_BIN=$EMZ_BIN)"
+export TORNET_JSON=$NET/net.json TOR_METRICS_FILE=$NET/metrics.json
+set +e
+# shellcheck disable=SC2086
+"$PY" -m pytest tests/tor -v -p no:cacheprovider --junitxml="$NET/junit.xml" ${PYTEST_ARGS:-}
+rc=$?
+set -e
+
+read -r passed failed < <("$PY" - "$NET/junit.xml" "$CI" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except Exception:
+    print(0, 1)
+    sys.exit()
+suites = [root] if root.tag == "testsuite" else list(root)
+t = f = e = s = 0
+for su in suites:
+    t += int(su.get("tests", 0)); f += int(su.get("failures", 0))
+    e += int(su.get("errors", 0)); s += int(su.get("skipped", 0))
+failed = f + e + (s if sys.argv[2] == "true" else 0)  # under CI a skip is a failure
+print(t - f - e - s, failed)
+PY
+)
+if [ "$rc" != 0 ] && [ "$failed" = 0 ]; then failed=1; fi
+[ -f "$NET/metrics.json" ] && { say "Tor measurements"; cat "$NET/metrics.json"; echo; }
+[ "$failed" = 0 ] && [ "$passed" -gt 0 ] || { result "$passed" "$failed"; exit 1; }
+stop_net
+trap - EXIT
+rm -rf "$NET"
+result "$passed" "$failed"

@@ -1,0 +1,63 @@
+"""Fixtures of the end-to-end Tor tests.
+
+The private Tor network is started once per run: by tests/run-tor.sh (which passes
+TORNET_JSON, the file tornet.py wrote), or, when TORNET_JSON is unset, by the `tornet`
+fixture itself (and stopped at the end of the session).
+
+Faces — the implementations whose efungi take part — are described in peers.py.
+"""
+
+import json
+import os
+import sys
+import tempfile
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import peers  # noqa: E402
+import tornet  # noqa: E402
+
+METRICS = {}
+
+
+@pytest.fixture(scope="session")
+def tornet_info():
+    path = os.environ.get("TORNET_JSON")
+    if path:
+        with open(path) as f:
+            yield json.load(f)
+        return
+    root = tempfile.mkdtemp(prefix="emz-tornet-")
+    info = tornet.start(root, owner_pid=os.getpid(), n_onions=peers.N_ONIONS)
+    try:
+        yield info
+    finally:
+        tornet.stop(root)
+
+
+@pytest.fixture
+def procs():
+    """Starts processes and stops every one of them (by PID) when the test ends."""
+    group = peers.Procs()
+    try:
+        yield group
+    finally:
+        group.stop_all()
+
+
+@pytest.fixture(scope="session")
+def metrics():
+    return METRICS
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not METRICS:
+        return
+    terminalreporter.section("Tor measurements")
+    for k, v in METRICS.items():
+        terminalreporter.write_line(f"{k}: {v}")
+    out = os.environ.get("TOR_METRICS_FILE")
+    if out:
+        with open(out, "w") as f:
+            json.dump(METRICS, f, indent=2)

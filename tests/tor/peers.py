@@ -1,0 +1,182 @@
+"""Peers of the Tor tests: processes of the command-line faces of emyzelium.
+
+A *face* is one implementation's command-line peer. Every face speaks the same protocol
+on the command line (the one of the Rust `emz`):
+
+    emit   --secret S --title T --port P --bind 127.0.0.1 [--whitelist K]... --every MS PART...
+           prints `ready <port>` (and, with --tor-control, `onion <service id>`)
+    listen --secret S --peer KEY@HOST:PORT --title T [--count N] [--timeout SECS]
+           [--tor-proxy HOST:PORT]
+           prints `etale <title> <t_out> <t_in> <n_parts> <hex part>...` per etale,
+           exits 1 on timeout; a HOST ending in .onion goes through Tor
+
+To add a face (the C one, say), add an entry to `FACES` below: its argv prefix and whether
+it can create ephemeral onions (`--tor-control`). It is then used by every cross-face test.
+"""
+
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+N_ONIONS = 6  # fixed HiddenServiceDir onions the network provides (hs0..hs5)
+
+
+class Face:
+    def __init__(self, name, argv, env=None, tor_control=False):
+        self.name, self.argv, self.env, self.tor_control = name, argv, env or {}, tor_control
+
+    def __repr__(self):
+        return self.name
+
+
+def _rust():
+    exe = os.environ.get("EMZ_BIN", os.path.join(ROOT, "target", "debug", "emz"))
+    if not os.access(exe, os.X_OK):
+        return None, f"no emz binary at {exe} (cargo build -p emyzelium --bin emz)"
+    return Face("rust", [exe], tor_control=True), None
+
+
+def _python():
+    py = os.environ.get("EMZ_PYTHON", sys.executable)
+    env = {"PYTHONPATH": os.path.join(ROOT, "emz-py", "python")}
+    r = subprocess.run([py, "-c", "import emyzelium._emyzelium"], env={**os.environ, **env},
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        return None, f"Python module emyzelium not importable: {r.stderr.strip().splitlines()[-1:]}"
+    return Face("python", [py, "-m", "emyzelium"], env=env), None
+
+
+def _c():
+    exe = os.environ.get("EMZ_C_PEER", os.path.join(ROOT, "tests", ".tmp", "emz-c-peer"))
+    if not os.access(exe, os.X_OK):
+        return None, f"no C peer at {exe}"
+    return Face("c", [exe]), None
+
+
+def faces():
+    """(available faces, {name: why not available}). EMZ_TOR_FACES=rust,python,c makes
+    the listed faces mandatory (a missing one is an error, not a silent omission)."""
+    found, missing = [], {}
+    for name, fn in (("rust", _rust), ("python", _python), ("c", _c)):
+        f, why = fn()
+        if f:
+            found.append(f)
+        else:
+            missing[name] = why
+    required = [x for x in os.environ.get("EMZ_TOR_FACES", "rust").split(",") if x]
+    absent = [x for x in required if x in missing]
+    if absent:
+        raise RuntimeError("required faces missing: " + "; ".join(f"{x}: {missing[x]}" for x in absent))
+    return found, missing
+
+
+def keypair():
+    """A CURVE key pair (public, secret), from any face's keygen."""
+    f = FACES[0]
+    out = subprocess.run(f.argv + ["keygen"], env={**os.environ, **f.env}, capture_output=True,
+                         text=True, check=True).stdout
+    kv = dict(line.split(": ", 1) for line in out.strip().splitlines())
+    return kv["public"], kv["secret"]
+
+
+class Proc:
+    """A running peer; its stdout lines are collected (with arrival times) by a thread."""
+
+    def __init__(self, argv, env, name):
+        self.name = name
+        self.t_start = time.time()
+        self.p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  env={**os.environ, **env}, text=True, bufsize=1)
+        self.lines = queue.Queue()
+        self.all_lines = []
+        self.stderr = []
+        threading.Thread(target=self._read, args=(self.p.stdout, True), daemon=True).start()
+        threading.Thread(target=self._read, args=(self.p.stderr, False), daemon=True).start()
+        self.rusage = None
+
+    def _read(self, stream, is_out):
+        for line in stream:
+            if is_out:
+                item = (time.time(), line.rstrip("\n"))
+                self.all_lines.append(item)
+                self.lines.put(item)
+            else:
+                self.stderr.append(line.rstrip("\n"))
+
+    def next_line(self, timeout):
+        """The next stdout line as (arrival time, text); raises on timeout or exit."""
+        deadline = time.time() + timeout
+        while True:
+            try:
+                return self.lines.get(timeout=min(0.2, max(0.0, deadline - time.time())))
+            except queue.Empty:
+                if self.p.poll() is not None and self.lines.empty():
+                    time.sleep(0.1)
+                    if self.lines.empty():
+                        raise AssertionError(f"{self.name} exited ({self.p.returncode}) before the next line; "
+                                             f"stderr: {self.stderr[-5:]}")
+                if time.time() >= deadline:
+                    raise AssertionError(f"{self.name}: no line within {timeout} s; stderr: {self.stderr[-5:]}")
+
+    def expect(self, prefix, timeout):
+        while True:
+            t, line = self.next_line(timeout)
+            if line.startswith(prefix):
+                return t, line
+
+    def wait_exit(self, timeout):
+        """Waits for exit, collecting the child's resource usage; returns the exit code."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            pid, status, ru = os.wait4(self.p.pid, os.WNOHANG)
+            if pid:
+                self.rusage = ru
+                self.p.returncode = os.waitstatus_to_exitcode(status)
+                time.sleep(0.1)  # let the reader threads drain the pipes
+                return self.p.returncode
+            time.sleep(0.05)
+        raise AssertionError(f"{self.name} still running after {timeout} s")
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(5)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait(5)
+
+
+class Procs:
+    def __init__(self):
+        self.all = []
+
+    def start(self, face, args, name=None):
+        p = Proc(face.argv + args, face.env, name or f"{face.name} {args[0]}")
+        self.all.append(p)
+        return p
+
+    def stop_all(self):
+        for p in self.all:
+            p.stop()
+
+
+def parse_etale(line):
+    """`etale T t_out t_in n parts...` -> (title, t_out, t_in, [bytes...])."""
+    f = line.split(" ")
+    assert f[0] == "etale", line
+    parts = [b"" if x == "-" else bytes.fromhex(x) for x in f[5:]]
+    return f[1], int(f[2]), int(f[3]), parts
+
+
+def have(cmd):
+    return shutil.which(cmd) is not None
+
+
+FACES, MISSING = faces()
