@@ -10,13 +10,27 @@
 //! cargo run --release --example life                  # you play Alien, John and Mary run here too
 //! cargo run --release --example life -- --realm mary  # you play Mary
 //! cargo run --example life -- --headless 500          # no terminal: check the exchange, exit 0/1
-//! cargo run --example life -- --tor --realm john --onion-alien X --onion-mary Y
+//! cargo run --example life -- --tor --realm john      # one realm, through Tor
 //! ```
 //!
-//! Through Tor each realm is one process on its own machine. Realm i publishes on port
-//! base+i (60847, 60848, 60849) bound to 127.0.0.1; make it an onion service in torrc:
-//! `HiddenServiceDir …` and `HiddenServicePort 60847 127.0.0.1:60847` (for Alien). The
-//! others' onions come from `--onion-NAME` or from `life_onions.txt` (lines `NAME ONION`).
+//! Through Tor each realm is one process, on its own machine or not. Realm i publishes on
+//! port base+i (60847, 60848, 60849) bound to 127.0.0.1, and at start makes itself an
+//! ephemeral onion service through Tor's control port (`--tor-control HOST:PORT`, default
+//! 127.0.0.1:9051; torrc needs `ControlPort 9051` and `CookieAuthentication 1`, or a
+//! `HashedControlPassword` and `--tor-password PW`; `--tor-cookie PATH` names the cookie
+//! file when Tor's own answer is not readable from here). Its key is kept in
+//! `life_<realm>.onion_key` (`--onion-key-file F`; `new` for a throwaway address), so the
+//! address stays the same across runs. Before the UI starts it prints, and the UI header
+//! keeps showing, the line others need: `REALM public_key onion port`; it also writes
+//! `NAME ONION` into `life_onions.txt`. The others' onions come from `--onion-NAME` or
+//! from `life_onions.txt`, which is re-read every second: three realms started in one
+//! directory against one tor find each other with no more ado, in any order.
+//!
+//! A `HiddenServicePort 60847 127.0.0.1:60847` (for Alien) in torrc still works: pass
+//! `--no-publish-onion` to leave the control port alone (and `--onion-alien X` to show the
+//! triple). `--tor --headless N` runs the realm without a terminal for at most N frames of
+//! 50 ms, printing the triple first, and exits 0 once a valid zone came from another realm
+//! (after `--linger S` more seconds of publishing, default 0), 1 otherwise.
 
 // The crate root looks for modules beside itself; these live in life/ so that
 // examples/ holds only runnable files.
@@ -28,10 +42,11 @@ mod realm;
 mod tui;
 
 use crossterm::event::{self, Event};
-use emyzelium::Counters;
+use emyzelium::{Counters, EhyphaState, OnionKey, TorAuth};
 use grid::MAX_SIDE;
 use realm::{realm_index, Network, Pace, Realm, ZoneStatus, REALMS};
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use tui::{Action, TerminalGuard, Ui};
@@ -39,17 +54,21 @@ use tui::{Action, TerminalGuard, Ui};
 const USAGE: &str = "usage: life [--realm alien|john|mary] [--base-port P] [--height H --width W | --fit]
        life --headless STEPS [--base-port P] [--height H --width W]
        life --tor --realm NAME [--onion-alien X --onion-john Y --onion-mary Z]
-            [--tor-proxy HOST:PORT] [--base-port P] [--bind HOST]
+            [--tor-proxy HOST:PORT] [--tor-control HOST:PORT] [--tor-cookie PATH | --tor-password PW]
+            [--onion-key-file F|new | --no-publish-onion] [--base-port P] [--bind HOST]
+            [--headless FRAMES [--linger SECONDS]]
 keys: 1,2 import  A autoemit  E emit  P pause etales  arrows+space draw  T run  C clear
       R random  V peers  Q quit";
 
 const ONIONS_FILE: &str = "life_onions.txt";
+const DEFAULT_TOR_CONTROL: &str = "127.0.0.1:9051";
 
 enum Mode {
     /// You play one realm, the other two run in this process, all over loopback.
     Local,
-    /// You play one realm; the others are elsewhere, behind onions.
-    Tor,
+    /// One realm, the others elsewhere behind onions; with a terminal, or without one
+    /// for at most this many frames.
+    Tor { headless: Option<u64> },
     /// All three realms, no terminal, for at most this many frames.
     Headless(u64),
 }
@@ -57,6 +76,13 @@ enum Mode {
 struct Args {
     mode: Mode,
     realm: usize,
+    tor_control: String,
+    tor_auth: TorAuth,
+    /// `None`: `life_<realm>.onion_key`.
+    onion_key: Option<OnionKey>,
+    publish_onion: bool,
+    /// Seconds to keep publishing after `--tor --headless` succeeded.
+    linger: f64,
     base_port: u16,
     height: usize,
     width: usize,
@@ -77,16 +103,35 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         bind: "127.0.0.1".into(),
         tor_proxy: (emyzelium::DEFAULT_TOR_PROXY_HOST.into(), emyzelium::DEFAULT_TOR_PROXY_PORT),
         onions: [None, None, None],
+        tor_control: DEFAULT_TOR_CONTROL.into(),
+        tor_auth: TorAuth::Auto,
+        onion_key: None,
+        publish_onion: true,
+        linger: 0.0,
     };
+    let (mut tor, mut headless) = (false, None);
+    // The first flag that only makes sense with --tor, to complain about without it.
+    let mut tor_only: Option<String> = None;
     while let Some(flag) = it.next() {
+        if matches!(
+            flag.as_str(),
+            "--tor-control"
+                | "--tor-cookie"
+                | "--tor-password"
+                | "--onion-key-file"
+                | "--no-publish-onion"
+                | "--linger"
+        ) {
+            tor_only.get_or_insert_with(|| flag.clone());
+        }
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
             "--realm" => {
                 let name = value()?;
                 a.realm = realm_index(&name).ok_or_else(|| format!("no realm called {name:?}"))?;
             }
-            "--tor" => a.mode = Mode::Tor,
-            "--headless" => a.mode = Mode::Headless(number(&flag, &value()?)?),
+            "--tor" => tor = true,
+            "--headless" => headless = Some(number(&flag, &value()?)?),
             "--base-port" => a.base_port = number(&flag, &value()?)?,
             "--height" => a.height = number(&flag, &value()?)?,
             "--width" => a.width = number(&flag, &value()?)?,
@@ -97,6 +142,34 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                 let (host, port) = v.rsplit_once(':').ok_or_else(|| format!("--tor-proxy {v:?} is not HOST:PORT"))?;
                 a.tor_proxy = (host.to_string(), number(&flag, port)?);
             }
+            "--tor-control" => {
+                let v = value()?;
+                if !v.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p > 0)) {
+                    return Err(format!("--tor-control {v:?} is not HOST:PORT"));
+                }
+                a.tor_control = v;
+            }
+            "--tor-cookie" | "--tor-password" => {
+                if a.tor_auth != TorAuth::Auto {
+                    return Err("--tor-cookie and --tor-password: give one at most".into());
+                }
+                let v = value()?;
+                a.tor_auth =
+                    if flag == "--tor-cookie" { TorAuth::Cookie(PathBuf::from(v)) } else { TorAuth::Password(v) };
+            }
+            "--onion-key-file" => {
+                let v = value()?;
+                a.onion_key = Some(if v == "new" { OnionKey::New } else { OnionKey::File(PathBuf::from(v)) });
+            }
+            "--no-publish-onion" => a.publish_onion = false,
+            "--linger" => {
+                let v = value()?;
+                a.linger = v
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                    .ok_or_else(|| format!("--linger: {v:?} is not a number of seconds"))?;
+            }
             "-h" | "--help" => return Err(String::new()),
             _ => {
                 let name = flag.strip_prefix("--onion-").and_then(realm_index);
@@ -104,6 +177,20 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                 a.onions[i] = Some(value()?);
             }
         }
+    }
+    a.mode = match (tor, headless) {
+        (true, headless) => Mode::Tor { headless },
+        (false, Some(frames)) => Mode::Headless(frames),
+        (false, None) => Mode::Local,
+    };
+    if let (false, Some(flag)) = (tor, &tor_only) {
+        return Err(format!("{flag} needs --tor"));
+    }
+    if !a.publish_onion && (a.onion_key.is_some() || a.tor_auth != TorAuth::Auto) {
+        return Err(
+            "--no-publish-onion leaves the control port alone: no --onion-key-file, --tor-cookie or --tor-password"
+                .into(),
+        );
     }
     if !(1..=MAX_SIDE).contains(&a.height) || !(3..=MAX_SIDE).contains(&a.width) {
         return Err(format!("grid {}x{} must be at least 1x3 and at most {MAX_SIDE} a side", a.height, a.width));
@@ -130,7 +217,8 @@ fn main() -> ExitCode {
     let result = match args.mode {
         Mode::Headless(frames) => headless(&args, frames),
         Mode::Local => play_local(&args),
-        Mode::Tor => play_tor(&args),
+        Mode::Tor { headless: None } => play_tor(&args),
+        Mode::Tor { headless: Some(frames) } => headless_tor(&args, frames),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -220,8 +308,9 @@ fn summary(r: &Realm) -> String {
                 ZoneStatus::Malformed(e) => format!("bad ({e})"),
             };
             format!(
-                "{}: zone {zone} x{} description {:?} imported {}",
+                "{}: {}, zone {zone} x{} description {:?} imported {}",
                 s.name,
+                s.link(),
                 s.zones_received,
                 s.description.as_deref().unwrap_or(""),
                 r.peers[i].imports
@@ -259,24 +348,112 @@ fn grid_size(args: &Args) -> Result<(usize, usize), String> {
 fn play_local(args: &Args) -> Result<(), String> {
     let (height, width) = grid_size(args)?;
     let mut realms = all_realms_here(args, height, width)?;
-    play(&mut realms, args.realm)
+    play(&mut realms, args.realm, None)
 }
 
 fn play_tor(args: &Args) -> Result<(), String> {
-    let mut onions = args.onions.clone();
-    fill_onions_from_file(&mut onions)?;
     let (height, width) = grid_size(args)?;
+    let (realm, tor) = start_tor(args, height, width)?;
+    play(&mut [realm], 0, Some(tor))
+}
+
+// ---- through Tor ------------------------------------------------------------------------
+
+/// What a realm run through Tor has besides the realm.
+struct TorSide {
+    /// `REALM public_key onion port`, when our onion is known.
+    share: Option<String>,
+    watch: OnionWatch,
+}
+
+/// Makes the realm, publishes its onion through the control port (unless told not to),
+/// records it in `life_onions.txt` and prints the triple others need, flushed.
+fn start_tor(args: &Args, height: usize, width: usize) -> Result<(Realm, TorSide), String> {
+    let me = &REALMS[args.realm];
+    let from_file = read_onions_file()?;
+    let mut onions = args.onions.clone();
+    for (i, onion) in onions.iter_mut().enumerate() {
+        if i != args.realm && onion.is_none() {
+            onion.clone_from(&from_file[i]);
+        }
+    }
     let net = Network::Tor { base_port: args.base_port, proxy: args.tor_proxy.clone(), onions };
     let mut realm = Realm::new(args.realm, height, width, &net, &args.bind)?;
     realm.randomize();
-    play(&mut [realm], 0)
+    let own = if args.publish_onion {
+        let key = args
+            .onion_key
+            .clone()
+            .unwrap_or_else(|| OnionKey::File(PathBuf::from(format!("life_{}.onion_key", me.name.to_lowercase()))));
+        let onion =
+            realm.ef.publish_onion(&args.tor_control, &args.tor_auth, &key).map_err(|e| onion_error(args, &key, e))?;
+        if let Err(e) = record_onion(me.name, &onion) {
+            eprintln!("life: warning: {e}; give the others --onion-{} {onion}", me.name.to_lowercase());
+        }
+        Some(onion)
+    } else {
+        args.onions[args.realm].clone().or_else(|| from_file[args.realm].clone())
+    };
+    let share = own.map(|onion| format!("{} {} {onion} {}", me.name, me.public_key, realm.ef.port()));
+    match &share {
+        Some(triple) => println!("{triple}"),
+        None => eprintln!(
+            "life: {} publishes on 127.0.0.1:{} for your torrc's HiddenServicePort; pass --onion-{} ONION to show what others need",
+            me.name,
+            realm.ef.port(),
+            me.name.to_lowercase()
+        ),
+    }
+    io::stdout().flush().map_err(|e| format!("stdout: {e}"))?;
+    let mut from_cli = [false; 3];
+    for (i, o) in args.onions.iter().enumerate() {
+        from_cli[i] = o.is_some();
+    }
+    Ok((realm, TorSide { share, watch: OnionWatch::new(from_cli) }))
 }
 
-/// Onions not given on the command line come from `life_onions.txt`, if it exists.
-fn fill_onions_from_file(onions: &mut [Option<String>; 3]) -> Result<(), String> {
+/// The core's error, with a word on what to do about it.
+fn onion_error(args: &Args, key: &OnionKey, e: emyzelium::Error) -> String {
+    let control = &args.tor_control;
+    let hint = match &e {
+        emyzelium::Error::Tor { what } if what.starts_with("no Tor control port") => format!(
+            "is tor running with `ControlPort {}` in its torrc? Name another with --tor-control HOST:PORT, \
+             or publish through a HiddenServicePort in torrc and pass --no-publish-onion",
+            control.rsplit_once(':').map_or("9051", |(_, p)| p)
+        ),
+        emyzelium::Error::Tor { what } if what.contains("HASHEDPASSWORD") && !what.contains("AUTHENTICATE") => {
+            "Tor wants its control password: pass --tor-password PW".into()
+        }
+        emyzelium::Error::Tor { what } if what.contains("AUTHENTICATE") || what.contains("authentication") => {
+            "Tor refused us: pass --tor-cookie PATH (control_auth_cookie in its DataDirectory, readable by you) \
+             or --tor-password PW (its HashedControlPassword)"
+                .into()
+        }
+        emyzelium::Error::Tor { what } if what.contains("ADD_ONION") && what.contains("ollision") => {
+            "that onion is already published: is this realm running elsewhere with the same --onion-key-file?".into()
+        }
+        emyzelium::Error::Io { path, .. } if args.tor_auth == TorAuth::Cookie(path.clone()) => {
+            "--tor-cookie names Tor's control_auth_cookie, in its DataDirectory (readable by you)".into()
+        }
+        emyzelium::Error::InvalidKey { .. } => match key {
+            OnionKey::File(path) => {
+                format!("{} holds no onion key; remove it for a new address (or --onion-key-file new)", path.display())
+            }
+            _ => String::new(),
+        },
+        emyzelium::Error::InvalidAddress { .. } => "--tor-control takes HOST:PORT of a reachable host".into(),
+        _ => String::new(),
+    };
+    let hint = if hint.is_empty() { hint } else { format!("\n  hint: {hint}") };
+    format!("{}: cannot publish an onion through Tor's control port {control}: {e}{hint}", REALMS[args.realm].name)
+}
+
+/// `life_onions.txt`, if it exists: each realm's onion, as far as it says.
+fn read_onions_file() -> Result<[Option<String>; 3], String> {
+    let mut onions = [None, None, None];
     let text = match std::fs::read_to_string(ONIONS_FILE) {
         Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(onions),
         Err(e) => return Err(format!("{ONIONS_FILE}: {e}")),
     };
     for (n, line) in text.lines().enumerate() {
@@ -289,12 +466,153 @@ fn fill_onions_from_file(onions: &mut [Option<String>; 3]) -> Result<(), String>
         let i = realm_index(name).ok_or_else(bad)?;
         onions[i].get_or_insert_with(|| onion.trim().to_string());
     }
-    Ok(())
+    Ok(onions)
+}
+
+/// Writes `NAME ONION` into `life_onions.txt`, replacing the realm's line if there is one.
+/// Other realms may do the same at the same moment: the file is replaced whole (write,
+/// then rename) and checked afterwards, a few times if need be.
+fn record_onion(name: &str, onion: &str) -> Result<(), String> {
+    let wanted = format!("{name} {onion}");
+    for attempt in 0..5 {
+        let text = match std::fs::read_to_string(ONIONS_FILE) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(format!("{ONIONS_FILE}: {e}")),
+        };
+        let mut lines: Vec<String> = Vec::new();
+        let mut done = false;
+        for line in text.lines() {
+            let first = line.split_whitespace().next().unwrap_or("");
+            if !line.trim_start().starts_with('#') && first.eq_ignore_ascii_case(name) {
+                if !done {
+                    lines.push(wanted.clone());
+                    done = true;
+                }
+            } else {
+                lines.push(line.to_string());
+            }
+        }
+        if !done {
+            lines.push(wanted.clone());
+        }
+        let tmp = format!("{ONIONS_FILE}.{}.tmp", std::process::id());
+        std::fs::write(&tmp, lines.join("\n") + "\n")
+            .and_then(|()| std::fs::rename(&tmp, ONIONS_FILE))
+            .map_err(|e| format!("cannot write {ONIONS_FILE}: {e}"))?;
+        if read_onions_file().ok().and_then(|o| o[realm_index(name)?].clone()).as_deref() == Some(onion) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20 + 30 * attempt));
+    }
+    Err(format!("{ONIONS_FILE}: another process keeps rewriting it"))
+}
+
+/// Re-reads `life_onions.txt` now and then, to reach realms that published their onion
+/// after we started (or moved to a new one). Onions given on the command line stay.
+struct OnionWatch {
+    from_cli: [bool; 3],
+    next: Instant,
+    last_error: Option<String>,
+}
+
+impl OnionWatch {
+    fn new(from_cli: [bool; 3]) -> OnionWatch {
+        OnionWatch { from_cli, next: Instant::now() + Duration::from_secs(1), last_error: None }
+    }
+
+    /// Once a second: what changed, in words (errors once each).
+    fn poll(&mut self, realm: &mut Realm) -> Vec<String> {
+        let now = Instant::now();
+        if now < self.next {
+            return Vec::new();
+        }
+        self.next = now + Duration::from_secs(1);
+        let mut news = Vec::new();
+        let mut error = None;
+        match read_onions_file() {
+            Err(e) => error = Some(e),
+            Ok(onions) => {
+                for p in 0..realm.peers.len() {
+                    let i = realm.peers[p].index;
+                    let Some(onion) = onions[i].as_deref().filter(|_| !self.from_cli[i]) else { continue };
+                    let before = realm.peers[p].onion.is_some();
+                    match realm.set_peer_onion(p, onion) {
+                        Ok(false) => {}
+                        Ok(true) => news.push(format!(
+                            "{} is at {}.onion now (from {ONIONS_FILE}){}",
+                            REALMS[i].name,
+                            realm.peers[p].onion.as_deref().unwrap_or(onion),
+                            if before { ", reconnecting" } else { "" }
+                        )),
+                        Err(e) => error = Some(format!("{ONIONS_FILE}: {e}")),
+                    }
+                }
+            }
+        }
+        if error.is_some() && error != self.last_error {
+            news.extend(error.clone());
+        }
+        self.last_error = error;
+        news
+    }
+}
+
+/// One realm through Tor, no terminal: exits once a valid zone came from another realm.
+fn headless_tor(args: &Args, max_frames: u64) -> Result<(), String> {
+    let pace = PLAY_PACE;
+    let (mut realm, mut tor) = start_tor(args, args.height, args.width)?;
+    let name = realm.spec().name;
+    let start = Instant::now();
+    let mut states: Vec<Option<EhyphaState>> = vec![None; realm.peers.len()];
+    let mut next_frame = Instant::now();
+    for frame in 0..max_frames {
+        realm.frame(frame, pace).map_err(|e| format!("{name}: {e}"))?;
+        for news in tor.watch.poll(&mut realm) {
+            eprintln!("life: {name}: {news}");
+        }
+        // Every change of a connection's state, for whoever reads the log of a test.
+        for (p, seen) in states.iter_mut().enumerate() {
+            let s = realm.peer_status(p);
+            if s.state != *seen {
+                *seen = s.state;
+                eprintln!("life: {:7.1} s {name} -> {}: {}", start.elapsed().as_secs_f64(), s.name, s.link());
+            }
+        }
+        import_first_zones(&mut realm);
+        let from = (0..realm.peers.len()).find(|&p| matches!(realm.peer_status(p).zone, ZoneStatus::Valid(_)));
+        if let Some(p) = from {
+            println!("{}", summary(&realm));
+            println!(
+                "life: {name} received a zone from {} through Tor in {} frames ({:.1} s)",
+                realm.peers[p].spec().name,
+                frame + 1,
+                start.elapsed().as_secs_f64()
+            );
+            io::stdout().flush().map_err(|e| format!("stdout: {e}"))?;
+            // Others may still be waiting for our zone.
+            let end = Instant::now() + Duration::from_secs_f64(args.linger);
+            let mut frame = frame + 1;
+            while Instant::now() < end {
+                let _ = realm.frame(frame, pace);
+                tor.watch.poll(&mut realm);
+                frame += 1;
+                std::thread::sleep(pace.frame);
+            }
+            return Ok(());
+        }
+        next_frame += pace.frame;
+        std::thread::sleep(next_frame.saturating_duration_since(Instant::now()));
+        next_frame = next_frame.max(Instant::now());
+    }
+    eprintln!("{}", summary(&realm));
+    Err(format!("{name}: timeout after {max_frames} frames: no valid zone from another realm through Tor"))
 }
 
 /// The interactive loop: `realms[player]` is yours, any others are run by the program.
-fn play(realms: &mut [Realm], player: usize) -> Result<(), String> {
+fn play(realms: &mut [Realm], player: usize, mut tor: Option<TorSide>) -> Result<(), String> {
     let mut ui = Ui::new(&realms[player]);
+    ui.share = tor.as_ref().and_then(|t| t.share.clone());
     let guard = TerminalGuard::enter().map_err(|e| format!("terminal: {e}"))?;
     let mut out = BufWriter::new(io::stdout());
     let mut next_frame = Instant::now();
@@ -310,6 +628,11 @@ fn play(realms: &mut [Realm], player: usize) -> Result<(), String> {
             }
             if i != player && frame % PLAY_PACE.frames_per_generation == 0 {
                 keep_lively(r);
+            }
+        }
+        if let Some(t) = &mut tor {
+            if let Some(news) = t.watch.poll(&mut realms[player]).pop() {
+                ui.message = news;
             }
         }
         let counters = peer_counters(realms, player);

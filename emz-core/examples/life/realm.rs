@@ -2,7 +2,7 @@
 //! two other realms.
 
 use super::grid::{Grid, Rng, Rules, Zone, ZoneError};
-use emyzelium::{now_us, Counters, Efunguz};
+use emyzelium::{normalize_onion, now_us, Counters, Efunguz, EhyphaState};
 
 /// Etale carrying the right third of a realm's grid.
 pub const ZONE: &str = "zone";
@@ -58,7 +58,8 @@ impl RealmSpec {
 pub enum Network {
     /// All realms on this machine, realm i publishing on `base_port + i`.
     Loopback { base_port: u16 },
-    /// Through Tor: realm i behind `onions[i]`, port `base_port + i`.
+    /// Through Tor: realm i behind `onions[i]`, port `base_port + i`. A realm whose onion
+    /// is not known yet gets no ehypha until [`Realm::set_peer_onion`].
     Tor { base_port: u16, proxy: (String, u16), onions: [Option<String>; 3] },
 }
 
@@ -75,6 +76,12 @@ impl Network {
 pub struct Peer {
     pub index: usize,
     pub imports: u64,
+    /// The port it publishes on.
+    pub port: u16,
+    /// Through Tor, the onion it is reached at (normalized); `None` on loopback.
+    pub onion: Option<String>,
+    /// Whether there is an ehypha to it (through Tor only once its onion is known).
+    pub linked: bool,
 }
 
 impl Peer {
@@ -99,6 +106,20 @@ pub struct PeerStatus {
     pub zone_age_us: Option<i64>,
     pub zones_received: u64,
     pub paused: bool,
+    /// Where the connection stands; `None` when there is no ehypha (onion unknown).
+    pub state: Option<EhyphaState>,
+    /// µs since the state last changed.
+    pub state_age_us: i64,
+}
+
+impl PeerStatus {
+    /// "up 12.3 s", "retrying 2.1 s", "no onion yet".
+    pub fn link(&self) -> String {
+        match self.state {
+            None => "no onion yet".into(),
+            Some(state) => format!("{state} {:.1} s", self.state_age_us.max(0) as f64 / 1e6),
+        }
+    }
 }
 
 pub struct Realm {
@@ -130,35 +151,70 @@ impl Realm {
         if let Network::Tor { proxy, .. } = net {
             builder = builder.tor_proxy(&proxy.0, proxy.1);
         }
-        let mut ef = builder.build().map_err(|e| format!("{}: cannot start: {e}", spec.name))?;
+        let ef = builder.build().map_err(|e| format!("{}: cannot start: {e}", spec.name))?;
+        let mut peers = Vec::new();
         for &i in &others {
-            let peer = &REALMS[i];
-            let port = net.port_of(i)?;
-            let ehypha = match net {
-                Network::Loopback { .. } => ef.add_ehypha_direct(peer.public_key, "127.0.0.1", port),
-                Network::Tor { onions, .. } => {
-                    let onion = onions[i].as_deref().ok_or_else(|| format!("no onion given for {}", peer.name))?;
-                    ef.add_ehypha(peer.public_key, onion, port)
-                }
-            }
-            .map_err(|e| format!("{}: cannot reach {}: {e}", spec.name, peer.name))?;
-            for title in [ZONE, DESCRIPTION] {
-                ehypha.add_etale(title).map_err(|e| format!("{}: cannot subscribe: {e}", spec.name))?;
-            }
+            peers.push(Peer { index: i, imports: 0, port: net.port_of(i)?, onion: None, linked: false });
         }
         let seed = now_us() as u64 ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        Ok(Realm {
+        let mut realm = Realm {
             index,
             ef,
             grid: Grid::new(height, width),
             rules,
-            peers: others.into_iter().map(|index| Peer { index, imports: 0 }).collect(),
+            peers,
             generation: 0,
             running: true,
             autoemit: true,
             etales_paused: false,
             rng: Rng::new(seed),
-        })
+        };
+        for p in 0..realm.peers.len() {
+            match net {
+                Network::Loopback { .. } => realm.link(p, None)?,
+                Network::Tor { onions, .. } => {
+                    if let Some(onion) = &onions[realm.peers[p].index] {
+                        realm.set_peer_onion(p, onion)?;
+                    }
+                }
+            }
+        }
+        Ok(realm)
+    }
+
+    /// Adds the ehypha to peer `p` (0 or 1): through Tor to `onion`, else over loopback.
+    fn link(&mut self, p: usize, onion: Option<&str>) -> Result<(), String> {
+        let (me, peer, port) = (self.spec().name, self.peers[p].spec(), self.peers[p].port);
+        let ehypha = match onion {
+            None => self.ef.add_ehypha_direct(peer.public_key, "127.0.0.1", port),
+            Some(onion) => self.ef.add_ehypha(peer.public_key, onion, port),
+        }
+        .map_err(|e| format!("{me}: cannot reach {}: {e}", peer.name))?;
+        for title in [ZONE, DESCRIPTION] {
+            ehypha.add_etale(title).map_err(|e| format!("{me}: cannot subscribe: {e}"))?;
+        }
+        if self.etales_paused {
+            ehypha.pause_etales().map_err(|e| format!("{me}: cannot pause: {e}"))?;
+        }
+        self.peers[p].linked = true;
+        Ok(())
+    }
+
+    /// Through Tor: (re)connects to peer `p` (0 or 1) at `onion`. Returns whether anything
+    /// changed (a new or different onion); what came from the old onion is dropped.
+    pub fn set_peer_onion(&mut self, p: usize, onion: &str) -> Result<bool, String> {
+        let name = self.peers[p].spec().name;
+        let onion = normalize_onion(onion).map_err(|e| format!("onion of {name}: {e}"))?;
+        if self.peers[p].onion.as_deref() == Some(onion.as_str()) {
+            return Ok(false);
+        }
+        if self.peers[p].linked {
+            self.ef.del_ehypha(self.peers[p].spec().public_key).map_err(|e| format!("{name}: {e}"))?;
+            self.peers[p].linked = false;
+        }
+        self.peers[p].onion = Some(onion.clone());
+        self.link(p, Some(&onion))?;
+        Ok(true)
     }
 
     pub fn spec(&self) -> &'static RealmSpec {
@@ -211,7 +267,7 @@ impl Realm {
     /// Stops or restarts receiving from both peers (their latest etales stay).
     pub fn toggle_etales_paused(&mut self) -> emyzelium::Result<()> {
         let pause = !self.etales_paused;
-        for p in &self.peers {
+        for p in self.peers.iter().filter(|p| p.linked) {
             let ehypha = self.ef.get_ehypha_mut(REALMS[p.index].public_key)?;
             if pause {
                 ehypha.pause_etales()?;
@@ -243,6 +299,8 @@ impl Realm {
             }
         };
         PeerStatus {
+            state: ehypha.map(|e| e.state()),
+            state_age_us: ehypha.map_or(0, |e| now_us() - e.state_since()),
             name: spec.name,
             description,
             zone,

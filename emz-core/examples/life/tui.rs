@@ -101,6 +101,8 @@ pub struct Ui {
     pub show_peers: bool,
     pub message: String,
     pub quit: bool,
+    /// Through Tor: `REALM public_key onion port`, what the others need to reach us.
+    pub share: Option<String>,
 }
 
 impl Ui {
@@ -111,6 +113,7 @@ impl Ui {
             show_peers: true,
             message: "1/2 import the zone of another realm into your left third".into(),
             quit: false,
+            share: None,
         }
     }
 
@@ -169,7 +172,7 @@ pub fn draw(out: &mut impl Write, realm: &Realm, ui: &Ui, peer_counters: &[Optio
     let mut lines = Lines { out, row: 0, rows, cols };
     let spec = realm.spec();
     let c = realm.counters();
-    lines.text(&format!(
+    let status = format!(
         "{} ({})  generation {}  population {}  {}  autoemit {}  etales {}",
         spec.name,
         spec.rules,
@@ -178,15 +181,22 @@ pub fn draw(out: &mut impl Write, realm: &Realm, ui: &Ui, peer_counters: &[Optio
         if realm.running { "running" } else { "stopped" },
         on_off(realm.autoemit),
         if realm.etales_paused { "paused" } else { "live" },
-    ))?;
-    lines.text(&format!(
-        "key {}  port {}  in: attempted/permitted/absorbing {}/{}/{}",
-        realm.ef.public_key(),
-        realm.ef.port(),
-        c.in_attempted,
-        c.in_permitted,
-        c.in_absorbing
-    ))?;
+    );
+    if let Some(share) = &ui.share {
+        // The triple takes the whole second line; the counters move up.
+        lines.text(&format!("{status}  in {}/{}/{}", c.in_attempted, c.in_permitted, c.in_absorbing))?;
+        lines.text(&format!("share: {share}"))?;
+    } else {
+        lines.text(&status)?;
+        lines.text(&format!(
+            "key {}  port {}  in: attempted/permitted/absorbing {}/{}/{}",
+            realm.ef.public_key(),
+            realm.ef.port(),
+            c.in_attempted,
+            c.in_permitted,
+            c.in_absorbing
+        ))?;
+    }
     draw_grid(&mut lines, realm, ui)?;
     if ui.show_peers {
         for (i, counters) in peer_counters.iter().enumerate().take(realm.peers.len()) {
@@ -206,13 +216,14 @@ fn peer_line(i: usize, s: &PeerStatus, imports: u64, counters: Option<Counters>)
         ZoneStatus::Valid(z) => format!("zone: {}x{}", z.height, z.width),
         ZoneStatus::Malformed(e) => format!("zone: BAD ({e})"),
     };
-    let age = s.zone_age_us.map_or(String::new(), |us| format!(" {:.1} s ago", us as f64 / 1e6));
+    let age = s.zone_age_us.map_or(String::new(), |us| format!(" {:.1} s old", us as f64 / 1e6));
     let theirs =
         counters.map_or(String::new(), |c| format!("  in: {}/{}/{}", c.in_attempted, c.in_permitted, c.in_absorbing));
     format!(
-        "[{}] {:<5} {:<16} {zone}{age} (#{}{}) imported {imports}{theirs}",
+        "[{}] {:<5} {:<18} {:<16} {zone}{age} (#{}{}) imported {imports}{theirs}",
         i + 1,
         s.name,
+        s.link(),
         s.description.as_deref().unwrap_or("-"),
         s.zones_received,
         if s.paused { ", paused" } else { "" },
