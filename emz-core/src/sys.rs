@@ -498,7 +498,7 @@ pub fn fd_limit() -> (u64, u64) {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } < 0 {
         return (1024, 1024);
     }
-    (r.rlim_cur as u64, r.rlim_max as u64)
+    (r.rlim_cur, r.rlim_max)
 }
 
 pub fn set_fd_limit(soft: u64, hard: u64) -> bool {

@@ -170,7 +170,7 @@ fn update_reports_each_changed_etale_once() {
     titles.sort();
     titles.dedup();
     assert_eq!(titles, ["p", "q"]);
-    assert!(seen.iter().all(|c| &*c.public_key == ka.public));
+    assert!(seen.iter().all(|c| *c.public_key == ka.public));
     // once per update: the last update that saw anything lists no duplicates
     let n = b.changes().len();
     let mut uniq = b.changes().to_vec();

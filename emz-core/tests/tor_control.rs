@@ -61,7 +61,7 @@ impl FakeTor {
                             let key = rest.split(' ').next().unwrap();
                             if key == "NEW:ED25519-V3" {
                                 counter += 1;
-                                let k = format!("ED25519-V3:{:A<88}", format!("K{}{}", port_of(&rest), counter));
+                                let k = format!("ED25519-V3:{:A<88}", format!("K{}{}", port_of(rest), counter));
                                 let id = service_id_of(&k);
                                 if rest.contains("Flags=DiscardPK") {
                                     format!("250-ServiceID={id}\r\n250 OK\r\n")
