@@ -8,6 +8,7 @@ use std::time::Duration;
 
 /// Socket options applied to the efunguz's sockets. Defaults in [`Options::default`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Options {
     /// libzmq I/O threads (CURVE encryption runs there): default min(cores, 4).
     pub io_threads: i32,

@@ -266,12 +266,14 @@ impl Efunguz {
 
     /// Subscribes to the efunguz with `public_key` behind `onion`:`port`, through Tor.
     pub fn add_ehypha(&mut self, public_key: &str, onion: &str, port: u16) -> Result<&mut Ehypha> {
+        check_key(public_key)?;
         let address = Address::onion(onion, port)?;
         self.add_ehypha_at(public_key, address)
     }
 
     /// Subscribes to the efunguz with `public_key` at `host`:`port`, by plain TCP.
     pub fn add_ehypha_direct(&mut self, public_key: &str, host: &str, port: u16) -> Result<&mut Ehypha> {
+        check_key(public_key)?;
         let address = Address::direct(host, port)?;
         self.add_ehypha_at(public_key, address)
     }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 /// What went wrong, coarsely: stable across releases, one-to-one with the C result codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum ErrorKind {
     InvalidKey = 1,
     InvalidAddress = 2,
