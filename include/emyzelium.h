@@ -63,9 +63,10 @@
 #define EMZ_DEFAULT_TOR_PROXY_PORT 9050
 
 /**
- * Result of every fallible function. `EMZ_OK` is 0; codes from 1 up to 99 are
- * one-to-one with the Rust core's `ErrorKind` (new kinds take the next numbers); 100 and
- * up belong to the C boundary. Turn a code into text
+ * Result of every fallible function. `EMZ_OK` is 0; codes from 1 up to 98 are
+ * one-to-one with the Rust core's `ErrorKind` (new kinds take the next numbers), and a
+ * kind newer than the header you compiled against comes as `EMZ_ERR_OTHER` (99); 100
+ * and up belong to the C boundary. Turn a code into text
  * with `emz_result_str`, and get the detailed message of the last failure with
  * `emz_efunguz_last_error` (per handle) or `emz_last_error` (per thread).
  */
@@ -139,6 +140,11 @@ typedef enum emz_result_t {
    * Tor's control port is missing, refused us, or refused a command.
    */
   EMZ_ERR_TOR = 16,
+  /**
+   * A kind of failure this header predates (the core added it later): see the
+   * message from `emz_last_error`.
+   */
+  EMZ_ERR_OTHER = 99,
   /**
    * A required pointer argument was NULL.
    */
@@ -238,6 +244,12 @@ typedef struct emz_options_t {
    * title on each update instead of dropping it (default true).
    */
   bool retry_unsent;
+  /**
+   * Watch each ehypha's connection with a monitor, for `emz_ehypha_state`, and
+   * reconnect ehyphae their peer refused (default true). Costs two more sockets and
+   * fds per ehypha: turn off for tens of thousands of ehyphae under a low fd limit.
+   */
+  bool ehypha_monitor;
 } emz_options_t;
 
 /**

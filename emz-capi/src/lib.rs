@@ -40,9 +40,10 @@ pub const EMZ_DEFAULT_TOR_PROXY_PORT: u16 = 9050;
 
 // ---- result codes -----------------------------------------------------------------------
 
-/// Result of every fallible function. `EMZ_OK` is 0; codes from 1 up to 99 are
-/// one-to-one with the Rust core's `ErrorKind` (new kinds take the next numbers); 100 and
-/// up belong to the C boundary. Turn a code into text
+/// Result of every fallible function. `EMZ_OK` is 0; codes from 1 up to 98 are
+/// one-to-one with the Rust core's `ErrorKind` (new kinds take the next numbers), and a
+/// kind newer than the header you compiled against comes as `EMZ_ERR_OTHER` (99); 100
+/// and up belong to the C boundary. Turn a code into text
 /// with `emz_result_str`, and get the detailed message of the last failure with
 /// `emz_efunguz_last_error` (per handle) or `emz_last_error` (per thread).
 #[repr(C)]
@@ -83,6 +84,9 @@ pub enum emz_result_t {
     EMZ_ERR_ZMQ = 15,
     /// Tor's control port is missing, refused us, or refused a command.
     EMZ_ERR_TOR = 16,
+    /// A kind of failure this header predates (the core added it later): see the
+    /// message from `emz_last_error`.
+    EMZ_ERR_OTHER = 99,
     /// A required pointer argument was NULL.
     EMZ_ERR_NULL_ARGUMENT = 100,
     /// A string argument is not valid UTF-8.
@@ -111,6 +115,8 @@ fn code_of(kind: ErrorKind) -> emz_result_t {
         ErrorKind::CurveUnavailable => EMZ_ERR_CURVE_UNAVAILABLE,
         ErrorKind::Zmq => EMZ_ERR_ZMQ,
         ErrorKind::Tor => EMZ_ERR_TOR,
+        // A kind added to the core after this header.
+        _ => EMZ_ERR_OTHER,
     }
 }
 
@@ -320,6 +326,10 @@ pub struct emz_options_t {
     /// When a subscriber's queue is full, hold the etale back and retry the newest of its
     /// title on each update instead of dropping it (default true).
     pub retry_unsent: bool,
+    /// Watch each ehypha's connection with a monitor, for `emz_ehypha_state`, and
+    /// reconnect ehyphae their peer refused (default true). Costs two more sockets and
+    /// fds per ehypha: turn off for tens of thousands of ehyphae under a low fd limit.
+    pub ehypha_monitor: bool,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -344,31 +354,33 @@ impl From<&Options> for emz_options_t {
             drain_budget: o.drain_budget,
             keep_latest: o.keep_latest,
             retry_unsent: o.retry_unsent,
+            ehypha_monitor: o.ehypha_monitor,
         }
     }
 }
 
 impl From<&emz_options_t> for Options {
     fn from(o: &emz_options_t) -> Self {
-        Options {
-            io_threads: o.io_threads,
-            max_sockets: o.max_sockets,
-            send_hwm: o.send_hwm,
-            recv_hwm: o.recv_hwm,
-            max_message_size: o.max_message_size,
-            reconnect_interval: Duration::from_millis(o.reconnect_interval_ms),
-            reconnect_interval_max: Duration::from_millis(o.reconnect_interval_max_ms),
-            heartbeat_interval: Duration::from_millis(o.heartbeat_interval_ms),
-            heartbeat_timeout: Duration::from_millis(o.heartbeat_timeout_ms),
-            heartbeat_ttl: Duration::from_millis(o.heartbeat_ttl_ms),
-            handshake_interval: Duration::from_millis(o.handshake_interval_ms),
-            ipv6: o.ipv6,
-            drain_budget: o.drain_budget,
-            keep_latest: o.keep_latest,
-            retry_unsent: o.retry_unsent,
-            // Options the C face does not know yet keep their defaults.
-            ..Options::default()
-        }
+        // Options is non-exhaustive: start from the defaults, so options the C face
+        // does not know yet keep them.
+        let mut r = Options::default();
+        r.io_threads = o.io_threads;
+        r.max_sockets = o.max_sockets;
+        r.send_hwm = o.send_hwm;
+        r.recv_hwm = o.recv_hwm;
+        r.max_message_size = o.max_message_size;
+        r.reconnect_interval = Duration::from_millis(o.reconnect_interval_ms);
+        r.reconnect_interval_max = Duration::from_millis(o.reconnect_interval_max_ms);
+        r.heartbeat_interval = Duration::from_millis(o.heartbeat_interval_ms);
+        r.heartbeat_timeout = Duration::from_millis(o.heartbeat_timeout_ms);
+        r.heartbeat_ttl = Duration::from_millis(o.heartbeat_ttl_ms);
+        r.handshake_interval = Duration::from_millis(o.handshake_interval_ms);
+        r.ipv6 = o.ipv6;
+        r.drain_budget = o.drain_budget;
+        r.keep_latest = o.keep_latest;
+        r.retry_unsent = o.retry_unsent;
+        r.ehypha_monitor = o.ehypha_monitor;
+        r
     }
 }
 
@@ -534,6 +546,7 @@ pub extern "C" fn emz_result_str(code: c_int) -> *const c_char {
         14 => "CURVE unavailable\0",
         15 => "libzmq error\0",
         16 => "Tor error\0",
+        99 => "other error\0",
         100 => "NULL argument\0",
         101 => "invalid UTF-8\0",
         102 => "internal error (panic)\0",
