@@ -10,7 +10,7 @@
  *   life --headless FRAMES [--realm NAME] [--base-port P] [--linger SECS]
  *
  * Play Mary in C against Alien and John in Rust:
- *   cargo run -p emz-capi --example life_realms -- --realms alien,john --headless 100000 &
+ *   cargo run --example life -- --headless 100000 --realms alien,john &
  *   target/capi/bin/life --realm mary
  * Keys: 1/2 import a peer's zone into your left third, A autoemit, E emit once, P pause/
  * resume receiving, arrows + space edit, T run/stop, C clear, R random, Q quit.

@@ -125,11 +125,11 @@ cross() {
 if cross; then ok "C -> Rust and Rust -> C"; else bad "cross-realm C <-> Rust"; fi
 
 say "Life: Mary in C against Alien and John in Rust (the Rust demo's realm code)"
-cargo build -q -p emz-capi --example life_realms
+cargo build -q -p emyzelium --example life
 life() {
     local base
     base=$(free_ports 3)
-    "$ROOT/target/debug/examples/life_realms" --realms alien,john --headless 3000 --base-port "$base" \
+    "$ROOT/target/debug/examples/life" --headless 3000 --realms alien,john --base-port "$base" --linger 2 \
         >"$TMP/life_rust.out" 2>&1 &
     local rust=$!
     "$BIN/life" --headless 3000 --realm mary --base-port "$base" || { wait "$rust" || true; cat "$TMP/life_rust.out"; return 1; }

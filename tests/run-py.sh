@@ -19,6 +19,7 @@ mkdir -p "$TMP"
 
 say "Rust counterparts for the cross tests (emz CLI, Life realms, benchmark)"
 cargo build -q -p emyzelium --bin emz
+cargo build -q -p emyzelium --example life
 cargo build -q -p emz-py --examples
 
 say "maturin (in $TOOLS)"
@@ -54,7 +55,7 @@ say "test dependencies (after the wheel)"
 "$FRESH/bin/python" -m pip install -q --disable-pip-version-check -r emz-py/tests/requirements.txt
 
 say "pytest: Python API, Python <-> Rust (emz, Life realms), Python <-> pyzmq peer"
-( cd "$TMP" && EMZ_BIN=$ROOT/target/debug/emz EMZ_LIFE_REALMS=$ROOT/target/debug/examples/life_realms \
+( cd "$TMP" && EMZ_BIN=$ROOT/target/debug/emz EMZ_LIFE=$ROOT/target/debug/examples/life \
     "$FRESH/bin/python" -m pytest "$ROOT/emz-py/tests" -p no:cacheprovider -q -rs )
 
 say "stubtest: emyzelium's .pyi stubs against the runtime; mypy on the examples"

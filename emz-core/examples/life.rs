@@ -10,6 +10,8 @@
 //! cargo run --release --example life                  # you play Alien, John and Mary run here too
 //! cargo run --release --example life -- --realm mary  # you play Mary
 //! cargo run --example life -- --headless 500          # no terminal: check the exchange, exit 0/1
+//! cargo run --example life -- --headless 500 --realms alien,john --base-port P --linger 3
+//!                                                     # only these; Mary runs elsewhere (C, Python)
 //! cargo run --example life -- --tor --realm john      # one realm, through Tor
 //! ```
 //!
@@ -31,6 +33,12 @@
 //! triple). `--tor --headless N` runs the realm without a terminal for at most N frames of
 //! 50 ms, printing the triple first, and exits 0 once a valid zone came from another realm
 //! (after `--linger S` more seconds of publishing, default 0), 1 otherwise.
+//!
+//! `--headless N --realms alien,john` runs only the realms named, on ports base+i as
+//! always, so that the missing ones can run in another process or language (the C and
+//! Python demos speak the same etales): it exits 0 once each realm here has a valid zone
+//! and the right description from both of its peers and has imported a zone, then keeps
+//! publishing for `--linger S` seconds (default 0) so that the other processes finish too.
 
 // The crate root looks for modules beside itself; these live in life/ so that
 // examples/ holds only runnable files.
@@ -52,7 +60,7 @@ use std::time::{Duration, Instant};
 use tui::{Action, TerminalGuard, Ui};
 
 const USAGE: &str = "usage: life [--realm alien|john|mary] [--base-port P] [--height H --width W | --fit]
-       life --headless STEPS [--base-port P] [--height H --width W]
+       life --headless STEPS [--realms NAME,NAME..] [--linger SECONDS] [--base-port P] [--height H --width W]
        life --tor --realm NAME [--onion-alien X --onion-john Y --onion-mary Z]
             [--tor-proxy HOST:PORT] [--tor-control HOST:PORT] [--tor-cookie PATH | --tor-password PW]
             [--onion-key-file F|new | --no-publish-onion] [--base-port P] [--bind HOST]
@@ -81,8 +89,10 @@ struct Args {
     /// `None`: `life_<realm>.onion_key`.
     onion_key: Option<OnionKey>,
     publish_onion: bool,
-    /// Seconds to keep publishing after `--tor --headless` succeeded.
+    /// Seconds to keep publishing after `--headless` succeeded.
     linger: f64,
+    /// The realms to run with `--headless` (all three by default), by index.
+    realms: Vec<usize>,
     base_port: u16,
     height: usize,
     width: usize,
@@ -108,10 +118,12 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         onion_key: None,
         publish_onion: true,
         linger: 0.0,
+        realms: (0..REALMS.len()).collect(),
     };
     let (mut tor, mut headless) = (false, None);
     // The first flag that only makes sense with --tor, to complain about without it.
     let mut tor_only: Option<String> = None;
+    let (mut linger, mut subset) = (false, false);
     while let Some(flag) = it.next() {
         if matches!(
             flag.as_str(),
@@ -120,7 +132,6 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                 | "--tor-password"
                 | "--onion-key-file"
                 | "--no-publish-onion"
-                | "--linger"
         ) {
             tor_only.get_or_insert_with(|| flag.clone());
         }
@@ -162,7 +173,21 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                 a.onion_key = Some(if v == "new" { OnionKey::New } else { OnionKey::File(PathBuf::from(v)) });
             }
             "--no-publish-onion" => a.publish_onion = false,
+            "--realms" => {
+                let v = value()?;
+                let mut realms = Vec::new();
+                for name in v.split(',').map(str::trim) {
+                    let i = realm_index(name).ok_or_else(|| format!("--realms: no realm called {name:?}"))?;
+                    if realms.contains(&i) {
+                        return Err(format!("--realms: {name} twice"));
+                    }
+                    realms.push(i);
+                }
+                a.realms = realms;
+                subset = true;
+            }
             "--linger" => {
+                linger = true;
                 let v = value()?;
                 a.linger = v
                     .parse()
@@ -185,6 +210,12 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     };
     if let (false, Some(flag)) = (tor, &tor_only) {
         return Err(format!("{flag} needs --tor"));
+    }
+    if linger && !tor && headless.is_none() {
+        return Err("--linger needs --headless".into());
+    }
+    if subset && (tor || headless.is_none()) {
+        return Err("--realms needs --headless (and no --tor: there --realm names the one realm)".into());
     }
     if !a.publish_onion && (a.onion_key.is_some() || a.tor_auth != TorAuth::Auto) {
         return Err(
@@ -230,9 +261,15 @@ fn main() -> ExitCode {
 }
 
 fn all_realms_here(args: &Args, height: usize, width: usize) -> Result<Vec<Realm>, String> {
+    let all: Vec<usize> = (0..REALMS.len()).collect();
+    realms_here(args, &all, height, width)
+}
+
+/// The realms of `which` (indices), in this process, over loopback.
+fn realms_here(args: &Args, which: &[usize], height: usize, width: usize) -> Result<Vec<Realm>, String> {
     let net = Network::Loopback { base_port: args.base_port };
     let mut realms =
-        (0..REALMS.len()).map(|i| Realm::new(i, height, width, &net, &args.bind)).collect::<Result<Vec<_>, _>>()?;
+        which.iter().map(|&i| Realm::new(i, height, width, &net, &args.bind)).collect::<Result<Vec<_>, _>>()?;
     for r in &mut realms {
         r.randomize();
     }
@@ -241,11 +278,12 @@ fn all_realms_here(args: &Args, height: usize, width: usize) -> Result<Vec<Realm
 
 // ---- headless ---------------------------------------------------------------------------
 
-/// Runs all three realms without a terminal until each has a valid zone and
-/// description from both others and has imported a zone, or `max_frames` pass.
+/// Runs the realms of `--realms` (all three by default) without a terminal until each
+/// has a valid zone and description from both others and has imported a zone, or
+/// `max_frames` pass; then publishes for `--linger` seconds more.
 fn headless(args: &Args, max_frames: u64) -> Result<(), String> {
     let pace = Pace { frame: Duration::from_millis(10), frames_per_generation: 1, frames_per_description: 10 };
-    let mut realms = all_realms_here(args, args.height, args.width)?;
+    let mut realms = realms_here(args, &args.realms, args.height, args.width)?;
     for frame in 0..max_frames {
         for r in &mut realms {
             r.frame(frame, pace).map_err(|e| format!("{}: {e}", r.spec().name))?;
@@ -255,7 +293,23 @@ fn headless(args: &Args, max_frames: u64) -> Result<(), String> {
             for r in &realms {
                 println!("{}", summary(r));
             }
-            println!("life: all three realms exchanged zones in {} frames", frame + 1);
+            if realms.len() == REALMS.len() {
+                println!("life: all three realms exchanged zones in {} frames", frame + 1);
+            } else {
+                let names: Vec<&str> = realms.iter().map(|r| r.spec().name).collect();
+                println!("life: {} (Rust) exchanged zones with both peers in {} frames", names.join(", "), frame + 1);
+            }
+            io::stdout().flush().map_err(|e| format!("stdout: {e}"))?;
+            // Realms in other processes may still be waiting for our zones.
+            let end = Instant::now() + Duration::from_secs_f64(args.linger);
+            let mut frame = frame + 1;
+            while Instant::now() < end {
+                for r in &mut realms {
+                    let _ = r.frame(frame, pace);
+                }
+                frame += 1;
+                std::thread::sleep(pace.frame);
+            }
             return Ok(());
         }
         std::thread::sleep(pace.frame);

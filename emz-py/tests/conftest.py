@@ -73,8 +73,9 @@ def emz_bin() -> str:
 
 
 @pytest.fixture(scope="session")
-def life_realms_bin() -> str:
-    return binary("EMZ_LIFE_REALMS", "target/debug/examples/life_realms", "cargo build -p emz-py --examples")
+def life_bin() -> str:
+    """The Rust Life demo; `--headless N --realms …` runs some of its realms."""
+    return binary("EMZ_LIFE", "target/debug/examples/life", "cargo build -p emyzelium --example life")
 
 
 @pytest.fixture(scope="session")

@@ -139,9 +139,9 @@ def test_python_cli_stdin_once_and_keygen(procs):
 
 
 @pytest.mark.parametrize("python_realms,rust_realms", [("mary", "alien,john"), ("alien,john", "mary")])
-def test_life_python_and_rust_realms(life_realms_bin, procs, python_realms, rust_realms):
+def test_life_python_and_rust_realms(life_bin, procs, python_realms, rust_realms):
     base = free_ports(3)
-    rust = procs([life_realms_bin, "--realms", rust_realms, "--headless", "2000", "--base-port", str(base),
+    rust = procs([life_bin, "--headless", "2000", "--realms", rust_realms, "--base-port", str(base),
                   "--linger", "3"])
     py = subprocess.run([*PY_CLI, "demo", "--headless", "2000", "--realms", python_realms, "--base-port", str(base),
                          "--linger", "3"], capture_output=True, text=True, timeout=120)
