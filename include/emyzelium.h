@@ -160,6 +160,85 @@ typedef enum emz_result_t {
 } emz_result_t;
 
 /**
+ * Where an ehypha's connection to its peer stands (`emz_ehypha_state`), from a monitor
+ * on its socket (see `emz_options_t.ehypha_monitor`).
+ */
+typedef enum emz_ehypha_state_t {
+  /**
+   * Not monitored (`ehypha_monitor` off), or a state this header predates.
+   */
+  EMZ_EHYPHA_UNKNOWN = 0,
+  /**
+   * Connecting (TCP, or through Tor's SOCKS proxy).
+   */
+  EMZ_EHYPHA_CONNECTING = 1,
+  /**
+   * The last attempt failed; another comes after the reconnect interval.
+   */
+  EMZ_EHYPHA_RETRYING = 2,
+  /**
+   * Connected; the CURVE handshake is under way.
+   */
+  EMZ_EHYPHA_HANDSHAKING = 3,
+  /**
+   * Handshake done: etales flow.
+   */
+  EMZ_EHYPHA_UP = 4,
+  /**
+   * The peer's whitelist refused our key. Retried after the reconnect backoff cap
+   * (`reconnect_interval_max_ms`), so a whitelist change over there takes effect.
+   */
+  EMZ_EHYPHA_REJECTED = 5,
+  /**
+   * The handshake failed otherwise (wrong server key, protocol error).
+   */
+  EMZ_EHYPHA_FAILED = 6,
+  /**
+   * The connection went down; libzmq reconnects.
+   */
+  EMZ_EHYPHA_DISCONNECTED = 7,
+} emz_ehypha_state_t;
+
+/**
+ * How `emz_publish_onion` proves to Tor that it may control it (`auth_kind`).
+ */
+typedef enum emz_tor_auth_t {
+  /**
+   * Ask Tor (PROTOCOLINFO) and use what it offers: no auth, or its cookie file.
+   * `auth_value` is ignored (NULL is fine).
+   */
+  EMZ_TOR_AUTH_AUTO = 0,
+  /**
+   * `auth_value` is the path of Tor's cookie file (`control_auth_cookie`).
+   */
+  EMZ_TOR_AUTH_COOKIE = 1,
+  /**
+   * `auth_value` is the password of Tor's `HashedControlPassword`.
+   */
+  EMZ_TOR_AUTH_PASSWORD = 2,
+} emz_tor_auth_t;
+
+/**
+ * Which key the onion service of `emz_publish_onion` gets (`key_kind`).
+ */
+typedef enum emz_onion_key_t {
+  /**
+   * A new key, forgotten when the service goes: a new address each time.
+   * `key_value` is ignored (NULL is fine).
+   */
+  EMZ_ONION_KEY_NEW = 0,
+  /**
+   * `key_value` is a key from an earlier service, "ED25519-V3:..." as Tor returned it.
+   */
+  EMZ_ONION_KEY_ED25519_V3 = 1,
+  /**
+   * `key_value` is the path of a file keeping the key: created (mode 0600) with a new
+   * key when missing, so the address stays the same across restarts.
+   */
+  EMZ_ONION_KEY_FILE = 2,
+} emz_onion_key_t;
+
+/**
  * An efunguz: one peer with its publish socket and ehyphae. Owned by the caller:
  * create with `emz_efunguz_new` or `emz_efunguz_new_with`, free with `emz_efunguz_free`.
  */
@@ -402,6 +481,18 @@ enum emz_result_t emz_public_key(const char *secret_key, char *public_key_out);
 bool emz_is_valid_key(const char *key);
 
 /**
+ * Reads the keys of a file, one a line (whitespace, blank lines and `#` comments are
+ * fine; a bad line gives EMZ_ERR_IO naming it). `*count_out` gets how many keys the file
+ * holds; the first min(count, `capacity`) are written to `keys_out`, an array of
+ * `capacity` buffers of `EMZ_KEY_BUF_LEN` bytes (NULL when `capacity` is 0). Call it with
+ * 0 to learn the count, then with room for them all.
+ */
+enum emz_result_t emz_read_keys_file(const char *path,
+                                     char (*keys_out)[EMZ_KEY_BUF_LEN],
+                                     size_t capacity,
+                                     size_t *count_out);
+
+/**
  * Fills `*options` with the defaults (no-op for NULL).
  */
 void emz_options_default(struct emz_options_t *options);
@@ -508,6 +599,13 @@ size_t emz_whitelist_count(const struct emz_efunguz_t *ef);
 bool emz_whitelist_contains(const struct emz_efunguz_t *ef, const char *key);
 
 /**
+ * The `index`-th key of the whitelist in sorted order (0 up to `emz_whitelist_count`
+ * − 1), into `key_out` (room for `EMZ_KEY_BUF_LEN` bytes); EMZ_ERR_INVALID_ARGUMENT past
+ * the end. Indices hold until the whitelist changes.
+ */
+enum emz_result_t emz_whitelist_key_at(struct emz_efunguz_t *ef, size_t index, char *key_out);
+
+/**
  * Subscribes to the efunguz with `public_key` behind the v3 `onion` (".onion"
  * optional) at `port`, through the Tor proxy. `*out` (NULL: not wanted) gets the view.
  */
@@ -546,6 +644,13 @@ enum emz_result_t emz_del_ehypha(struct emz_efunguz_t *ef, const char *public_ke
 size_t emz_ehyphae_count(const struct emz_efunguz_t *ef);
 
 /**
+ * The view of the `index`-th ehypha in the order of their public keys (0 up to
+ * `emz_ehyphae_count` − 1), into `*out`; EMZ_ERR_INVALID_ARGUMENT past the end. Indices
+ * hold until an ehypha is added or deleted.
+ */
+enum emz_result_t emz_ehypha_at(struct emz_efunguz_t *ef, size_t index, struct emz_ehypha_t **out);
+
+/**
  * The peer's public key, Z85, NUL-terminated; valid as long as the view. NULL for NULL.
  */
 const char *emz_ehypha_public_key(const struct emz_ehypha_t *eh);
@@ -560,6 +665,21 @@ const char *emz_ehypha_address(const struct emz_ehypha_t *eh);
  * The efunguz an ehypha belongs to (NULL for NULL).
  */
 struct emz_efunguz_t *emz_ehypha_efunguz(const struct emz_ehypha_t *eh);
+
+/**
+ * Where the connection to the peer stands, into `*state_out`, and since when (µs since
+ * the Unix epoch) into `*since_out`; either may be NULL (not wanted). Updated by
+ * `emz_update` / `emz_wait`; always EMZ_EHYPHA_UNKNOWN with `ehypha_monitor` off.
+ */
+enum emz_result_t emz_ehypha_state(struct emz_ehypha_t *eh,
+                                   enum emz_ehypha_state_t *state_out,
+                                   int64_t *since_out);
+
+/**
+ * Static lowercase name of a state ("up", "rejected", ...); "invalid state" for values
+ * outside `emz_ehypha_state_t`.
+ */
+const char *emz_ehypha_state_name(int state);
 
 /**
  * Subscribes to `title` ("" is a title too). Its etale stays empty (t_in == -1) until
@@ -644,6 +764,18 @@ enum emz_result_t emz_etale_parts(struct emz_etale_t *et,
 enum emz_result_t emz_etale_received(struct emz_etale_t *et, uint64_t *out);
 
 /**
+ * `t_out` of the latest arrival (µs since the Unix epoch at the sender; -1 before the
+ * first), into `*out`. Unlike `emz_etale_parts`, leaves part views alone.
+ */
+enum emz_result_t emz_etale_t_out(struct emz_etale_t *et, int64_t *out);
+
+/**
+ * `t_in` of the latest arrival (µs since the Unix epoch here; -1 before the first),
+ * into `*out`. Unlike `emz_etale_parts`, leaves part views alone.
+ */
+enum emz_result_t emz_etale_t_in(struct emz_etale_t *et, int64_t *out);
+
+/**
  * Whether the etale is paused, into `*out`.
  */
 enum emz_result_t emz_etale_is_paused(struct emz_etale_t *et, bool *out);
@@ -702,6 +834,39 @@ size_t emz_changes_count(const struct emz_efunguz_t *ef);
  * (each etale once; EMZ_ERR_INVALID_ARGUMENT past the end).
  */
 enum emz_result_t emz_change(struct emz_efunguz_t *ef, size_t index, struct emz_etale_t **out);
+
+/**
+ * Publishes the efunguz behind a v3 onion service made through Tor's control port
+ * `control` ("HOST:PORT"; NULL = "127.0.0.1:9051"): onion port = publish port, forwarded
+ * to 127.0.0.1 (bind to "127.0.0.1" or "*"). `auth_kind` is an `emz_tor_auth_t` with its
+ * `auth_value`, `key_kind` an `emz_onion_key_t` with its `key_value`. `*onion_out` (NULL:
+ * not wanted) gets the onion without ".onion", NUL-terminated, valid until
+ * `emz_unpublish_onion` or `emz_efunguz_free`. Others reach us with
+ * `emz_add_ehypha(their_ef, our_public_key, onion, port, ...)`. Blocks while Tor
+ * answers (connect timeout 5 s). EMZ_ERR_TOR when the control port is missing or Tor
+ * refuses; EMZ_ERR_IO for an unreadable cookie or key file; EMZ_ERR_INVALID_KEY for a bad
+ * onion key; EMZ_ERR_ALREADY_PRESENT when an onion is published already. The service
+ * goes with `emz_unpublish_onion` or `emz_efunguz_free`.
+ */
+enum emz_result_t emz_publish_onion(struct emz_efunguz_t *ef,
+                                    const char *control,
+                                    int auth_kind,
+                                    const char *auth_value,
+                                    int key_kind,
+                                    const char *key_value,
+                                    const char **onion_out);
+
+/**
+ * The onion published by `emz_publish_onion` (without ".onion"), valid until
+ * `emz_unpublish_onion` or `emz_efunguz_free`; NULL when there is none (or for NULL).
+ */
+const char *emz_efunguz_onion(const struct emz_efunguz_t *ef);
+
+/**
+ * Removes the onion service now (EMZ_ERR_ALREADY_ABSENT when there is none). The string
+ * of `emz_efunguz_onion` is freed, even when Tor fails to answer (EMZ_ERR_TOR).
+ */
+enum emz_result_t emz_unpublish_onion(struct emz_efunguz_t *ef);
 
 /**
  * The publish socket's connection counters, into `*out`.

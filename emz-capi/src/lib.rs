@@ -18,12 +18,12 @@
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
-use emyzelium::{Efunguz, Error, ErrorKind, Options};
+use emyzelium::{Efunguz, EhyphaState, Error, ErrorKind, OnionKey, Options, TorAuth};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::ptr;
 use std::time::Duration;
 
@@ -96,6 +96,74 @@ pub enum emz_result_t {
 }
 
 use emz_result_t::*;
+
+/// Where an ehypha's connection to its peer stands (`emz_ehypha_state`), from a monitor
+/// on its socket (see `emz_options_t.ehypha_monitor`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum emz_ehypha_state_t {
+    /// Not monitored (`ehypha_monitor` off), or a state this header predates.
+    EMZ_EHYPHA_UNKNOWN = 0,
+    /// Connecting (TCP, or through Tor's SOCKS proxy).
+    EMZ_EHYPHA_CONNECTING = 1,
+    /// The last attempt failed; another comes after the reconnect interval.
+    EMZ_EHYPHA_RETRYING = 2,
+    /// Connected; the CURVE handshake is under way.
+    EMZ_EHYPHA_HANDSHAKING = 3,
+    /// Handshake done: etales flow.
+    EMZ_EHYPHA_UP = 4,
+    /// The peer's whitelist refused our key. Retried after the reconnect backoff cap
+    /// (`reconnect_interval_max_ms`), so a whitelist change over there takes effect.
+    EMZ_EHYPHA_REJECTED = 5,
+    /// The handshake failed otherwise (wrong server key, protocol error).
+    EMZ_EHYPHA_FAILED = 6,
+    /// The connection went down; libzmq reconnects.
+    EMZ_EHYPHA_DISCONNECTED = 7,
+}
+
+fn state_of(s: EhyphaState) -> emz_ehypha_state_t {
+    use emz_ehypha_state_t::*;
+    match s {
+        EhyphaState::Unknown => EMZ_EHYPHA_UNKNOWN,
+        EhyphaState::Connecting => EMZ_EHYPHA_CONNECTING,
+        EhyphaState::Retrying => EMZ_EHYPHA_RETRYING,
+        EhyphaState::Handshaking => EMZ_EHYPHA_HANDSHAKING,
+        EhyphaState::Up => EMZ_EHYPHA_UP,
+        EhyphaState::Rejected => EMZ_EHYPHA_REJECTED,
+        EhyphaState::Failed => EMZ_EHYPHA_FAILED,
+        EhyphaState::Disconnected => EMZ_EHYPHA_DISCONNECTED,
+        // A state added to the core after this header.
+        #[allow(unreachable_patterns)]
+        _ => EMZ_EHYPHA_UNKNOWN,
+    }
+}
+
+/// How `emz_publish_onion` proves to Tor that it may control it (`auth_kind`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum emz_tor_auth_t {
+    /// Ask Tor (PROTOCOLINFO) and use what it offers: no auth, or its cookie file.
+    /// `auth_value` is ignored (NULL is fine).
+    EMZ_TOR_AUTH_AUTO = 0,
+    /// `auth_value` is the path of Tor's cookie file (`control_auth_cookie`).
+    EMZ_TOR_AUTH_COOKIE = 1,
+    /// `auth_value` is the password of Tor's `HashedControlPassword`.
+    EMZ_TOR_AUTH_PASSWORD = 2,
+}
+
+/// Which key the onion service of `emz_publish_onion` gets (`key_kind`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum emz_onion_key_t {
+    /// A new key, forgotten when the service goes: a new address each time.
+    /// `key_value` is ignored (NULL is fine).
+    EMZ_ONION_KEY_NEW = 0,
+    /// `key_value` is a key from an earlier service, "ED25519-V3:..." as Tor returned it.
+    EMZ_ONION_KEY_ED25519_V3 = 1,
+    /// `key_value` is the path of a file keeping the key: created (mode 0600) with a new
+    /// key when missing, so the address stays the same across restarts.
+    EMZ_ONION_KEY_FILE = 2,
+}
 
 fn code_of(kind: ErrorKind) -> emz_result_t {
     match kind {
@@ -419,6 +487,13 @@ pub struct emz_efunguz_t {
     last_error: CString,
     /// View of each ehypha, by public key (allocated apart, see the crate docs).
     views: HashMap<String, *mut emz_ehypha_t>,
+    /// Sorted keys of the ehyphae for `emz_ehypha_at`, made on demand; dropped by every
+    /// addition and deletion.
+    ehyphae_sorted: Option<Vec<String>>,
+    /// Sorted whitelist for `emz_whitelist_key_at`, made on demand; dropped by every change.
+    whitelist_sorted: Option<Vec<String>>,
+    /// The onion published by `emz_publish_onion`, for C.
+    onion_c: Option<CString>,
 }
 
 /// A borrowed view of one ehypha (the subscription to one peer). Belongs to its
@@ -476,7 +551,15 @@ fn owner_of_etale(et: *mut emz_etale_t) -> *mut emz_efunguz_t {
 impl emz_efunguz_t {
     fn new(ef: Efunguz) -> *mut emz_efunguz_t {
         let public_key = to_cstring(ef.public_key().to_string());
-        Box::into_raw(Box::new(emz_efunguz_t { ef, public_key, last_error: CString::default(), views: HashMap::new() }))
+        Box::into_raw(Box::new(emz_efunguz_t {
+            ef,
+            public_key,
+            last_error: CString::default(),
+            views: HashMap::new(),
+            ehyphae_sorted: None,
+            whitelist_sorted: None,
+            onion_c: None,
+        }))
     }
 
     /// The view of the ehypha just added to the core (made once, kept until deletion).
@@ -490,6 +573,7 @@ impl emz_efunguz_t {
             etales: HashMap::new(),
         }));
         self.views.insert(key.to_string(), view);
+        self.ehyphae_sorted = None;
         view
     }
 }
@@ -601,6 +685,33 @@ pub unsafe extern "C" fn emz_public_key(secret_key: *const c_char, public_key_ou
 #[no_mangle]
 pub unsafe extern "C" fn emz_is_valid_key(key: *const c_char) -> bool {
     quiet(false, || key_arg(key, "key").is_ok_and(emyzelium::is_valid_key))
+}
+
+/// Reads the keys of a file, one a line (whitespace, blank lines and `#` comments are
+/// fine; a bad line gives EMZ_ERR_IO naming it). `*count_out` gets how many keys the file
+/// holds; the first min(count, `capacity`) are written to `keys_out`, an array of
+/// `capacity` buffers of `EMZ_KEY_BUF_LEN` bytes (NULL when `capacity` is 0). Call it with
+/// 0 to learn the count, then with room for them all.
+#[no_mangle]
+pub unsafe extern "C" fn emz_read_keys_file(
+    path: *const c_char,
+    keys_out: *mut [c_char; EMZ_KEY_BUF_LEN],
+    capacity: usize,
+    count_out: *mut usize,
+) -> emz_result_t {
+    run(ptr::null_mut(), || {
+        let path = str_arg(path, "path")?;
+        let count_out = out_arg(count_out, "count_out")?;
+        if capacity > 0 && keys_out.is_null() {
+            return Err(null("keys_out"));
+        }
+        let keys = emyzelium::read_keys_file(Path::new(path))?;
+        for (i, k) in keys.iter().take(capacity).enumerate() {
+            write_key((*keys_out.add(i)).as_mut_ptr(), k);
+        }
+        *count_out = keys.len();
+        Ok(())
+    })
 }
 
 // ---- construction -----------------------------------------------------------------------
@@ -749,25 +860,35 @@ unsafe fn with_ef(ef: *mut emz_efunguz_t, f: impl FnOnce(&mut emz_efunguz_t) -> 
 /// Allows `key` to subscribe (from the next handshake on).
 #[no_mangle]
 pub unsafe extern "C" fn emz_add_whitelist_key(ef: *mut emz_efunguz_t, key: *const c_char) -> emz_result_t {
-    with_ef(ef, |h| Ok(h.ef.add_whitelist_key(key_arg(key, "key")?)?))
+    with_ef(ef, |h| {
+        h.whitelist_sorted = None;
+        Ok(h.ef.add_whitelist_key(key_arg(key, "key")?)?)
+    })
 }
 
 /// Allows `n` keys at once; nothing is added when any is invalid. Keys already present are fine.
 #[no_mangle]
 pub unsafe extern "C" fn emz_add_whitelist_keys(ef: *mut emz_efunguz_t, keys: *const *const c_char, n: usize) -> emz_result_t {
-    with_ef(ef, |h| Ok(h.ef.add_whitelist_keys(keys_arg(keys, n, "keys")?)?))
+    with_ef(ef, |h| {
+        h.whitelist_sorted = None;
+        Ok(h.ef.add_whitelist_keys(keys_arg(keys, n, "keys")?)?)
+    })
 }
 
 /// Removes `key` from the whitelist.
 #[no_mangle]
 pub unsafe extern "C" fn emz_del_whitelist_key(ef: *mut emz_efunguz_t, key: *const c_char) -> emz_result_t {
-    with_ef(ef, |h| Ok(h.ef.del_whitelist_key(key_arg(key, "key")?)?))
+    with_ef(ef, |h| {
+        h.whitelist_sorted = None;
+        Ok(h.ef.del_whitelist_key(key_arg(key, "key")?)?)
+    })
 }
 
 /// Empties the whitelist: everyone may subscribe again.
 #[no_mangle]
 pub unsafe extern "C" fn emz_clear_whitelist(ef: *mut emz_efunguz_t) -> emz_result_t {
     with_ef(ef, |h| {
+        h.whitelist_sorted = None;
         h.ef.clear_whitelist();
         Ok(())
     })
@@ -780,6 +901,7 @@ pub unsafe extern "C" fn emz_clear_whitelist(ef: *mut emz_efunguz_t) -> emz_resu
 pub unsafe extern "C" fn emz_read_whitelist_file(ef: *mut emz_efunguz_t, path: *const c_char, count_out: *mut usize) -> emz_result_t {
     with_ef(ef, |h| {
         let path = str_arg(path, "path")?;
+        h.whitelist_sorted = None;
         let n = h.ef.read_whitelist_file(Path::new(path))?;
         if let Some(c) = count_out.as_mut() {
             *c = n;
@@ -799,6 +921,29 @@ pub unsafe extern "C" fn emz_whitelist_count(ef: *const emz_efunguz_t) -> usize 
 pub unsafe extern "C" fn emz_whitelist_contains(ef: *const emz_efunguz_t, key: *const c_char) -> bool {
     let Some(h) = ef.as_ref() else { return false };
     quiet(false, || key_arg(key, "key").is_ok_and(|k| h.ef.whitelist().any(|w| w == k)))
+}
+
+/// The `index`-th key of the whitelist in sorted order (0 up to `emz_whitelist_count`
+/// − 1), into `key_out` (room for `EMZ_KEY_BUF_LEN` bytes); EMZ_ERR_INVALID_ARGUMENT past
+/// the end. Indices hold until the whitelist changes.
+#[no_mangle]
+pub unsafe extern "C" fn emz_whitelist_key_at(ef: *mut emz_efunguz_t, index: usize, key_out: *mut c_char) -> emz_result_t {
+    with_ef(ef, |h| {
+        if key_out.is_null() {
+            return Err(null("key_out"));
+        }
+        let ef = &h.ef;
+        let keys = h.whitelist_sorted.get_or_insert_with(|| {
+            let mut v: Vec<String> = ef.whitelist().map(str::to_string).collect();
+            v.sort();
+            v
+        });
+        let key = keys.get(index).ok_or_else(|| {
+            Fail::Code(EMZ_ERR_INVALID_ARGUMENT, format!("whitelist index {index} is past its {} keys", keys.len()))
+        })?;
+        write_key(key_out, key);
+        Ok(())
+    })
 }
 
 // ---- ehyphae ----------------------------------------------------------------------------
@@ -872,6 +1017,7 @@ pub unsafe extern "C" fn emz_del_ehypha(ef: *mut emz_efunguz_t, public_key: *con
     with_ef(ef, |h| {
         let key = key_arg(public_key, "public_key")?;
         h.ef.del_ehypha(key)?;
+        h.ehyphae_sorted = None;
         if let Some(view) = h.views.remove(key) {
             free_ehypha_view(view);
         }
@@ -883,6 +1029,27 @@ pub unsafe extern "C" fn emz_del_ehypha(ef: *mut emz_efunguz_t, public_key: *con
 #[no_mangle]
 pub unsafe extern "C" fn emz_ehyphae_count(ef: *const emz_efunguz_t) -> usize {
     ef.as_ref().map_or(0, |h| h.ef.ehyphae_count())
+}
+
+/// The view of the `index`-th ehypha in the order of their public keys (0 up to
+/// `emz_ehyphae_count` − 1), into `*out`; EMZ_ERR_INVALID_ARGUMENT past the end. Indices
+/// hold until an ehypha is added or deleted.
+#[no_mangle]
+pub unsafe extern "C" fn emz_ehypha_at(ef: *mut emz_efunguz_t, index: usize, out: *mut *mut emz_ehypha_t) -> emz_result_t {
+    with_ef(ef, |h| {
+        let out = out_arg(out, "out")?;
+        let views = &h.views;
+        let keys = h.ehyphae_sorted.get_or_insert_with(|| {
+            let mut v: Vec<String> = views.keys().cloned().collect();
+            v.sort();
+            v
+        });
+        let key = keys.get(index).ok_or_else(|| {
+            Fail::Code(EMZ_ERR_INVALID_ARGUMENT, format!("ehypha index {index} is past the {} ehyphae", keys.len()))
+        })?;
+        *out = *views.get(key).ok_or_else(|| Fail::Code(EMZ_ERR_ABSENT, format!("ehypha {key:?} has no view")))?;
+        Ok(())
+    })
 }
 
 /// Runs `f` on an ehypha view with its efunguz, recording failures against the efunguz.
@@ -910,6 +1077,45 @@ pub unsafe extern "C" fn emz_ehypha_address(eh: *const emz_ehypha_t) -> *const c
 #[no_mangle]
 pub unsafe extern "C" fn emz_ehypha_efunguz(eh: *const emz_ehypha_t) -> *mut emz_efunguz_t {
     eh.as_ref().map_or(ptr::null_mut(), |v| v.owner)
+}
+
+/// Where the connection to the peer stands, into `*state_out`, and since when (µs since
+/// the Unix epoch) into `*since_out`; either may be NULL (not wanted). Updated by
+/// `emz_update` / `emz_wait`; always EMZ_EHYPHA_UNKNOWN with `ehypha_monitor` off.
+#[no_mangle]
+pub unsafe extern "C" fn emz_ehypha_state(
+    eh: *mut emz_ehypha_t,
+    state_out: *mut emz_ehypha_state_t,
+    since_out: *mut i64,
+) -> emz_result_t {
+    with_eh(eh, |h, view| {
+        let e = h.ef.get_ehypha(&view.key)?;
+        if let Some(s) = state_out.as_mut() {
+            *s = state_of(e.state());
+        }
+        if let Some(t) = since_out.as_mut() {
+            *t = e.state_since();
+        }
+        Ok(())
+    })
+}
+
+/// Static lowercase name of a state ("up", "rejected", ...); "invalid state" for values
+/// outside `emz_ehypha_state_t`.
+#[no_mangle]
+pub extern "C" fn emz_ehypha_state_name(state: c_int) -> *const c_char {
+    let s: &'static str = match state {
+        0 => "unknown\0",
+        1 => "connecting\0",
+        2 => "retrying\0",
+        3 => "handshaking\0",
+        4 => "up\0",
+        5 => "rejected\0",
+        6 => "failed\0",
+        7 => "disconnected\0",
+        _ => "invalid state\0",
+    };
+    s.as_ptr() as *const c_char
 }
 
 /// Subscribes to `title` ("" is a title too). Its etale stays empty (t_in == -1) until
@@ -1068,6 +1274,28 @@ pub unsafe extern "C" fn emz_etale_received(et: *mut emz_etale_t, out: *mut u64)
     })
 }
 
+/// `t_out` of the latest arrival (µs since the Unix epoch at the sender; -1 before the
+/// first), into `*out`. Unlike `emz_etale_parts`, leaves part views alone.
+#[no_mangle]
+pub unsafe extern "C" fn emz_etale_t_out(et: *mut emz_etale_t, out: *mut i64) -> emz_result_t {
+    with_et(et, |h, eh, view| {
+        let out = out_arg(out, "out")?;
+        *out = h.ef.get_ehypha(&eh.key)?.get_etale(&view.title)?.t_out();
+        Ok(())
+    })
+}
+
+/// `t_in` of the latest arrival (µs since the Unix epoch here; -1 before the first),
+/// into `*out`. Unlike `emz_etale_parts`, leaves part views alone.
+#[no_mangle]
+pub unsafe extern "C" fn emz_etale_t_in(et: *mut emz_etale_t, out: *mut i64) -> emz_result_t {
+    with_et(et, |h, eh, view| {
+        let out = out_arg(out, "out")?;
+        *out = h.ef.get_ehypha(&eh.key)?.get_etale(&view.title)?.t_in();
+        Ok(())
+    })
+}
+
 /// Whether the etale is paused, into `*out`.
 #[no_mangle]
 pub unsafe extern "C" fn emz_etale_is_paused(et: *mut emz_etale_t, out: *mut bool) -> emz_result_t {
@@ -1191,6 +1419,75 @@ pub unsafe extern "C" fn emz_change(ef: *mut emz_efunguz_t, index: usize, out: *
         let eh = *h.views.get(&*c.public_key).ok_or_else(absent)?;
         *out = *(*eh).etales.get(&*c.title).ok_or_else(absent)?;
         Ok(())
+    })
+}
+
+// ---- onion service ----------------------------------------------------------------------
+
+/// Default control port of Tor, for `emz_publish_onion` with a NULL `control`.
+const DEFAULT_TOR_CONTROL: &str = "127.0.0.1:9051";
+
+/// Publishes the efunguz behind a v3 onion service made through Tor's control port
+/// `control` ("HOST:PORT"; NULL = "127.0.0.1:9051"): onion port = publish port, forwarded
+/// to 127.0.0.1 (bind to "127.0.0.1" or "*"). `auth_kind` is an `emz_tor_auth_t` with its
+/// `auth_value`, `key_kind` an `emz_onion_key_t` with its `key_value`. `*onion_out` (NULL:
+/// not wanted) gets the onion without ".onion", NUL-terminated, valid until
+/// `emz_unpublish_onion` or `emz_efunguz_free`. Others reach us with
+/// `emz_add_ehypha(their_ef, our_public_key, onion, port, ...)`. Blocks while Tor
+/// answers (connect timeout 5 s). EMZ_ERR_TOR when the control port is missing or Tor
+/// refuses; EMZ_ERR_IO for an unreadable cookie or key file; EMZ_ERR_INVALID_KEY for a bad
+/// onion key; EMZ_ERR_ALREADY_PRESENT when an onion is published already. The service
+/// goes with `emz_unpublish_onion` or `emz_efunguz_free`.
+#[no_mangle]
+pub unsafe extern "C" fn emz_publish_onion(
+    ef: *mut emz_efunguz_t,
+    control: *const c_char,
+    auth_kind: c_int,
+    auth_value: *const c_char,
+    key_kind: c_int,
+    key_value: *const c_char,
+    onion_out: *mut *const c_char,
+) -> emz_result_t {
+    with_ef(ef, |h| {
+        let control = opt_str_arg(control, "control", DEFAULT_TOR_CONTROL)?;
+        let auth = match auth_kind {
+            0 => TorAuth::Auto,
+            1 => TorAuth::Cookie(PathBuf::from(str_arg(auth_value, "auth_value (cookie file)")?)),
+            2 => TorAuth::Password(str_arg(auth_value, "auth_value (password)")?.to_string()),
+            k => return Err(Fail::Code(EMZ_ERR_INVALID_ARGUMENT, format!("auth_kind {k} is not an emz_tor_auth_t"))),
+        };
+        let key = match key_kind {
+            0 => OnionKey::New,
+            1 => OnionKey::Ed25519V3(str_arg(key_value, "key_value (onion key)")?.to_string()),
+            2 => OnionKey::File(PathBuf::from(str_arg(key_value, "key_value (key file)")?)),
+            k => return Err(Fail::Code(EMZ_ERR_INVALID_ARGUMENT, format!("key_kind {k} is not an emz_onion_key_t"))),
+        };
+        let onion = h.ef.publish_onion(control, &auth, &key)?;
+        let c = h.onion_c.insert(to_cstring(onion));
+        if let Some(o) = onion_out.as_mut() {
+            *o = c.as_ptr();
+        }
+        Ok(())
+    })
+}
+
+/// The onion published by `emz_publish_onion` (without ".onion"), valid until
+/// `emz_unpublish_onion` or `emz_efunguz_free`; NULL when there is none (or for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn emz_efunguz_onion(ef: *const emz_efunguz_t) -> *const c_char {
+    ef.as_ref().and_then(|h| h.onion_c.as_ref()).map_or(ptr::null(), |c| c.as_ptr())
+}
+
+/// Removes the onion service now (EMZ_ERR_ALREADY_ABSENT when there is none). The string
+/// of `emz_efunguz_onion` is freed, even when Tor fails to answer (EMZ_ERR_TOR).
+#[no_mangle]
+pub unsafe extern "C" fn emz_unpublish_onion(ef: *mut emz_efunguz_t) -> emz_result_t {
+    with_ef(ef, |h| {
+        let r = h.ef.unpublish_onion();
+        if h.ef.onion().is_none() {
+            h.onion_c = None;
+        }
+        Ok(r?)
     })
 }
 
