@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -102,6 +103,23 @@ inline std::string version() { return emz_version(); }
 inline bool has_curve() { return emz_has_curve(); }
 inline std::int64_t now_us() { return emz_now_us(); }
 
+/// The keys of a file, one a line (blank lines and `#` comments allowed).
+inline std::vector<std::string> read_keys_file(const std::string &path) {
+    std::size_t n = 0;
+    detail::check(emz_read_keys_file(path.c_str(), nullptr, 0, &n));
+    std::vector<char> buf(n * EMZ_KEY_BUF_LEN + 1);
+    std::size_t got = 0;
+    detail::check(emz_read_keys_file(path.c_str(), reinterpret_cast<char (*)[EMZ_KEY_BUF_LEN]>(buf.data()), n, &got));
+    std::vector<std::string> keys;
+    for (std::size_t i = 0; i < got && i < n; i++) keys.emplace_back(buf.data() + i * EMZ_KEY_BUF_LEN);
+    return keys;
+}
+
+/// Lowercase name of an ehypha state ("up", "rejected", ...).
+inline std::string_view state_name(emz_ehypha_state_t s) noexcept {
+    return emz_ehypha_state_name(static_cast<int>(s));
+}
+
 /// The latest data of an etale: zero-copy parts plus t_out / t_in (µs since the Unix
 /// epoch; -1 before the first arrival). Valid until the next update()/wait().
 class Parts {
@@ -153,8 +171,17 @@ public:
         detail::check(emz_etale_parts(p_, &p, &n, &t_out, &t_in));
         return Parts(p, n, t_out, t_in);
     }
-    std::int64_t t_out() const { return parts().t_out(); }
-    std::int64_t t_in() const { return parts().t_in(); }
+    /// Unlike parts(), these leave earlier part views alone.
+    std::int64_t t_out() const {
+        std::int64_t t = -1;
+        detail::check(emz_etale_t_out(p_, &t));
+        return t;
+    }
+    std::int64_t t_in() const {
+        std::int64_t t = -1;
+        detail::check(emz_etale_t_in(p_, &t));
+        return t;
+    }
     std::uint64_t received() const {
         std::uint64_t n = 0;
         detail::check(emz_etale_received(p_, &n));
@@ -200,6 +227,18 @@ public:
         return s;
     }
     std::size_t etales_count() const noexcept { return emz_ehypha_etales_count(p_); }
+    /// Where the connection stands (EMZ_EHYPHA_UP, EMZ_EHYPHA_REJECTED, ...; see state_name()).
+    emz_ehypha_state_t state() const {
+        emz_ehypha_state_t s = EMZ_EHYPHA_UNKNOWN;
+        detail::check(emz_ehypha_state(p_, &s, nullptr));
+        return s;
+    }
+    /// When the state last changed, µs since the Unix epoch.
+    std::int64_t state_since() const {
+        std::int64_t t = 0;
+        detail::check(emz_ehypha_state(p_, nullptr, &t));
+        return t;
+    }
     emz_ehypha_t *raw() const noexcept { return p_; }
     bool operator==(const Ehypha &o) const noexcept { return p_ == o.p_; }
     bool operator!=(const Ehypha &o) const noexcept { return p_ != o.p_; }
@@ -291,6 +330,17 @@ public:
     }
     std::size_t whitelist_count() const noexcept { return emz_whitelist_count(p_); }
     bool whitelist_contains(const std::string &key) const noexcept { return emz_whitelist_contains(p_, key.c_str()); }
+    /// The whitelist, sorted.
+    std::vector<std::string> whitelist() const {
+        std::vector<std::string> v;
+        std::size_t n = emz_whitelist_count(p_);
+        for (std::size_t i = 0; i < n; i++) {
+            char key[EMZ_KEY_BUF_LEN];
+            detail::check(emz_whitelist_key_at(p_, i, key));
+            v.emplace_back(key);
+        }
+        return v;
+    }
 
     // ehyphae
     Ehypha add_ehypha(const std::string &public_key, const std::string &onion, std::uint16_t port = EMZ_DEFAULT_PORT) {
@@ -310,6 +360,38 @@ public:
     }
     void del_ehypha(const std::string &public_key) { detail::check(emz_del_ehypha(p_, public_key.c_str())); }
     std::size_t ehyphae_count() const noexcept { return emz_ehyphae_count(p_); }
+    /// Every ehypha, in the order of their public keys.
+    std::vector<Ehypha> ehyphae() const {
+        std::vector<Ehypha> v;
+        std::size_t n = emz_ehyphae_count(p_);
+        v.reserve(n);
+        for (std::size_t i = 0; i < n; i++) {
+            emz_ehypha_t *eh = nullptr;
+            detail::check(emz_ehypha_at(p_, i, &eh));
+            v.emplace_back(eh);
+        }
+        return v;
+    }
+
+    // onion service through Tor's control port
+    /// Publishes behind a v3 onion made through Tor's control port; returns the onion
+    /// (without ".onion"). `auth_value`: the cookie file or password (unused with
+    /// EMZ_TOR_AUTH_AUTO); `key_value`: "ED25519-V3:..." or a key file (unused with
+    /// EMZ_ONION_KEY_NEW). Blocks while Tor answers.
+    std::string publish_onion(const std::string &control = "127.0.0.1:9051", emz_tor_auth_t auth = EMZ_TOR_AUTH_AUTO,
+                              const std::string &auth_value = "", emz_onion_key_t key = EMZ_ONION_KEY_NEW,
+                              const std::string &key_value = "") {
+        const char *onion = nullptr;
+        detail::check(emz_publish_onion(p_, control.c_str(), static_cast<int>(auth), auth_value.c_str(),
+                                        static_cast<int>(key), key_value.c_str(), &onion));
+        return onion;
+    }
+    /// The published onion, if any.
+    std::optional<std::string> onion() const {
+        const char *o = emz_efunguz_onion(p_);
+        return o ? std::optional<std::string>(o) : std::nullopt;
+    }
+    void unpublish_onion() { detail::check(emz_unpublish_onion(p_)); }
 
     // publishing: the bytes are only read during the call
     void emit_etale(const std::string &title, std::initializer_list<Bytes> parts) {

@@ -8,9 +8,14 @@
  */
 #include "emyzelium.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static int passed = 0, failed = 0;
 
@@ -98,6 +103,12 @@ static void test_library(void) {
     CHECK(strcmp(emz_result_str(EMZ_ERR_NULL_ARGUMENT), "NULL argument") == 0);
     CHECK(strcmp(emz_result_str(-1), "unknown result code") == 0);
     CHECK(strcmp(emz_result_str(1000), "unknown result code") == 0);
+    CHECK(strcmp(emz_result_str(EMZ_ERR_OTHER), "other error") == 0);
+    CHECK(strcmp(emz_ehypha_state_name(EMZ_EHYPHA_UP), "up") == 0);
+    CHECK(strcmp(emz_ehypha_state_name(EMZ_EHYPHA_REJECTED), "rejected") == 0);
+    CHECK(strcmp(emz_ehypha_state_name(EMZ_EHYPHA_UNKNOWN), "unknown") == 0);
+    CHECK(strcmp(emz_ehypha_state_name(8), "invalid state") == 0);
+    CHECK(strcmp(emz_ehypha_state_name(-1), "invalid state") == 0);
 }
 
 static void test_keys(void) {
@@ -166,6 +177,17 @@ static void test_null_handles(void) {
     CHECK_RC(emz_efunguz_stats(NULL, &stats), EMZ_ERR_NULL_ARGUMENT);
     CHECK_RC(emz_efunguz_options(NULL, &opts), EMZ_ERR_NULL_ARGUMENT);
     CHECK_RC(emz_change(NULL, 0, &et), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_ehypha_state(NULL, NULL, NULL), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_ehypha_at(NULL, 0, &eh), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_whitelist_key_at(NULL, 0, k.pub), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_etale_t_out(NULL, NULL), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_etale_t_in(NULL, NULL), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_publish_onion(NULL, NULL, EMZ_TOR_AUTH_AUTO, NULL, EMZ_ONION_KEY_NEW, NULL, NULL), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_unpublish_onion(NULL), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_read_keys_file(NULL, NULL, 0, &n), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_read_keys_file("x", NULL, 0, NULL), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_read_keys_file("x", NULL, 1, &n), EMZ_ERR_NULL_ARGUMENT);
+    CHECK(emz_efunguz_onion(NULL) == NULL);
     CHECK(emz_efunguz_public_key(NULL) == NULL);
     CHECK(emz_efunguz_port(NULL) == 0);
     CHECK(emz_efunguz_last_error(NULL) == NULL);
@@ -203,6 +225,8 @@ static void test_null_handles(void) {
     CHECK_RC(emz_add_whitelist_keys(ef, NULL, 0), EMZ_OK);
     CHECK_RC(emz_read_whitelist_file(ef, NULL, NULL), EMZ_ERR_NULL_ARGUMENT);
     CHECK_RC(emz_counters(ef, NULL), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_ehypha_at(ef, 0, NULL), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_whitelist_key_at(ef, 0, NULL), EMZ_ERR_NULL_ARGUMENT);
     CHECK_RC(emz_efunguz_new_with(NULL, &ef), EMZ_ERR_NULL_ARGUMENT);
     CHECK(ef != NULL);
     emz_efunguz_free(ef);
@@ -271,6 +295,10 @@ static void test_error_codes(void) {
     CHECK_RC(emz_get_ehypha(ef, peer2.pub, &eh2), EMZ_ERR_ABSENT);
     CHECK_RC(emz_del_ehypha(ef, peer2.pub), EMZ_ERR_ALREADY_ABSENT);
     CHECK(eh2 == NULL);
+    CHECK_RC(emz_ehypha_at(ef, 0, &eh2), EMZ_OK);
+    CHECK(eh2 == eh);
+    CHECK_RC(emz_ehypha_at(ef, 1, &eh2), EMZ_ERR_INVALID_ARGUMENT);
+    eh2 = NULL;
 
     /* Etales. */
     CHECK_RC(emz_ehypha_add_etale(eh, "zone", &et), EMZ_OK);
@@ -306,6 +334,34 @@ static void test_error_codes(void) {
     }
     CHECK_RC(emz_read_whitelist_file(ef, path, &n), EMZ_OK);
     CHECK(n == 1 && emz_whitelist_contains(ef, peer2.pub) && emz_whitelist_count(ef) == 2);
+    {
+        /* Listing: sorted, indices past the end refused. */
+        char k0[EMZ_KEY_BUF_LEN], k1[EMZ_KEY_BUF_LEN];
+        const char *lo = strcmp(peer.pub, peer2.pub) < 0 ? peer.pub : peer2.pub;
+        const char *hi = lo == peer.pub ? peer2.pub : peer.pub;
+        CHECK_RC(emz_whitelist_key_at(ef, 0, k0), EMZ_OK);
+        CHECK_RC(emz_whitelist_key_at(ef, 1, k1), EMZ_OK);
+        CHECK(strcmp(k0, lo) == 0 && strcmp(k1, hi) == 0);
+        CHECK_RC(emz_whitelist_key_at(ef, 2, k1), EMZ_ERR_INVALID_ARGUMENT);
+    }
+    {
+        /* emz_read_keys_file: count first, then the keys; a short array gets the first. */
+        char keys[2][EMZ_KEY_BUF_LEN];
+        size_t count = 0;
+        f = fopen(path, "w");
+        if (f) {
+            fprintf(f, "%s\n# comment\n%s\n", peer.pub, peer2.pub);
+            fclose(f);
+        }
+        CHECK_RC(emz_read_keys_file(path, NULL, 0, &count), EMZ_OK);
+        CHECK(count == 2);
+        memset(keys, 'X', sizeof keys);
+        CHECK_RC(emz_read_keys_file(path, keys, 1, &count), EMZ_OK);
+        CHECK(count == 2 && strcmp(keys[0], peer.pub) == 0 && keys[1][0] == 'X');
+        CHECK_RC(emz_read_keys_file(path, keys, 2, &count), EMZ_OK);
+        CHECK(strcmp(keys[1], peer2.pub) == 0);
+        CHECK_RC(emz_read_keys_file("/nonexistent/emz/keys", keys, 2, &count), EMZ_ERR_IO);
+    }
     remove(path);
     CHECK_RC(emz_clear_whitelist(ef), EMZ_OK);
     CHECK(emz_whitelist_count(ef) == 0);
@@ -399,6 +455,25 @@ static void test_round_trip(void) {
         CHECK(got[2].len == sizeof big && memcmp(got[2].ptr, big, sizeof big) == 0);
     }
     CHECK(t_out >= before && t_in >= t_out);
+    {
+        /* The accessors agree with emz_etale_parts and leave its views alone. */
+        int64_t o = 0, in = 0;
+        CHECK_RC(emz_etale_t_out(et, &o), EMZ_OK);
+        CHECK_RC(emz_etale_t_in(et, &in), EMZ_OK);
+        CHECK(o == t_out && in == t_in);
+        CHECK(n == 3 && got[2].len == sizeof big && memcmp(got[2].ptr, big, sizeof big) == 0);
+    }
+    {
+        /* Connection state: up, since a moment ago. */
+        emz_ehypha_state_t state = EMZ_EHYPHA_UNKNOWN;
+        int64_t since = 0;
+        double t0 = now_s();
+        while (now_s() - t0 < 5 && emz_ehypha_state(eh, &state, &since) == EMZ_OK && state != EMZ_EHYPHA_UP)
+            emz_wait(eb, 10, NULL);
+        CHECK(state == EMZ_EHYPHA_UP);
+        CHECK(since > before - 60 * 1000000LL && since <= emz_now_us());
+        CHECK_RC(emz_ehypha_state(eh, NULL, NULL), EMZ_OK);
+    }
 
     /* The changes of the update that brought it name this etale. */
     {
@@ -479,16 +554,27 @@ static void test_whitelist_deny(void) {
     CHECK(received == 0);
     CHECK(emz_in_attempted(ea) >= 1);
     CHECK(emz_in_permitted(ea) == 0);
+    {
+        emz_ehypha_state_t state = EMZ_EHYPHA_UNKNOWN;
+        t0 = now_s();
+        while (now_s() - t0 < 5 && emz_ehypha_state(eh, &state, NULL) == EMZ_OK && state != EMZ_EHYPHA_REJECTED) {
+            emz_update(ea, NULL);
+            emz_wait(ei, 10, NULL);
+        }
+        CHECK(state == EMZ_EHYPHA_REJECTED);
+    }
 
-    /* Allowed at run time: a new connection passes (libzmq 4.3.5 does not retry one its
-     * publisher denied, so the subscriber connects anew). */
+    /* Allowed at run time: the refused ehypha retries by itself (after the reconnect
+     * backoff cap, 200 ms here) and gets through. */
     CHECK_RC(emz_add_whitelist_key(ea, intruder.pub), EMZ_OK);
-    CHECK_RC(emz_del_ehypha(ei, a.pub), EMZ_OK);
-    CHECK_RC(emz_add_ehypha_direct(ei, a.pub, "127.0.0.1", emz_efunguz_port(ea), &eh), EMZ_OK);
-    CHECK_RC(emz_ehypha_add_etale(eh, "t", &et), EMZ_OK);
     CHECK(pump(ea, ei, "t", &p, 1, et, 15.0));
     settle_counters(ea);
     CHECK(emz_in_permitted(ea) >= 1);
+    {
+        emz_ehypha_state_t state = EMZ_EHYPHA_UNKNOWN;
+        CHECK_RC(emz_ehypha_state(eh, &state, NULL), EMZ_OK);
+        CHECK(state == EMZ_EHYPHA_UP);
+    }
     emz_efunguz_free(ei);
     emz_efunguz_free(ea);
 }
@@ -581,6 +667,216 @@ static void test_cycles(int cycles) {
     CHECK(ok);
 }
 
+/* ---- ehypha_monitor off ---------------------------------------------------------------- */
+
+static void test_monitor_off(void) {
+    keypair a = new_keys(), b = new_keys();
+    emz_efunguz_t *ea = make_ef(&a, NULL);
+    emz_efunguz_t *eb = NULL;
+    emz_ehypha_t *eh = NULL;
+    emz_etale_t *et = NULL;
+    emz_options_t o;
+    emz_config_t c;
+    emz_part_t p = part_of("x");
+    emz_ehypha_state_t state = EMZ_EHYPHA_UP;
+
+    emz_options_default(&o);
+    CHECK(o.ehypha_monitor);
+    emz_config_init(&c, b.sec);
+    c.any_port = true;
+    c.bind_host = "127.0.0.1";
+    c.options.ehypha_monitor = false;
+    CHECK_RC(emz_efunguz_new_with(&c, &eb), EMZ_OK);
+    CHECK_RC(emz_efunguz_options(eb, &o), EMZ_OK);
+    CHECK(!o.ehypha_monitor);
+    CHECK_RC(emz_add_ehypha_direct(eb, a.pub, "127.0.0.1", emz_efunguz_port(ea), &eh), EMZ_OK);
+    CHECK_RC(emz_ehypha_add_etale(eh, "t", &et), EMZ_OK);
+    CHECK(pump(ea, eb, "t", &p, 1, et, 15.0));
+    CHECK_RC(emz_ehypha_state(eh, &state, NULL), EMZ_OK);
+    CHECK(state == EMZ_EHYPHA_UNKNOWN); /* data flows, but nobody watches */
+    emz_efunguz_free(eb);
+    emz_efunguz_free(ea);
+}
+
+/* ---- onion service through a scripted Tor control port ----------------------------------- */
+
+/* Speaks just enough of Tor's control protocol (PROTOCOLINFO, AUTHENTICATE with a cookie of
+ * 32 bytes 0xAB, ADD_ONION, DEL_ONION); one thread per connection. Onion ids derive from
+ * the key, so the same key gives the same onion. */
+static char fake_cookie[256];
+
+static void fake_onion_id(const char *key, char *out) {
+    const char *b32 = "abcdefghijklmnopqrstuvwxyz234567";
+    uint64_t h = 1469598103934665603ULL;
+    int i;
+    for (; *key && *key != ' '; key++) h = (h ^ (uint8_t)*key) * 1099511628211ULL;
+    for (i = 0; i < 56; i++) {
+        h = h * 6364136223846793005ULL + 1442695040888963407ULL;
+        out[i] = b32[h >> 59];
+    }
+    out[56] = 0;
+}
+
+static void fake_reply(const char *line, int *authed, int *counter, char *r, size_t cap) {
+    char id[57], key[128];
+    if (strcmp(line, "PROTOCOLINFO 1") == 0) {
+        snprintf(r, cap,
+                 "250-PROTOCOLINFO 1\r\n250-AUTH METHODS=COOKIE,SAFECOOKIE COOKIEFILE=\"%s\"\r\n"
+                 "250-VERSION Tor=\"0.4.9.8\"\r\n250 OK\r\n",
+                 fake_cookie);
+    } else if (strncmp(line, "AUTHENTICATE ", 13) == 0) {
+        int ok = strlen(line + 13) == 64, i;
+        for (i = 0; ok && i < 64; i++) ok = line[13 + i] == (i % 2 ? 'B' : 'A');
+        *authed = ok;
+        snprintf(r, cap, ok ? "250 OK\r\n" : "515 Authentication failed: Wrong length on authentication cookie.\r\n");
+    } else if (!*authed) {
+        snprintf(r, cap, "514 Authentication required.\r\n");
+    } else if (strncmp(line, "ADD_ONION NEW:ED25519-V3", 24) == 0) {
+        size_t n;
+        snprintf(key, sizeof key, "ED25519-V3:K%dx%d", (int)getpid(), ++*counter);
+        for (n = strlen(key); n < 11 + 88; n++) key[n] = 'A';
+        key[n] = 0;
+        fake_onion_id(key, id);
+        if (strstr(line, "Flags=DiscardPK"))
+            snprintf(r, cap, "250-ServiceID=%s\r\n250 OK\r\n", id);
+        else
+            snprintf(r, cap, "250-ServiceID=%s\r\n250-PrivateKey=%s\r\n250 OK\r\n", id, key);
+    } else if (strncmp(line, "ADD_ONION ED25519-V3:", 21) == 0) {
+        fake_onion_id(line + 10, id);
+        snprintf(r, cap, "250-ServiceID=%s\r\n250 OK\r\n", id);
+    } else if (strncmp(line, "DEL_ONION ", 10) == 0) {
+        snprintf(r, cap, "250 OK\r\n");
+    } else {
+        snprintf(r, cap, "510 Unrecognized command\r\n");
+    }
+}
+
+static void *fake_tor_conn(void *arg) {
+    int c = (int)(intptr_t)arg, authed = 0, counter = 0;
+    char line[1024], reply[1024], ch;
+    size_t len = 0;
+    while (read(c, &ch, 1) == 1) {
+        if (ch == '\r') continue;
+        if (ch != '\n') {
+            if (len < sizeof line - 1) line[len++] = ch;
+            continue;
+        }
+        line[len] = 0;
+        len = 0;
+        fake_reply(line, &authed, &counter, reply, sizeof reply);
+        if (write(c, reply, strlen(reply)) < 0) break;
+    }
+    close(c);
+    return NULL;
+}
+
+static void *fake_tor_accept(void *arg) {
+    int l = (int)(intptr_t)arg;
+    for (;;) {
+        pthread_t t;
+        int c = accept(l, NULL, NULL);
+        if (c < 0) return NULL; /* shut down */
+        if (pthread_create(&t, NULL, fake_tor_conn, (void *)(intptr_t)c) == 0)
+            pthread_detach(t);
+        else
+            close(c);
+    }
+}
+
+/* A listening socket on 127.0.0.1 (any port); its port into *port. */
+static int listen_any(int *port) {
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof sa;
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(l, 16) != 0 ||
+        getsockname(l, (struct sockaddr *)&sa, &sl) != 0) {
+        fprintf(stderr, "cannot listen on loopback\n");
+        exit(2);
+    }
+    *port = ntohs(sa.sin_port);
+    return l;
+}
+
+static void test_onion(void) {
+    keypair k = new_keys();
+    emz_efunguz_t *ef = make_ef(&k, NULL);
+    pthread_t server;
+    int l, port, closed_port, i;
+    char control[64], closed[64], key_file[128], wrong_cookie[128], first[57];
+    const char *onion = NULL;
+    unsigned char bytes[32];
+    FILE *f;
+
+    snprintf(fake_cookie, sizeof fake_cookie, "emz_capi_test_cookie.%d", (int)getpid());
+    snprintf(key_file, sizeof key_file, "emz_capi_test_onion.%d.key", (int)getpid());
+    snprintf(wrong_cookie, sizeof wrong_cookie, "emz_capi_test_wrong_cookie.%d", (int)getpid());
+    for (i = 0; i < 32; i++) bytes[i] = 0xAB;
+    f = fopen(fake_cookie, "wb");
+    if (f) {
+        fwrite(bytes, 1, 32, f);
+        fclose(f);
+    }
+    memset(bytes, 1, sizeof bytes);
+    f = fopen(wrong_cookie, "wb");
+    if (f) {
+        fwrite(bytes, 1, 32, f);
+        fclose(f);
+    }
+    remove(key_file);
+    l = listen_any(&port);
+    snprintf(control, sizeof control, "127.0.0.1:%d", port);
+    close(listen_any(&closed_port)); /* a port nobody listens on */
+    snprintf(closed, sizeof closed, "127.0.0.1:%d", closed_port);
+    if (pthread_create(&server, NULL, fake_tor_accept, (void *)(intptr_t)l) != 0) {
+        fprintf(stderr, "cannot start the fake control port\n");
+        exit(2);
+    }
+
+    /* A key file: created on the first publish, the same onion from it afterwards. */
+    CHECK(emz_efunguz_onion(ef) == NULL);
+    CHECK_RC(emz_publish_onion(ef, control, EMZ_TOR_AUTH_AUTO, NULL, EMZ_ONION_KEY_FILE, key_file, &onion), EMZ_OK);
+    CHECK(onion != NULL && strlen(onion) == 56);
+    if (onion) {
+        snprintf(first, sizeof first, "%s", onion);
+        CHECK(emz_efunguz_onion(ef) == onion);
+    }
+    CHECK(access(key_file, R_OK) == 0);
+    CHECK_RC(emz_publish_onion(ef, control, EMZ_TOR_AUTH_AUTO, NULL, EMZ_ONION_KEY_NEW, NULL, NULL), EMZ_ERR_ALREADY_PRESENT);
+    CHECK_RC(emz_unpublish_onion(ef), EMZ_OK);
+    CHECK(emz_efunguz_onion(ef) == NULL);
+    CHECK_RC(emz_unpublish_onion(ef), EMZ_ERR_ALREADY_ABSENT);
+    onion = NULL;
+    CHECK_RC(emz_publish_onion(ef, control, EMZ_TOR_AUTH_COOKIE, fake_cookie, EMZ_ONION_KEY_FILE, key_file, &onion), EMZ_OK);
+    CHECK(onion != NULL && strcmp(onion, first) == 0);
+    CHECK_RC(emz_unpublish_onion(ef), EMZ_OK);
+
+    /* No control port there; a wrong cookie; bad kinds and values. */
+    CHECK_RC(emz_publish_onion(ef, closed, EMZ_TOR_AUTH_AUTO, NULL, EMZ_ONION_KEY_NEW, NULL, NULL), EMZ_ERR_TOR);
+    CHECK(strstr(emz_efunguz_last_error(ef), "no Tor control port") != NULL);
+    CHECK_RC(emz_publish_onion(ef, control, EMZ_TOR_AUTH_COOKIE, wrong_cookie, EMZ_ONION_KEY_NEW, NULL, NULL), EMZ_ERR_TOR);
+    CHECK(strstr(emz_efunguz_last_error(ef), "515") != NULL);
+    CHECK_RC(emz_publish_onion(ef, control, EMZ_TOR_AUTH_COOKIE, NULL, EMZ_ONION_KEY_NEW, NULL, NULL), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_publish_onion(ef, control, 7, NULL, EMZ_ONION_KEY_NEW, NULL, NULL), EMZ_ERR_INVALID_ARGUMENT);
+    CHECK_RC(emz_publish_onion(ef, control, EMZ_TOR_AUTH_AUTO, NULL, 7, NULL, NULL), EMZ_ERR_INVALID_ARGUMENT);
+    CHECK_RC(emz_publish_onion(ef, control, EMZ_TOR_AUTH_AUTO, NULL, EMZ_ONION_KEY_ED25519_V3, "RSA1024:x", NULL),
+             EMZ_ERR_INVALID_KEY);
+    CHECK(emz_efunguz_onion(ef) == NULL);
+
+    /* A published onion goes with the efunguz. */
+    CHECK_RC(emz_publish_onion(ef, control, EMZ_TOR_AUTH_AUTO, NULL, EMZ_ONION_KEY_NEW, NULL, NULL), EMZ_OK);
+    emz_efunguz_free(ef);
+
+    shutdown(l, SHUT_RDWR);
+    pthread_join(server, NULL);
+    close(l);
+    remove(fake_cookie);
+    remove(wrong_cookie);
+    remove(key_file);
+}
+
 int main(int argc, char **argv) {
     int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     test_library();
@@ -590,6 +886,8 @@ int main(int argc, char **argv) {
     test_round_trip();
     test_whitelist_deny();
     test_view_lifetime();
+    test_monitor_off();
+    test_onion();
     test_cycles(quick ? 6 : 30);
     printf("\ncapi-test: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

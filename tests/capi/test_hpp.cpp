@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <thread>
 
 static int passed = 0, failed = 0;
@@ -90,6 +91,26 @@ int main() {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     CHECK(et.received() >= 1 && a.in_permitted() >= 1 && b.stats().received >= 1);
+    CHECK(et.t_out() == p.t_out() && et.t_in() == p.t_in() && p[2].size() == 300); // p stays valid
+    for (int i = 0; i < 200 && eh.state() != EMZ_EHYPHA_UP; i++) b.wait(std::chrono::milliseconds(10));
+    CHECK(eh.state() == EMZ_EHYPHA_UP && emz::state_name(eh.state()) == "up");
+    CHECK(eh.state_since() > 0 && eh.state_since() <= emz::now_us());
+
+    // Listings: ehyphae and the whitelist; keys from a file.
+    CHECK(b.ehyphae().size() == 1 && b.ehyphae()[0] == eh);
+    CHECK(a.whitelist() == std::vector<std::string>{kb.public_key});
+    {
+        const char *path = "emz_hpp_test_keys.txt";
+        std::ofstream(path) << "# friends\n" << ka.public_key << "\n" << kb.public_key << "\n";
+        CHECK(emz::read_keys_file(path) == (std::vector<std::string>{ka.public_key, kb.public_key}));
+        std::remove(path);
+        CHECK(code_of([&] { emz::read_keys_file(path); }) == EMZ_ERR_IO);
+    }
+
+    // Onion service: no control port on port 1 of loopback.
+    CHECK(!a.onion().has_value());
+    CHECK(code_of([&] { a.publish_onion("127.0.0.1:1"); }) == EMZ_ERR_TOR);
+    CHECK(code_of([&] { a.unpublish_onion(); }) == EMZ_ERR_ALREADY_ABSENT);
 
     eh.pause_etales();
     CHECK(et.is_paused());
