@@ -59,6 +59,14 @@ fn class_of(kind: emz::ErrorKind) -> &'static str {
     }
 }
 
+/// `emyzelium._state.EhyphaState`, an `enum.IntEnum` defined in Python.
+static STATE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn state_of(py: Python<'_>, s: emz::EhyphaState) -> PyResult<Py<PyAny>> {
+    let cls = STATE.get_or_try_init(py, || py.import("emyzelium._state")?.getattr("EhyphaState").map(Bound::unbind))?;
+    Ok(cls.bind(py).call1((s as u32,))?.unbind())
+}
+
 fn err(e: emz::Error) -> PyErr {
     Python::attach(|py| raise(py, class_of(e.kind()), e.to_string()))
 }
@@ -203,7 +211,7 @@ impl PyEfunguz {
         send_hwm = None, recv_hwm = None, max_message_size = None, reconnect_interval = None,
         reconnect_interval_max = None, heartbeat_interval = None, heartbeat_timeout = None,
         heartbeat_ttl = None, handshake_interval = None, ipv6 = false, drain_budget = None,
-        retry_unsent = None
+        retry_unsent = None, keep_latest = None, ehypha_monitor = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -227,6 +235,8 @@ impl PyEfunguz {
         ipv6: bool,
         drain_budget: Option<usize>,
         retry_unsent: Option<bool>,
+        keep_latest: Option<bool>,
+        ehypha_monitor: Option<bool>,
     ) -> PyResult<Self> {
         let mut b = emz::Efunguz::builder(secret_key).bind_host(bind_host).ipv6(ipv6);
         if let Some(w) = whitelist {
@@ -256,6 +266,8 @@ impl PyEfunguz {
         o.handshake_interval = dur(handshake_interval, d.handshake_interval, "handshake_interval")?;
         o.ipv6 = ipv6;
         o.retry_unsent = retry_unsent.unwrap_or(d.retry_unsent);
+        o.keep_latest = keep_latest.unwrap_or(d.keep_latest);
+        o.ehypha_monitor = ehypha_monitor.unwrap_or(d.ehypha_monitor);
         b = b.options(o);
         // Binding and starting libzmq may take a moment: let other threads run.
         let ef = py.detach(|| b.build()).map_err(err)?;
@@ -435,6 +447,66 @@ impl PyEfunguz {
         })
     }
 
+    /// Titles whose latest etale still waits for room in a subscriber's queue.
+    #[getter]
+    fn unsent_etales(&self, py: Python<'_>) -> PyResult<usize> {
+        self.with(py, |ef| Ok(ef.unsent_etales()))
+    }
+
+    // ---- onion service ----
+
+    /// Publishes this efunguz behind a v3 onion service made through Tor's control port
+    /// ``control`` (``"HOST:PORT"``): onion port = publish port, forwarded to 127.0.0.1.
+    /// Authentication: Tor's ``cookie`` file, or its control ``password``, or (neither)
+    /// whatever Tor offers. Key: ``key`` (``"ED25519-V3:…"`` from an earlier service), or
+    /// ``key_file`` (created, mode 0600, with a new key when missing: the address survives
+    /// restarts), or (neither) a new key each time. Returns the onion without ``.onion``;
+    /// the service goes with :meth:`unpublish_onion` or :meth:`close`. Blocks (without the
+    /// GIL) while Tor answers. Tor failures raise ``TorError``.
+    #[pyo3(signature = (control = "127.0.0.1:9051", *, cookie = None, password = None, key = None, key_file = None))]
+    fn publish_onion(
+        &self,
+        py: Python<'_>,
+        control: &str,
+        cookie: Option<std::path::PathBuf>,
+        password: Option<String>,
+        key: Option<String>,
+        key_file: Option<std::path::PathBuf>,
+    ) -> PyResult<String> {
+        let auth = match (cookie, password) {
+            (Some(_), Some(_)) => {
+                return Err(raise(py, "InvalidArgumentError", "invalid argument: give cookie or password, not both".into()))
+            }
+            (Some(c), None) => emz::TorAuth::Cookie(c),
+            (None, Some(p)) => emz::TorAuth::Password(p),
+            (None, None) => emz::TorAuth::Auto,
+        };
+        let key = match (key, key_file) {
+            (Some(_), Some(_)) => {
+                return Err(raise(py, "InvalidArgumentError", "invalid argument: give key or key_file, not both".into()))
+            }
+            (Some(k), None) => emz::OnionKey::Ed25519V3(k),
+            (None, Some(f)) => emz::OnionKey::File(f),
+            (None, None) => emz::OnionKey::New,
+        };
+        let mut g = self.lock(py)?;
+        let ef = g.as_mut().ok_or_else(|| closed(py))?;
+        py.detach(|| ef.publish_onion(control, &auth, &key)).map_err(err)
+    }
+
+    /// The onion published by :meth:`publish_onion` (without ``.onion``), or ``None``.
+    #[getter]
+    fn onion(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        self.with(py, |ef| Ok(ef.onion().map(str::to_string)))
+    }
+
+    /// Removes the onion service now (``AlreadyAbsentError`` when there is none).
+    fn unpublish_onion(&self, py: Python<'_>) -> PyResult<()> {
+        let mut g = self.lock(py)?;
+        let ef = g.as_mut().ok_or_else(|| closed(py))?;
+        py.detach(|| ef.unpublish_onion()).map_err(err)
+    }
+
     // ---- the loop ----
 
     /// Does all pending work without blocking; returns the ``(public_key, title)`` of
@@ -552,6 +624,20 @@ impl PyEhypha {
     #[getter]
     fn address(&self, py: Python<'_>) -> PyResult<String> {
         self.with_ref(py, |e| Ok(e.address().to_string()))
+    }
+
+    /// Where the connection to the peer stands (an :class:`EhyphaState`), as of the last
+    /// update; always ``UNKNOWN`` with ``ehypha_monitor=False``.
+    #[getter]
+    fn state(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let s = self.with_ref(py, |e| Ok(e.state()))?;
+        state_of(py, s)
+    }
+
+    /// When :attr:`state` last changed, µs since the Unix epoch.
+    #[getter]
+    fn state_since(&self, py: Python<'_>) -> PyResult<i64> {
+        self.with_ref(py, |e| Ok(e.state_since()))
     }
 
     /// The efunguz it belongs to.

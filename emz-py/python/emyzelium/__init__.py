@@ -24,6 +24,7 @@ to install. Same wire format as every emyzelium, so peers of any of them interop
 from __future__ import annotations
 
 from ._errors import *  # noqa: F403
+from ._state import EhyphaState
 from ._emyzelium import (
     CORE_VERSION,
     DEFAULT_PORT,
@@ -48,6 +49,7 @@ __all__ = [
     "Ehypha",
     "Etale",
     "Stats",
+    "EhyphaState",
     "keypair",
     "public_key",
     "is_valid_key",
