@@ -11,7 +11,7 @@
 # Environment: EMZ_BIN (the emz binary; default target/debug/emz, built here),
 # EMZ_TOR_FACES (faces that must take part, default rust; e.g. rust,python,c),
 # EMZ_TOR_NO_NETNS=1 (run on the host's loopback, in a free port range),
-# PYTEST_ARGS (extra pytest arguments, e.g. "-k latency").
+# Arguments go to pytest: bash tests/run-tor.sh -k latency
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -56,6 +56,23 @@ if [ -z "${EMZ_TOR_INNER:-}" ]; then
     "$VENV/bin/python" -c 'import pytest' 2>/dev/null \
         || "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r tests/requirements.txt
 
+    # The C face: tests/tor/emz_c_peer.c over the C ABI library (built by tests/run-capi.sh,
+    # or here). Faces that must take part: all three under CI (run-all.sh runs run-capi.sh
+    # and run-py.sh first), only Rust otherwise (the others join when built).
+    mkdir -p "$ROOT/tests/.tmp"
+    if [ ! -e target/capi/lib/libemyzelium.so ] && [ -f emz-capi/Makefile ] && command -v cc >/dev/null; then
+        say "make -C emz-capi lib (for the C face)"
+        make -s -C emz-capi lib || echo "note: the C library did not build"
+    fi
+    if [ -e target/capi/lib/libemyzelium.so ]; then
+        cc -std=c99 -Wall -Wextra -Werror -O1 -Iinclude tests/tor/emz_c_peer.c -Ltarget/capi/lib \
+            -Wl,-rpath,"$ROOT/target/capi/lib" -lemyzelium -o tests/.tmp/emz-c-peer \
+            || { [ "$CI" = true ] && fail "building the C face (tests/tor/emz_c_peer.c)"; }
+    fi
+    if [ -z "${EMZ_TOR_FACES:-}" ]; then
+        if [ "$CI" = true ]; then export EMZ_TOR_FACES=rust,python,c; else export EMZ_TOR_FACES=rust; fi
+    fi
+
     export EMZ_TOR_INNER=1
     if [ "${EMZ_TOR_NO_NETNS:-}" != 1 ]; then
         if unshare -n true 2>/dev/null; then
@@ -98,11 +115,10 @@ if ! python3 tests/tor/tornet.py start "$NET" --owner-pid $$ --onions 6; then
 fi
 python3 -c "import time; print(f'network usable after {time.time() - $t0:.1f} s')"
 
-say "pytest tests/tor (EMZ_BIN=$EMZ_BIN)"
+say "pytest tests/tor (EMZ_BIN=$EMZ_BIN; required faces: $EMZ_TOR_FACES)"
 export TORNET_JSON=$NET/net.json TOR_METRICS_FILE=$NET/metrics.json
 set +e
-# shellcheck disable=SC2086
-"$PY" -m pytest tests/tor -v -p no:cacheprovider --junitxml="$NET/junit.xml" ${PYTEST_ARGS:-}
+"$PY" -m pytest tests/tor -v -p no:cacheprovider --junitxml="$NET/junit.xml" "$@"
 rc=$?
 set -e
 

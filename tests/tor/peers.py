@@ -43,13 +43,22 @@ def _rust():
 
 
 def _python():
-    py = os.environ.get("EMZ_PYTHON", sys.executable)
-    env = {"PYTHONPATH": os.path.join(ROOT, "emz-py", "python")}
-    r = subprocess.run([py, "-c", "import emyzelium._emyzelium"], env={**os.environ, **env},
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        return None, f"Python module emyzelium not importable: {r.stderr.strip().splitlines()[-1:]}"
-    return Face("python", [py, "-m", "emyzelium"], env=env), None
+    """The wheel installed by tests/run-py.sh (tests/.tmp/py-fresh), else a development
+    build in the source tree (maturin develop), else EMZ_PYTHON."""
+    fresh = os.path.join(ROOT, "tests", ".tmp", "py-fresh", "bin", "python")
+    candidates = [(os.environ["EMZ_PYTHON"], {})] if os.environ.get("EMZ_PYTHON") else []
+    candidates += [(fresh, {}), (sys.executable, {"PYTHONPATH": os.path.join(ROOT, "emz-py", "python")})]
+    why = []
+    for py, env in candidates:
+        if not os.access(py, os.X_OK):
+            why.append(f"{py}: absent")
+            continue
+        r = subprocess.run([py, "-c", "import emyzelium._emyzelium"], env={**os.environ, **env},
+                           capture_output=True, text=True, cwd="/")
+        if r.returncode == 0:
+            return Face("python", [py, "-m", "emyzelium"], env=env), None
+        why.append(f"{py}: {r.stderr.strip().splitlines()[-1:]}")
+    return None, "Python module emyzelium not importable (run tests/run-py.sh): " + "; ".join(why)
 
 
 def _c():

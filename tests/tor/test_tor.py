@@ -94,7 +94,7 @@ def test_ephemeral_onion_creation_to_first_etale(tornet_info, procs, metrics):
     assert parts == [b"fresh"]
     total = t_in / 1e6 - t0
     metrics["ephemeral onion: efunguz creation -> first etale (s)"] = round(total, 2)
-    metrics["ephemeral onion: process start -> onion created (s)"] = round(t_onion - t0, 2)
+    metrics["ephemeral onion: process start -> onion created (ms)"] = round((t_onion - t0) * 1000)
     metrics["ephemeral onion: onion created -> first etale (s)"] = round(t_in / 1e6 - t_onion, 2)
     assert lis.wait_exit(30) == 0
 
@@ -147,7 +147,7 @@ def test_whitelist_deny_over_tor(tornet_info, procs, emitter):
     e.expect("ready", 30)
     rust = FACES[0]
     bad = procs.start(rust, listen_args(tornet_info, badsec, pub, f"{on}.onion", virt, "secret", count=1,
-                                        timeout=40), name="denied listener")
+                                        timeout=12) + ["--states"], name="denied listener")
     ok = procs.start(rust, listen_args(tornet_info, oksec, pub, f"{on}.onion", virt, "secret", count=1,
                                        timeout=FIRST_ETALE_TIMEOUT), name="allowed listener")
     _, line = ok.expect("etale", FIRST_ETALE_TIMEOUT + 5)
@@ -156,6 +156,9 @@ def test_whitelist_deny_over_tor(tornet_info, procs, emitter):
     assert bad.all_lines == []
     assert any("timeout: 0" in s for s in bad.stderr), bad.stderr
     assert any("received=0" in s for s in bad.stderr), bad.stderr
+    # The ehypha knows why: the publisher's ZAP handler refused its key.
+    assert "state rejected" in bad.stderr, bad.stderr
+    assert "state up" not in bad.stderr, bad.stderr
 
 
 # ---- restart behind the same (fixed) onion ---------------------------------------------
@@ -195,13 +198,19 @@ def test_nonexistent_onion(tornet_info, procs, listener):
     fake = tornet.onion_from_ed25519(secrets.token_bytes(32))
     pub, _ = peers.keypair()
     _, lsec = peers.keypair()
-    secs = 15
+    secs = 10
+    extra = ["--states"] if listener.name == "rust" else []
     lis = procs.start(listener, listen_args(tornet_info, lsec, pub, f"{fake}.onion", 60847, "t", count=1,
-                                            timeout=secs))
+                                            timeout=secs) + extra)
     rc = lis.wait_exit(secs + 30)
     assert rc == 1, (rc, lis.stderr)  # timeout, not a crash (a signal gives rc < 0)
     assert lis.all_lines == []
     assert any("received=0" in s for s in lis.stderr), lis.stderr
+    if listener.name == "rust":  # emz reports the ehypha's connection state (--states)
+        states = [x.split()[1] for x in lis.stderr if x.startswith("state ")]
+        assert states, lis.stderr
+        assert set(states) <= {"connecting", "retrying", "disconnected"}, states
+        print(f"states: {' '.join(states)}")
     cpu = lis.rusage.ru_utime + lis.rusage.ru_stime
     print(f"{listener.name}: CPU {cpu:.2f} s in {secs} s against a nonexistent onion")
     assert cpu < 3.0, f"{cpu:.2f} s of CPU for {secs} s of retries"

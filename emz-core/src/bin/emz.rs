@@ -60,7 +60,9 @@ listen
     t_out and t_in are microseconds since the Unix epoch (at the sender when
     emitted, here when received); an empty part prints as `-`. Etales that arrive
     between two looks at the socket coalesce to the latest one. On exit, a line
-    `stats received=R malformed=M unknown_title=U paused=P` goes to stderr.
+    `stats received=R malformed=M unknown_title=U paused=P` goes to stderr, then
+    `state S`: where the connection stands (connecting, retrying, handshaking, up,
+    rejected, failed, disconnected).
     --secret S         own secret key (required)
     --peer KEY@HOST:PORT
                        the publisher: its public key, host and port (required;
@@ -68,6 +70,7 @@ listen
                        (v3, checksum verified) is reached through Tor's SOCKS proxy
     --tor-proxy HOST:PORT
                        Tor's SOCKS proxy for an onion peer (default 127.0.0.1:9050)
+    --states           print `state S` on stderr whenever the connection state changes
     --title T          title to subscribe to (required); repeatable
     --count N          exit 0 after printing N lines (default: until killed)
     --timeout SECS     give up after SECS seconds in all (fractions allowed): exit 1
@@ -366,7 +369,9 @@ fn emit(args: &[String]) -> Res<()> {
 }
 
 fn listen(args: &[String]) -> Res<()> {
-    let p = Parsed::new(args, &["secret", "peer", "title", "count", "timeout", "bind", "port", "tor-proxy"], &[])?;
+    let p = Parsed::new(args, &["secret", "peer", "title", "count", "timeout", "bind", "port", "tor-proxy"], &["states"])?;
+    const STATE_POLL: Duration = Duration::from_millis(50);
+    let show_states = p.flag("states");
     if let Some(x) = p.positional.first() {
         return usage_err(format!("unexpected argument {x:?}"));
     }
@@ -405,6 +410,10 @@ fn listen(args: &[String]) -> Res<()> {
     }
 
     let deadline = timeout.map(|t| Instant::now() + t);
+    let mut last_state = ef.get_ehypha(&key)?.state();
+    if show_states {
+        eprintln!("state {last_state}");
+    }
     let mut printed: u64 = 0;
     let mut line = Vec::new();
     let stdout = std::io::stdout();
@@ -429,8 +438,14 @@ fn listen(args: &[String]) -> Res<()> {
                 Some(left)
             }
         };
+        // With --states, look at the connection state at least every 50 ms.
+        let left = if show_states { Some(left.map_or(STATE_POLL, |l| l.min(STATE_POLL))) } else { left };
         ef.wait(left)?;
         let ehypha = ef.get_ehypha(&key)?;
+        if show_states && ehypha.state() != last_state {
+            last_state = ehypha.state();
+            eprintln!("state {last_state}");
+        }
         for change in ef.changes() {
             if count.is_some_and(|n| printed >= n) {
                 break;
@@ -449,10 +464,12 @@ fn listen(args: &[String]) -> Res<()> {
             printed += 1;
         }
     };
-    let s = ef.get_ehypha(&key)?.stats();
+    let ehypha = ef.get_ehypha(&key)?;
+    let s = ehypha.stats();
     eprintln!(
         "stats received={} malformed={} unknown_title={} paused={}",
         s.received, s.malformed, s.unknown_title, s.paused
     );
+    eprintln!("state {}", ehypha.state());
     result
 }
