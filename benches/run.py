@@ -334,6 +334,8 @@ def summarize(runs: dict, impls: list[str]) -> tuple[list[dict], list[dict]]:
     row("late joiner: add_ehypha → first etale, µs (raw: next emit at 1000/s)", "join", "join_us", 0, two,
         better="lower")
     row("late joiner: handshake done → first etale, µs", "join", "after_handshake_us", 0, two, better="lower")
+    row("late joiner: one subscription round trip on the live connection, µs", "join", "rtt_us", 0, ["rust"],
+        better="lower", ratio=False)
     row("burst: (subscriber, burst) pairs that got the burst's last etale", "burst", "ok", 0, two, ratio=False)
     for r in rows:
         if r["figure"].startswith("burst"):
@@ -404,12 +406,15 @@ def summarize(runs: dict, impls: list[str]) -> tuple[list[dict], list[dict]]:
     f50 = med("fanout50", "rust", "ms")
     target(f"fan-out 1 MiB to 50 subscribers ≤ 0.5× the original ({0.5 * A['cpp']['fanout50']:.1f} ms)",
            None if f50 is None else f50 <= 0.5 * A["cpp"]["fanout50"], f"{fmt(f50, 1)} ms")
-    ah, rp50 = med("join", "rust", "after_handshake_us"), med("lat", "raw", "p50")
-    rtt = 2 * rp50 if rp50 else None
-    target("late joiner gets the current value within one round trip of its handshake (one round trip = 2× raw "
-           "p50 one-way latency of this run)", None if ah is None or rtt is None else ah <= rtt,
-           f"{fmt(ah)} µs after the handshake (one round trip ≈ {fmt(rtt)} µs); the publisher emitted nothing "
-           "after the joiner connected" if ah is not None else "n/a")
+    ah, rtt = med("join", "rust", "after_handshake_us"), med("join", "rust", "rtt_us")
+    # The value cannot come sooner than one round trip (the subscription has to reach the
+    # publisher), so "within one round trip" is judged with 50% for timer noise: what it
+    # separates is one round trip from waiting for the next emit (raw: ~1 ms at 1000/s).
+    target("late joiner gets the current value within one round trip of its handshake (≤ 1.5× one measured "
+           "subscription round trip)", None if ah is None or rtt is None else ah <= 1.5 * rtt,
+           f"{fmt(ah)} µs after the handshake; one round trip (subscribe to a second held title) {fmt(rtt)} µs; "
+           "the publisher emitted nothing meanwhile" if ah is not None and rtt is not None else "n/a",
+           "the value came later than one round trip after the handshake")
     ok_r = [r for r in runs.get("burst", {}).get("rust", []) if "ok" in r]
     target("the last etale of a burst reaches every connected subscriber",
            None if not ok_r else all(r["ok"] == r["total"] for r in ok_r),

@@ -289,6 +289,8 @@ fn role_pub(a: &Args) {
             }
         } else {
             p.emit("v", &buf);
+            // A second title, so a joiner can time one subscription round trip alone.
+            p.emit("r", &buf);
             while !quit() {
                 p.tick(20);
             }
@@ -895,7 +897,7 @@ fn role_join_sub(a: &Args) {
     let pubkey = a.req("pubkey");
     let port: u16 = a.n("port", 0);
     let rounds: usize = a.n("rounds", 20);
-    let (mut join, mut hs, mut after) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut join, mut hs, mut after, mut rtt) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for r in 0..rounds {
         let (_, secret) = new_key_pair().unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -916,6 +918,20 @@ fn role_join_sub(a: &Args) {
                 }
                 if Instant::now() > deadline {
                     die("late joiner got nothing within 10 s");
+                }
+            }
+            // One round trip on the live connection, same processes, same loops:
+            // subscribe to the other held title and wait for its value.
+            let t2 = now_us();
+            ef.get_ehypha_mut(&pubkey).unwrap().add_etale("r").unwrap();
+            loop {
+                ef.update().unwrap();
+                if ef.get_ehypha(&pubkey).unwrap().get_etale("r").unwrap().received() > 0 {
+                    rtt.push((now_us() - t2) as f64);
+                    break;
+                }
+                if Instant::now() > deadline {
+                    die("no value for a second title within 10 s");
                 }
             }
         } else {
@@ -961,12 +977,13 @@ fn role_join_sub(a: &Args) {
     }
     let mx = |v: &Vec<f64>| v.iter().cloned().fold(f64::MIN, f64::max);
     out(&format!(
-        "{{\"rounds\":{rounds},\"join_us\":{:.1},\"handshake_us\":{:.1},\"after_handshake_us\":{:.1},\"after_handshake_max_us\":{:.1},\"join_max_us\":{:.1}}}",
+        "{{\"rounds\":{rounds},\"join_us\":{:.1},\"handshake_us\":{:.1},\"after_handshake_us\":{:.1},\"after_handshake_max_us\":{:.1},\"join_max_us\":{:.1}{}}}",
         median(join.clone()),
         median(hs),
         median(after.clone()),
         mx(&after),
-        mx(&join)
+        mx(&join),
+        if rtt.is_empty() { String::new() } else { format!(",\"rtt_us\":{:.1}", median(rtt)) }
     ));
     std::process::exit(0);
 }
