@@ -68,4 +68,7 @@ EMZ_BIN=$ROOT/target/debug/emz "$VENV/bin/python" -m pytest tests/wire -q -p no:
 # ---- Python wheel (emz-py): built, installed alone in a fresh venv, tested -----------
 bash tests/run-py.sh
 
+# ---- Tor: a private Tor network in a fresh network namespace; every face over onions --
+say "Tor: private network on loopback, Rust/C/Python efungi over onion services"; bash tests/run-tor.sh
+
 say "all tests passed"

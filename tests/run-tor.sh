@@ -60,8 +60,8 @@ if [ -z "${EMZ_TOR_INNER:-}" ]; then
     # or here). Faces that must take part: all three under CI (run-all.sh runs run-capi.sh
     # and run-py.sh first), only Rust otherwise (the others join when built).
     mkdir -p "$ROOT/tests/.tmp"
-    if [ ! -e target/capi/lib/libemyzelium.so ] && [ -f emz-capi/Makefile ] && command -v cc >/dev/null; then
-        say "make -C emz-capi lib (for the C face)"
+    if [ -f emz-capi/Makefile ] && command -v cc >/dev/null; then
+        say "make -C emz-capi lib (for the C face; up to date after run-capi.sh)"
         make -s -C emz-capi lib || echo "note: the C library did not build"
     fi
     if [ -e target/capi/lib/libemyzelium.so ]; then

@@ -2,8 +2,10 @@
  * the Rust `emz`, with the same options (a subset) and the same output, over the C ABI.
  *
  *   emz-c-peer emit --secret S --title T [--port P] [--bind H] [--whitelist K]...
- *                   [--every MS] [--count N] [--] [PART]...
- *       prints `ready <port>`, then emits T with the UTF-8 PARTs every MS ms (default 100)
+ *                   [--every MS] [--count N] [--tor-control HOST:PORT [--tor-cookie PATH]
+ *                   [--onion-key-file F]] [--] [PART]...
+ *       prints `ready <port>` (and `onion <service id>` with --tor-control: an ephemeral
+ *       onion made by emz_publish_onion), then emits T with the UTF-8 PARTs every MS ms
  *   emz-c-peer listen --secret S --peer KEY@HOST:PORT --title T [--count N]
  *                     [--timeout SECS] [--tor-proxy HOST:PORT]
  *       prints `etale <title> <t_out> <t_in> <n_parts> <hex part>...` per etale (`-` for
@@ -41,6 +43,7 @@ static void print_hex(const emz_part_t *p) {
 
 static int cmd_emit(int argc, char **argv) {
     const char *secret = NULL, *title = NULL, *bind = "*";
+    const char *control = NULL, *cookie = NULL, *keyfile = NULL, *onion = NULL;
     const char *wl[MAX_WL];
     size_t nwl = 0, nparts = 0;
     long port = EMZ_DEFAULT_PORT, every = 100, count = -1, round = 0;
@@ -65,6 +68,9 @@ static int cmd_emit(int argc, char **argv) {
         else if (strcmp(o, "--every") == 0) every = atol(argv[++a]);
         else if (strcmp(o, "--count") == 0) count = atol(argv[++a]);
         else if (strcmp(o, "--whitelist") == 0 && nwl < MAX_WL) wl[nwl++] = argv[++a];
+        else if (strcmp(o, "--tor-control") == 0) control = argv[++a];
+        else if (strcmp(o, "--tor-cookie") == 0) cookie = argv[++a];
+        else if (strcmp(o, "--onion-key-file") == 0) keyfile = argv[++a];
         else return usage("unknown option");
     }
     if (!secret || !title) return usage("--secret and --title are required");
@@ -80,6 +86,13 @@ static int cmd_emit(int argc, char **argv) {
     }
     printf("ready %u\n", (unsigned)emz_efunguz_port(ef));
     fflush(stdout);
+    if (control) {
+        if (emz_publish_onion(ef, control, cookie ? EMZ_TOR_AUTH_COOKIE : EMZ_TOR_AUTH_AUTO, cookie,
+                              keyfile ? EMZ_ONION_KEY_FILE : EMZ_ONION_KEY_NEW, keyfile, &onion) != EMZ_OK)
+            goto fail;
+        printf("onion %s\n", onion);
+        fflush(stdout);
+    }
     while (count < 0 || round < count) {
         int64_t next = emz_now_us() + every * 1000;
         if (emz_emit_etale(ef, title, parts, nparts) != EMZ_OK) break;

@@ -56,7 +56,9 @@ def _python():
         r = subprocess.run([py, "-c", "import emyzelium._emyzelium"], env={**os.environ, **env},
                            capture_output=True, text=True, cwd="/")
         if r.returncode == 0:
-            return Face("python", [py, "-m", "emyzelium"], env=env), None
+            h = subprocess.run([py, "-m", "emyzelium", "emit", "--help"], env={**os.environ, **env},
+                               capture_output=True, text=True, cwd="/")
+            return Face("python", [py, "-m", "emyzelium"], env=env, tor_control="--tor-control" in h.stdout), None
         why.append(f"{py}: {r.stderr.strip().splitlines()[-1:]}")
     return None, "Python module emyzelium not importable (run tests/run-py.sh): " + "; ".join(why)
 
@@ -65,7 +67,7 @@ def _c():
     exe = os.environ.get("EMZ_C_PEER", os.path.join(ROOT, "tests", ".tmp", "emz-c-peer"))
     if not os.access(exe, os.X_OK):
         return None, f"no C peer at {exe}"
-    return Face("c", [exe]), None
+    return Face("c", [exe], tor_control=True), None
 
 
 def faces():

@@ -72,14 +72,19 @@ def test_exchange_over_onion(tornet_info, procs, emitter, listener):
 
 # ---- ephemeral onion (ADD_ONION through the control port) -------------------------------
 
-def test_ephemeral_onion_creation_to_first_etale(tornet_info, procs, metrics):
-    """`emz emit --tor-control` creates a fresh onion; a subscriber elsewhere on the Tor
-    network gets the first etale. Measures efunguz creation → first etale."""
+ONION_FACES = [f for f in FACES if f.tor_control]
+
+
+@pytest.mark.parametrize("emitter", ONION_FACES, ids=lambda f: f.name)
+def test_ephemeral_onion_creation_to_first_etale(tornet_info, procs, metrics, emitter):
+    """`emit --tor-control` creates a fresh onion (ADD_ONION through the onion tor's
+    control port, cookie auth); a subscriber on the client tor gets the first etale.
+    Measures efunguz creation → first etale."""
     rust = FACES[0]
     pub, sec = peers.keypair()
     _, lsec = peers.keypair()
     t0 = time.time()
-    e = procs.start(rust, emit_args(sec, "t", ["fresh"], 0, every=50, extra=[
+    e = procs.start(emitter, emit_args(sec, "t", ["fresh"], 0, every=50, extra=[
         "--tor-control", f"127.0.0.1:{tornet_info['onion_control_port']}",
         "--tor-cookie", tornet_info["onion_cookie"]]))
     _, line = e.expect("ready", 30)
@@ -93,23 +98,23 @@ def test_ephemeral_onion_creation_to_first_etale(tornet_info, procs, metrics):
     _, _, t_in, parts = parse_etale(line)
     assert parts == [b"fresh"]
     total = t_in / 1e6 - t0
-    metrics["ephemeral onion: efunguz creation -> first etale (s)"] = round(total, 2)
-    metrics["ephemeral onion: process start -> onion created (ms)"] = round((t_onion - t0) * 1000)
-    metrics["ephemeral onion: onion created -> first etale (s)"] = round(t_in / 1e6 - t_onion, 2)
+    metrics[f"ephemeral onion ({emitter.name}): efunguz creation -> first etale (s)"] = round(total, 2)
+    metrics[f"ephemeral onion ({emitter.name}): process start -> onion created (ms)"] = round((t_onion - t0) * 1000)
     assert lis.wait_exit(30) == 0
 
 
-def test_ephemeral_onion_key_file_restart(tornet_info, procs, tmp_path):
+@pytest.mark.parametrize("emitter", ONION_FACES, ids=lambda f: f.name)
+def test_ephemeral_onion_key_file_restart(tornet_info, procs, tmp_path, emitter):
     """The publisher is stopped and restarted with the same onion key file: same onion,
     and the subscriber that kept running gets the new data."""
     rust = FACES[0]
     pub, sec = peers.keypair()
     _, lsec = peers.keypair()
     keyfile = str(tmp_path / "onion.key")
-    port = tornet_info["free_ports"][0]
+    port = tornet_info["free_ports"][ONION_FACES.index(emitter)]
     ctl = ["--tor-control", f"127.0.0.1:{tornet_info['onion_control_port']}",
            "--tor-cookie", tornet_info["onion_cookie"], "--onion-key-file", keyfile]
-    e1 = procs.start(rust, emit_args(sec, "t", ["first"], port, every=50, extra=ctl), name="emit#1")
+    e1 = procs.start(emitter, emit_args(sec, "t", ["first"], port, every=50, extra=ctl), name="emit#1")
     e1.expect("ready", 30)
     _, line = e1.expect("onion", 30)
     sid = line.split()[1]
@@ -121,7 +126,7 @@ def test_ephemeral_onion_key_file_restart(tornet_info, procs, tmp_path):
     e1.stop()
     time.sleep(1)
     t_restart = time.time()
-    e2 = procs.start(rust, emit_args(sec, "t", ["second"], port, every=50, extra=ctl), name="emit#2")
+    e2 = procs.start(emitter, emit_args(sec, "t", ["second"], port, every=50, extra=ctl), name="emit#2")
     e2.expect("ready", 30)
     _, line = e2.expect("onion", 30)
     assert line.split()[1] == sid, "the key file must give the same onion"
