@@ -496,7 +496,9 @@ impl Efunguz {
 
     /// Removes the onion service now (it also goes when the efunguz is dropped).
     pub fn unpublish_onion(&mut self) -> Result<()> {
-        let (mut tc, id) = self.onion.take().ok_or(Error::AlreadyAbsent { what: "onion service", name: String::new() })?;
+        let (mut tc, id) = self.onion.take().ok_or(Error::AlreadyAbsent { what: "onion service", name: "(none published)".into() })?;
+        // Dropping `tc` on failure closes the control connection, and Tor removes the
+        // service with it: forgetting it here is right either way.
         tc.del_onion(&id)
     }
 

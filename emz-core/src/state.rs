@@ -5,6 +5,7 @@ use crate::sys::{self, Msg, Socket};
 /// Where an ehypha's connection to its peer stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum EhyphaState {
     /// Not monitored (see `Options::ehypha_monitor`).
     Unknown = 0,
