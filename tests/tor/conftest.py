@@ -9,8 +9,11 @@ Faces — the implementations whose efungi take part — are described in peers.
 
 import json
 import os
+import signal
 import sys
 import tempfile
+import threading
+import time
 
 import pytest
 
@@ -19,6 +22,23 @@ import peers  # noqa: E402
 import tornet  # noqa: E402
 
 METRICS = {}
+
+
+def _watch_parent():
+    """When run-tor.sh dies (its tors then go too), stop the session like Ctrl-C does, so
+    fixtures stop their processes instead of tests running on against a dead network."""
+    parent = os.getppid()
+    while True:
+        time.sleep(1)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGINT)
+            return
+
+
+if os.environ.get("TORNET_JSON"):
+    # A background job of a script inherits SIGINT ignored: take it back for the watchdog.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    threading.Thread(target=_watch_parent, daemon=True).start()
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ To add a face (the C one, say), add an entry to `FACES` below: its argv prefix a
 it can create ephemeral onions (`--tor-control`). It is then used by every cross-face test.
 """
 
+import ctypes
 import os
 import queue
 import shutil
@@ -96,6 +97,15 @@ def keypair():
     return kv["public"], kv["secret"]
 
 
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _die_with_parent():
+    """In the child before exec: SIGKILL when the test process dies (PR_SET_PDEATHSIG),
+    so no peer outlives a killed test run."""
+    _libc.prctl(1, signal.SIGKILL, 0, 0, 0)
+
+
 class Proc:
     """A running peer; its stdout lines are collected (with arrival times) by a thread."""
 
@@ -103,7 +113,8 @@ class Proc:
         self.name = name
         self.t_start = time.time()
         self.p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  env={**os.environ, **env}, text=True, bufsize=1)
+                                  env={**os.environ, **env}, text=True, bufsize=1,
+                                  preexec_fn=_die_with_parent)
         self.lines = queue.Queue()
         self.all_lines = []
         self.stderr = []
