@@ -54,7 +54,8 @@ impl Publisher {
     pub(crate) fn emit(&mut self, title: &str, parts: &[&[u8]], t_out: i64) -> Result<bool> {
         let mut frames = Vec::with_capacity(parts.len() + 2);
         let mk = |d: &[u8]| Msg::from_slice(d).map_err(zerr("zmq_msg_init_size"));
-        frames.push(mk(&wire::title_frame(title))?);
+        // The title frame is title + NUL (wire::title_frame), built in place.
+        frames.push(Msg::from_slices(&[title.as_bytes(), &[0]]).map_err(zerr("zmq_msg_init_size"))?);
         frames.push(mk(&t_out.to_le_bytes())?);
         for p in parts {
             frames.push(mk(p)?);

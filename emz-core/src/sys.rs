@@ -376,12 +376,24 @@ impl Msg {
 
     /// A frame holding a copy of `data`.
     pub fn from_slice(data: &[u8]) -> ZResult<Self> {
+        Self::from_slices(&[data])
+    }
+
+    /// A frame holding the concatenation of `pieces`, copied once.
+    pub fn from_slices(pieces: &[&[u8]]) -> ZResult<Self> {
+        let len = pieces.iter().map(|p| p.len()).sum();
         let mut m = zmq_msg_t { _d: [0; 64] };
-        check(unsafe { zmq_msg_init_size(&mut m, data.len()) })?;
+        check(unsafe { zmq_msg_init_size(&mut m, len) })?;
         let msg = Msg(m);
-        if !data.is_empty() {
-            let dst = unsafe { zmq_msg_data(&msg.0 as *const zmq_msg_t as *mut zmq_msg_t) };
-            unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), dst as *mut u8, data.len()) };
+        if len > 0 {
+            let mut dst = unsafe { zmq_msg_data(&msg.0 as *const zmq_msg_t as *mut zmq_msg_t) } as *mut u8;
+            for p in pieces {
+                // In bounds: the pieces add up to the size just allocated.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(p.as_ptr(), dst, p.len());
+                    dst = dst.add(p.len());
+                }
+            }
         }
         Ok(msg)
     }
