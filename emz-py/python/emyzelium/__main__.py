@@ -6,7 +6,8 @@
                      [--count N] [--timeout SECS] [--text] [--tor-proxy HOST:PORT]
     emyzelium emit --title T [--title T2]... [--secret S] [--port P] [--bind HOST]
                    [--whitelist KEY]... [--every MS] [--count N] [--linger SECS]
-                   [--hex] [--stdin] [PART]...
+                   [--hex] [--stdin] [--tor-control HOST:PORT [--tor-cookie F]
+                   [--tor-password PW] [--onion-key-file F]] [PART]...
     emyzelium demo [LIFE OPTIONS]          (the Life demo; `emyzelium demo --help`)
 
 ``listen`` prints one line per etale that got new data, in the format of the Rust
@@ -19,6 +20,8 @@ hex with ``--hex``) and are emitted once, or every ``--every`` milliseconds (``-
 times, or until interrupted). With ``--stdin`` each line of standard input is emitted as
 an etale of one part. After the last emission it keeps serving subscribers for
 ``--linger`` seconds (late subscribers still get the latest etale of each title).
+With ``--tor-control`` it also publishes behind a new onion service made through Tor's
+control port and prints ``onion <id>`` after ``ready``.
 
 Exit status: 0 success, 1 ``listen`` timed out, 2 bad usage or any other error.
 """
@@ -147,6 +150,11 @@ def cmd_emit(a: argparse.Namespace) -> int:
     parts = [bytes.fromhex("" if p == "-" else p) if a.hex else p.encode() for p in a.parts]
     with Efunguz(secret, a.whitelist, port=a.port, bind_host=a.bind) as ef:
         print(f"ready {ef.port}", flush=True)
+        if a.tor_control:
+            onion = ef.publish_onion(
+                a.tor_control, cookie=a.tor_cookie, password=a.tor_password, key_file=a.onion_key_file
+            )
+            print(f"onion {onion}", flush=True)
 
         def serve(seconds: float) -> None:
             end = time.monotonic() + seconds
@@ -204,6 +212,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     pe.add_argument("--linger", type=float, default=1.0, help="seconds to keep serving at the end (default 1)")
     pe.add_argument("--hex", action="store_true", help="parts are hex (`-` = empty part)")
     pe.add_argument("--stdin", action="store_true", help="emit each line of standard input as one part")
+    pe.add_argument("--tor-control", default=None,
+                    help="HOST:PORT of Tor's control port: publish behind a new onion service, print `onion <id>`")
+    pe.add_argument("--tor-cookie", default=None, help="Tor's control cookie file (default: ask Tor)")
+    pe.add_argument("--tor-password", default=None, help="Tor control password")
+    pe.add_argument("--onion-key-file", default=None, help="keep the onion's key here: same address next time")
     pe.add_argument("parts", nargs="*")
 
     argv = list(sys.argv[1:] if argv is None else argv)
