@@ -44,8 +44,8 @@ if [ -z "${EMZ_TOR_INNER:-}" ]; then
     # The Debian package may start a system tor; this suite never uses or touches it.
 
     if [ -z "${EMZ_BIN:-}" ]; then
-        say "cargo build -p emyzelium --bin emz"
-        cargo build -q -p emyzelium --bin emz || fail "cargo build of emz"
+        say "cargo build -p emyzelium --bin emz --example life"
+        cargo build -q -p emyzelium --bin emz --example life || fail "cargo build of emz and the Life demo"
         export EMZ_BIN=$ROOT/target/debug/emz
     fi
     VENV=$ROOT/.venv

@@ -298,6 +298,8 @@ static int role_idle(void) {
     c.bind_host = "127.0.0.1";
     c.options.reconnect_interval_ms = 60000;
     c.options.reconnect_interval_max_ms = 60000;
+    /* as the Rust role: a monitor costs 2 more fds per ehypha, off past 5000 */
+    c.options.ehypha_monitor = n <= 5000;
     CHECK(emz_efunguz_new_with(&c, &ef));
     for (i = 0; i < n; i++) {
         emz_ehypha_t *eh = NULL;

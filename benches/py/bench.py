@@ -188,7 +188,9 @@ def role_idle(a: dict[str, str]) -> None:
         s.bind(("127.0.0.1", 0))
         dead = s.getsockname()[1]
     _, secret = emz.keypair()
-    ef = emz.Efunguz(secret, port=0, bind_host="127.0.0.1", reconnect_interval=60.0, reconnect_interval_max=60.0)
+    # As the Rust role: a monitor costs 2 more fds per ehypha, off past 5000.
+    ef = emz.Efunguz(secret, port=0, bind_host="127.0.0.1", reconnect_interval=60.0, reconnect_interval_max=60.0,
+                     ehypha_monitor=n <= 5000)
     for i in range(n):
         try:
             ef.add_ehypha_direct(emz.keypair()[0], "127.0.0.1", dead).add_etale("t")

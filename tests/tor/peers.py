@@ -109,12 +109,12 @@ def _die_with_parent():
 class Proc:
     """A running peer; its stdout lines are collected (with arrival times) by a thread."""
 
-    def __init__(self, argv, env, name):
+    def __init__(self, argv, env, name, cwd=None):
         self.name = name
         self.t_start = time.time()
         self.p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   env={**os.environ, **env}, text=True, bufsize=1,
-                                  preexec_fn=_die_with_parent)
+                                  preexec_fn=_die_with_parent, cwd=cwd)
         self.lines = queue.Queue()
         self.all_lines = []
         self.stderr = []
@@ -179,8 +179,8 @@ class Procs:
     def __init__(self):
         self.all = []
 
-    def start(self, face, args, name=None):
-        p = Proc(face.argv + args, face.env, name or f"{face.name} {args[0]}")
+    def start(self, face, args, name=None, cwd=None):
+        p = Proc(face.argv + args, face.env, name or f"{face.name} {args[0]}", cwd=cwd)
         self.all.append(p)
         return p
 

@@ -250,3 +250,34 @@ def test_latency_tor_vs_direct(tornet_info, procs, metrics):
         metrics[f"latency {name}: median / p90 of {n} etales (ms)"] = \
             f"{statistics.median(lat):.2f} / {sorted(lat)[int(0.9 * n)]:.2f}"
     assert statistics.median(results["Tor"]) > statistics.median(results["direct TCP"])
+
+
+# ---- the Life demo over Tor ------------------------------------------------------------
+
+def test_life_demo_three_realms_over_tor(tornet_info, procs, tmp_path, metrics):
+    """`life --tor`: each realm makes its onion through the control port, shares it in
+    life_onions.txt (one working directory, as on one machine), and reaches the others'
+    onions through SOCKS; every realm gets a valid zone from another one."""
+    life = os.environ.get("EMZ_LIFE", os.path.join(peers.ROOT, "target", "debug", "examples", "life"))
+    assert os.access(life, os.X_OK), f"no Life demo at {life} (cargo build -p emyzelium --example life)"
+    face = peers.Face("life", [life])
+    base = 47310  # realms on base..base+2, outside tornet's 21000-31000; a fresh namespace
+    t0 = time.time()
+    realms = []
+    for name in ("alien", "john", "mary"):
+        realms.append(procs.start(face, [
+            "--tor", "--realm", name, "--headless", "2400", "--linger", "15", "--base-port", str(base),
+            "--tor-control", f"127.0.0.1:{tornet_info['onion_control_port']}",
+            "--tor-cookie", tornet_info["onion_cookie"],
+            "--tor-proxy", f"127.0.0.1:{tornet_info['socks_port']}",
+            "--onion-key-file", "new"], name=f"life {name}", cwd=str(tmp_path)))
+    for r in realms:
+        # The triple others need: REALM public_key onion port.
+        _, line = r.next_line(60)
+        f = line.split()
+        assert len(f) == 4 and len(f[2]) == 56 and f[3].isdigit(), line
+    for r in realms:
+        assert r.wait_exit(180) == 0, f"{r.name}: {r.stderr[-8:]}"
+    metrics["life --tor: three realms exchanged zones (s)"] = round(time.time() - t0, 1)
+    onions = (tmp_path / "life_onions.txt").read_text().split()
+    assert len(onions) == 6, onions
