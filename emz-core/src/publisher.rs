@@ -86,15 +86,7 @@ impl Publisher {
     /// `Ok(false)`: some subscriber of the title has a full queue; nothing was sent.
     fn send(&mut self, frames: &[Msg]) -> Result<bool> {
         self.touched = true;
-        for (i, f) in frames.iter().enumerate() {
-            let more = i + 1 < frames.len();
-            if !self.sock.send_shared(f, more).map_err(zerr("zmq_msg_send"))? {
-                // libzmq checks room on the first frame only (HWM counts whole messages).
-                debug_assert_eq!(i, 0);
-                return Ok(false);
-            }
-        }
-        Ok(true)
+        send_frames(&self.sock, frames)
     }
 
     /// Sends what is still unsent, oldest first, until a subscriber is full again.
@@ -110,18 +102,7 @@ impl Publisher {
                 done += 1;
                 continue;
             }
-            let sent = {
-                let frames = &l.frames;
-                let mut ok = true;
-                for (i, f) in frames.iter().enumerate() {
-                    if !self.sock.send_shared(f, i + 1 < frames.len()).map_err(zerr("zmq_msg_send"))? {
-                        ok = false;
-                        break;
-                    }
-                }
-                ok
-            };
-            if !sent {
+            if !send_frames(&self.sock, &l.frames)? {
                 break;
             }
             l.unsent = false;
@@ -189,4 +170,17 @@ impl Publisher {
         }
         Ok(())
     }
+}
+
+/// Sends one etale's frames, sharing their buffers. `Ok(false)`: a subscriber's queue is
+/// full and nothing was sent (libzmq checks room on the first frame only: HWM counts
+/// whole messages, so a multipart message never goes out in part).
+fn send_frames(sock: &Socket, frames: &[Msg]) -> Result<bool> {
+    for (i, f) in frames.iter().enumerate() {
+        if !sock.send_shared(f, i + 1 < frames.len()).map_err(zerr("zmq_msg_send"))? {
+            debug_assert_eq!(i, 0);
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
