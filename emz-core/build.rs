@@ -83,32 +83,61 @@ fn build_vendored() {
     zeromq_src::Build::new()
         .with_libsodium(Some(zeromq_src::LibLocation::new(lib, &include)))
         .build();
-    patch_socks_connecter(&include, &target);
+    patch_libzmq(&include, &target);
 }
 
-/// libzmq 4.3.5 bug, the "Bad file descriptor (src/epoll.cpp)" abort reported by the
-/// original emyzelium: when the SOCKS proxy (Tor) refuses or fails a connection,
-/// `socks_connecter_t::error()` removes its poll handle but keeps the stale pointer,
-/// and closing the socket before the reconnect timer fires removes it again: epoll_ctl
-/// fails with EBADF and libzmq aborts. `rm_handle()` removes it and clears the pointer.
-///
-/// zeromq-src compiles from its own read-only copy of the sources, so the fixed file is
-/// compiled here, with the same defines, and swapped into libzmq.a.
+/// A source patch of libzmq: `(file, [(exact text, replacement)])`.
 #[cfg(feature = "vendored")]
-fn patch_socks_connecter(sodium_include: &str, target: &str) {
+type Patch = (&'static str, &'static [(&'static str, &'static str)]);
+
+#[cfg(feature = "vendored")]
+const PATCHES: &[Patch] = &[
+    // libzmq 4.3.5 bug, the "Bad file descriptor (src/epoll.cpp)" abort reported by the
+    // original emyzelium: when the SOCKS proxy (Tor) refuses or fails a connection,
+    // `socks_connecter_t::error()` removes its poll handle but keeps the stale pointer,
+    // and closing the socket before the reconnect timer fires removes it again: epoll_ctl
+    // fails with EBADF and libzmq aborts. `rm_handle()` removes it and clears the pointer.
+    (
+        "socks_connecter.cpp",
+        &[(
+            "void zmq::socks_connecter_t::error ()\n{\n    rm_fd (_handle);\n",
+            "void zmq::socks_connecter_t::error ()\n{\n    rm_handle ();\n",
+        )],
+    ),
+    // CURVE encryption of each outgoing message: libzmq builds the plaintext in a
+    // zero-filled std::vector (a fresh allocation, a memset and a copy of the whole
+    // message), then encrypts it into a second buffer. We write the plaintext straight
+    // into the outgoing message where the ciphertext goes and encrypt in place, which
+    // libsodium's secretbox supports (it reads the first block before writing it).
+    // Same bytes on the wire (tests/wire checks them against pyzmq); one allocation, a
+    // memset and a copy less per message and per subscriber.
+    (
+        "curve_mechanism_base.cpp",
+        &[
+            (
+                "    const size_t mlen = flags_len + sub_cancel_len + msg_->size ();\n    std::vector<uint8_t> message_plaintext (mlen);\n",
+                "    const size_t mlen = flags_len + sub_cancel_len + msg_->size ();\n    msg_t msg_box;\n    int rc =\n      msg_box.init_size (message_header_len + mlen + crypto_box_MACBYTES);\n    zmq_assert (rc == 0);\n    uint8_t *const message_plaintext = static_cast<uint8_t *> (msg_box.data ())\n                                       + message_header_len + crypto_box_MACBYTES;\n",
+            ),
+            (
+                "    msg_t msg_box;\n    int rc =\n      msg_box.init_size (message_header_len + mlen + crypto_box_MACBYTES);\n    zmq_assert (rc == 0);\n\n    rc = crypto_box_easy_afternm (",
+                "    rc = crypto_box_easy_afternm (",
+            ),
+        ],
+    ),
+];
+
+/// zeromq-src compiles from its own read-only copy of the sources, so each patched file
+/// is compiled here, with the same defines, and swapped into libzmq.a. A patch whose
+/// text is not found stops the build: a new libzmq needs the patches reviewed.
+#[cfg(feature = "vendored")]
+fn patch_libzmq(sodium_include: &str, target: &str) {
     use std::path::PathBuf;
     use std::process::Command;
 
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     let src = out.join("source/src");
-    let original = std::fs::read_to_string(src.join("socks_connecter.cpp")).expect("zeromq-src copied its sources");
-    let buggy = "void zmq::socks_connecter_t::error ()\n{\n    rm_fd (_handle);\n";
-    let fixed = "void zmq::socks_connecter_t::error ()\n{\n    rm_handle ();\n";
-    assert!(original.contains(buggy), "libzmq's socks_connecter.cpp changed: review the SOCKS patch in build.rs");
     let dir = out.join("patched");
     std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("socks_connecter.cpp");
-    std::fs::write(&file, original.replace(buggy, fixed)).unwrap();
 
     // Same translation-unit settings as zeromq-src 0.3.6 uses on Linux (class layouts
     // must match the rest of the library); our CXXFLAGS apply to both builds.
@@ -126,8 +155,7 @@ fn patch_socks_connecter(sodium_include: &str, target: &str) {
         .define("ZMQ_USE_BUILTIN_SHA1", "1")
         .define("ZMQ_HAVE_WS", "1")
         .define("ZMQ_USE_LIBSODIUM", "1")
-        .define("ZMQ_HAVE_CURVE", "1")
-        .file(&file);
+        .define("ZMQ_HAVE_CURVE", "1");
     if target.contains("linux") {
         for d in [
             "ZMQ_HAVE_LINUX",
@@ -141,22 +169,38 @@ fn patch_socks_connecter(sodium_include: &str, target: &str) {
             build.define(d, "1");
         }
     }
+    for (name, edits) in PATCHES {
+        let mut text = std::fs::read_to_string(src.join(name)).expect("zeromq-src copied its sources");
+        for (from, to) in edits.iter() {
+            assert!(text.matches(from).count() == 1, "libzmq's {name} changed: review its patch in build.rs");
+            text = text.replace(from, to);
+        }
+        let file = dir.join(name);
+        std::fs::write(&file, text).unwrap();
+        build.file(&file);
+    }
     let objects = build.compile_intermediates();
-    let object = objects.first().expect("socks_connecter object");
 
     let lib = out.join("lib/libzmq.a");
     let list = Command::new("ar").arg("t").arg(&lib).output().expect("ar");
-    let members = String::from_utf8_lossy(&list.stdout);
-    let member = members
-        .lines()
-        .find(|m| m.ends_with("-socks_connecter.o") || *m == "socks_connecter.o")
-        .expect("socks_connecter.o in libzmq.a");
+    let members = String::from_utf8_lossy(&list.stdout).into_owned();
     let run = |args: &[&std::ffi::OsStr]| {
         let st = Command::new("ar").args(args).status().expect("ar");
         assert!(st.success(), "ar {args:?} failed");
     };
-    run(&["d".as_ref(), lib.as_os_str(), member.as_ref()]);
-    run(&["rs".as_ref(), lib.as_os_str(), object.as_os_str()]);
+    for (name, _) in PATCHES {
+        let stem = name.trim_end_matches(".cpp");
+        let object = objects
+            .iter()
+            .find(|o| o.file_name().is_some_and(|f| f.to_string_lossy().ends_with(&format!("{stem}.o"))))
+            .unwrap_or_else(|| panic!("no object for {name}"));
+        let member = members
+            .lines()
+            .find(|m| m.ends_with(&format!("-{stem}.o")) || *m == format!("{stem}.o"))
+            .unwrap_or_else(|| panic!("{stem}.o in libzmq.a"));
+        run(&["d".as_ref(), lib.as_os_str(), member.as_ref()]);
+        run(&["rs".as_ref(), lib.as_os_str(), object.as_os_str()]);
+    }
 }
 
 #[cfg(not(feature = "vendored"))]

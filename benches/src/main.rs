@@ -546,7 +546,8 @@ fn role_sub(a: &Args) {
     let mode = a.s("mode", "thr");
     let secs: f64 = a.n("secs", 3.0);
     let warm: f64 = a.n("warm", 0.5);
-    let mut s = make_sub(&imp, &secret, &pubkey, port, &["w", "b"], None);
+    let io: i32 = a.n("io-threads", 0);
+    let mut s = make_sub(&imp, &secret, &pubkey, port, &["w", "b"], (io > 0).then_some(io));
     if !await_ready(s.as_mut(), Duration::from_secs(20)) {
         die("no warm-up etale within 20 s");
     }
