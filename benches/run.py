@@ -170,6 +170,12 @@ class Suite:
                 self.attempt(f"thr{size}", impl, lambda: self.pubsub(
                     impl, ["--mode", "flood", "--size", str(size), "--secs", str(secs + warm + 3)],
                     "sub", ["--mode", "thr", "--secs", str(secs), "--warm", str(warm)], timeout=secs + warm + 30))
+            if "rust" in self.opt.impls:
+                # Ours again, with a publisher that ignores emit's "queue full" (as raw
+                # PUB must: it cannot tell), to show what the back-off is worth.
+                self.attempt(f"thr{size}nb", "rust", lambda: self.pubsub(
+                    "rust", ["--mode", "flood", "--size", str(size), "--secs", str(secs + warm + 3), "--backoff", "0"],
+                    "sub", ["--mode", "thr", "--secs", str(secs), "--warm", str(warm)], timeout=secs + warm + 30))
 
     def fig_lat(self, rep: int) -> None:
         secs, warm = (1.5, 0.3) if self.opt.quick else (3.0, 0.5)
@@ -317,6 +323,11 @@ def summarize(runs: dict, impls: list[str]) -> tuple[list[dict], list[dict]]:
             anchors=(str(A["cpp"]["mb_1m"]), "") if size == 1 << 20 else ("", ""))
         row(f"throughput {nm}: % dropped at the publisher's HWM", f"thr{size}", "drop_frac", 1, ratio=False,
             better="lower", scale=100.0)
+        nb = row(f"throughput {nm}: etales/s received, Rust publisher ignoring emit's queue-full (no back-off)",
+                 f"thr{size}nb", "per_s", impl_list=["rust"], ratio=False)
+        base = stat(runs, f"thr{size}", "raw", "per_s")
+        if base and base["median"] and nb["cells"].get("rust"):
+            nb["ratios"]["rust"] = nb["cells"]["rust"]["median"] / base["median"]
     for f, nm, anc in [("p50", "p50", (A["cpp"]["p50"], A["py"]["p50"])), ("p99", "p99", (A["cpp"]["p99"], "")),
                        ("p999", "p99.9", ("", ""))]:
         row(f"latency emit → visible after update(), 1000/s: {nm} µs", "lat", f, better="lower",

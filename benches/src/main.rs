@@ -10,7 +10,8 @@
 //! ```text
 //! emz-bench keys N
 //! emz-bench pub       --impl emz|raw --secret S [--wl K1,K2] --mode flood|rate|fanout|burst|hold
-//!                     [--size B --secs S --rate R --rounds N --period-ms P --bursts N --burst B --io-threads N]
+//!                     [--size B --secs S --rate R --rounds N --period-ms P --bursts N --burst B --io-threads N
+//!                      --backoff 1|0 (flood: wait 1 ms when emit_etale says a queue is full)]
 //! emz-bench sub       --impl emz|raw --secret S --pubkey K --port P --mode thr|lat [--secs S --warm S]
 //! emz-bench idle      --impl emz|raw --n N          update() cost with N idle ehyphae
 //! emz-bench rss-pubs  --n N --out FILE              N raw CURVE publishers (one process)
@@ -309,22 +310,33 @@ fn role_pub(a: &Args) {
     let (mut sent, mut held) = (0u64, 0u64);
     let mut emit = |p: &mut Box<dyn Pub>, buf: &mut Vec<u8>, seq: u64| {
         buf[..8].copy_from_slice(&seq.to_le_bytes());
-        if p.emit("b", buf) {
+        let ok = p.emit("b", buf);
+        if ok {
             sent += 1;
         } else {
             held += 1;
         }
+        ok
     };
     match mode.as_str() {
         "flood" => {
             let end = Instant::now() + Duration::from_secs_f64(secs);
             let mut seq = 0;
+            // emit_etale's `false` means a subscriber's queue is full (the etale is held
+            // and goes out with a later update): a producer that listens to it waits
+            // 1 ms instead of burning the core the I/O threads need. Raw PUB cannot tell
+            // (it drops silently), so for it this never happens.
+            let backoff = a.n("backoff", 1) == 1;
             while Instant::now() < end && !quit() {
+                let mut full = false;
                 for _ in 0..32 {
-                    emit(&mut p, &mut buf, seq);
+                    full = !emit(&mut p, &mut buf, seq);
                     seq += 1;
+                    if full && backoff {
+                        break;
+                    }
                 }
-                p.tick(0);
+                p.tick(if full && backoff { 1 } else { 0 });
             }
         }
         "rate" => {
@@ -334,8 +346,11 @@ fn role_pub(a: &Args) {
             let mut next = Instant::now();
             let mut seq = 0;
             while Instant::now() < end && !quit() {
-                emit(&mut p, &mut buf, seq);
+                // A frame of a game loop: update() (take in what came), then emit, then
+                // sleep. An update() right after the emit would hold the core the I/O
+                // thread needs to send it (2 cores, a spinning subscriber on the other).
                 p.tick(0);
+                emit(&mut p, &mut buf, seq);
                 seq += 1;
                 next += period;
                 let now = Instant::now();
@@ -570,7 +585,7 @@ fn role_sub(a: &Args) {
             }
             let warm_end = Instant::now() + Duration::from_secs_f64(warm);
             while Instant::now() < warm_end {
-                s.poll(0, &mut |t, _, p| {
+                s.poll(10, &mut |t, _, p| {
                     if t == b"b" {
                         last = Some(seq_of(p))
                     }
@@ -581,7 +596,9 @@ fn role_sub(a: &Args) {
             let dur = Duration::from_secs_f64(secs);
             let mut sum = 0u64;
             while t0.elapsed() < dur {
-                s.poll(0, &mut |t, _, p| {
+                // Sleep when nothing is waiting, as a consumer would: a spinning one takes
+                // a core share from the I/O threads (2 cores, 4 busy threads).
+                s.poll(10, &mut |t, _, p| {
                     if t == b"b" {
                         last = Some(seq_of(p));
                         // Look at the data as an application would (first and last byte).
