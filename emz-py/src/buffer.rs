@@ -107,6 +107,12 @@ impl Input {
     }
 }
 
+impl AsRef<[u8]> for Input {
+    fn as_ref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
 impl Drop for Input {
     fn drop(&mut self) {
         // SAFETY: obtained in `new`, released once; Inputs never leave a GIL-holding scope

@@ -432,18 +432,30 @@ impl PyEfunguz {
                     "parts must be an iterable of bytes-like objects, not {t} (wrap a single part in a list: [data])"
                 )));
             }
-            let iter = parts.try_iter().map_err(|_| {
-                let t = parts.get_type().name().map(|n| n.to_string()).unwrap_or_default();
-                PyTypeError::new_err(format!("parts must be an iterable of bytes-like objects, not {t}"))
-            })?;
-            for (i, p) in iter.enumerate() {
-                inputs.push(buffer::Input::new(&p?, || format!("part {i}"))?);
+            // Lists and tuples (the usual case) without an iterator object.
+            if let Ok(list) = parts.cast::<PyList>() {
+                inputs.reserve(list.len());
+                for (i, p) in list.iter().enumerate() {
+                    inputs.push(buffer::Input::new(&p, || format!("part {i}"))?);
+                }
+            } else if let Ok(tuple) = parts.cast::<PyTuple>() {
+                inputs.reserve(tuple.len());
+                for (i, p) in tuple.iter().enumerate() {
+                    inputs.push(buffer::Input::new(&p, || format!("part {i}"))?);
+                }
+            } else {
+                let iter = parts.try_iter().map_err(|_| {
+                    let t = parts.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+                    PyTypeError::new_err(format!("parts must be an iterable of bytes-like objects, not {t}"))
+                })?;
+                for (i, p) in iter.enumerate() {
+                    inputs.push(buffer::Input::new(&p?, || format!("part {i}"))?);
+                }
             }
         }
-        let slices: Vec<&[u8]> = inputs.iter().map(buffer::Input::as_slice).collect();
         self.with(py, |ef| match t_out {
-            Some(t) => ef.emit_etale_at(title, &slices, t),
-            None => ef.emit_etale(title, &slices),
+            Some(t) => ef.emit_etale_at(title, &inputs, t),
+            None => ef.emit_etale(title, &inputs),
         })
     }
 

@@ -89,6 +89,8 @@ def test_buffer_protocol_inputs(pair):
     # any iterable of parts: a generator, a tuple
     pub.emit_etale("t", (p for p in [b"g", b"h"]))
     assert pump([pub, sub], lambda: t.parts == [b"g", b"h"])
+    pub.emit_etale("t", (b"i", bytearray(b"j")))
+    assert pump([pub, sub], lambda: t.parts == [b"i", b"j"])
 
 
 def test_parts_argument_errors(pair):
@@ -100,6 +102,10 @@ def test_parts_argument_errors(pair):
         pub.emit_etale("t", [b"ok", "text"])
     with pytest.raises(TypeError, match="part 0"):
         pub.emit_etale("t", [3])
+    with pytest.raises(TypeError, match="part 1"):
+        pub.emit_etale("t", (b"ok", 3))
+    with pytest.raises(TypeError, match="part 2"):
+        pub.emit_etale("t", iter([b"ok", b"ok", None]))
     with pytest.raises((ValueError, BufferError)):  # numpy: ValueError "not C-contiguous"
         pub.emit_etale("t", [np.arange(10, dtype=np.uint8)[::2]])
     with pytest.raises(emz.InvalidTitleError):
