@@ -186,6 +186,15 @@ impl PyEfunguz {
     }
 }
 
+/// A buffer view of each part, in order; errors name the part's index.
+fn take_parts<'py>(inputs: &mut Vec<buffer::Input>, parts: impl Iterator<Item = PyResult<Bound<'py, PyAny>>>) -> PyResult<()> {
+    inputs.reserve(parts.size_hint().0);
+    for (i, p) in parts.enumerate() {
+        inputs.push(buffer::Input::new(&p?, || format!("part {i}"))?);
+    }
+    Ok(())
+}
+
 fn closed(py: Python<'_>) -> PyErr {
     raise(py, "ClosedError", "efunguz is closed".into())
 }
@@ -434,23 +443,15 @@ impl PyEfunguz {
             }
             // Lists and tuples (the usual case) without an iterator object.
             if let Ok(list) = parts.cast::<PyList>() {
-                inputs.reserve(list.len());
-                for (i, p) in list.iter().enumerate() {
-                    inputs.push(buffer::Input::new(&p, || format!("part {i}"))?);
-                }
+                take_parts(&mut inputs, list.iter().map(Ok))?;
             } else if let Ok(tuple) = parts.cast::<PyTuple>() {
-                inputs.reserve(tuple.len());
-                for (i, p) in tuple.iter().enumerate() {
-                    inputs.push(buffer::Input::new(&p, || format!("part {i}"))?);
-                }
+                take_parts(&mut inputs, tuple.iter().map(Ok))?;
             } else {
                 let iter = parts.try_iter().map_err(|_| {
                     let t = parts.get_type().name().map(|n| n.to_string()).unwrap_or_default();
                     PyTypeError::new_err(format!("parts must be an iterable of bytes-like objects, not {t}"))
                 })?;
-                for (i, p) in iter.enumerate() {
-                    inputs.push(buffer::Input::new(&p?, || format!("part {i}"))?);
-                }
+                take_parts(&mut inputs, iter)?;
             }
         }
         self.with(py, |ef| match t_out {
