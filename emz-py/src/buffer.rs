@@ -1,4 +1,4 @@
-//! The buffer protocol both ways, under the abi3 stable ABI from Python 3.9 on.
+//! The buffer protocol both ways, under the abi3 stable ABI from Python 3.10 on.
 //!
 //! PyO3 exposes `Py_buffer` and buffer-exporting classes only when the minimum ABI is
 //! 3.11 (the version that put them in the *documented* stable ABI). The functions and the

@@ -153,9 +153,19 @@ pub struct PyEfunguz {
     inner: Mutex<Option<emz::Efunguz>>,
 }
 
+thread_local! {
+    static THIS_THREAD: ThreadId = std::thread::current().id();
+}
+
+/// The calling thread's id, without the reference count `thread::current()` takes on
+/// every call (each method of an efunguz checks it).
+fn this_thread() -> ThreadId {
+    THIS_THREAD.try_with(|t| *t).unwrap_or_else(|_| std::thread::current().id())
+}
+
 impl PyEfunguz {
     fn check_thread(&self, py: Python<'_>) -> PyResult<()> {
-        if std::thread::current().id() != self.owner {
+        if this_thread() != self.owner {
             return Err(raise(
                 py,
                 "WrongThreadError",
@@ -281,7 +291,7 @@ impl PyEfunguz {
         // Binding and starting libzmq may take a moment: let other threads run.
         let ef = py.detach(|| b.build()).map_err(err)?;
         Ok(PyEfunguz {
-            owner: std::thread::current().id(),
+            owner: this_thread(),
             public_key: ef.public_key().to_string(),
             port: ef.port(),
             inner: Mutex::new(Some(ef)),
