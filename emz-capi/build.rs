@@ -9,7 +9,9 @@ fn main() {
     let soname = if major == "0" { format!("libemyzelium.so.0.{minor}") } else { format!("libemyzelium.so.{major}") };
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
     println!("cargo:rustc-env=EMZ_SONAME={soname}");
-    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") && std::env::var_os("EMZ_DYNAMIC_LIBSTDCXX").is_none() {
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux")
+        && std::env::var_os("EMZ_DYNAMIC_LIBSTDCXX").is_none()
+    {
         // Whole archive, placed before the core's `-lstdc++`: every C++ runtime symbol is
         // then defined here and --as-needed drops the shared libstdc++.
         println!("cargo:rustc-link-lib=static:+whole-archive,-bundle=stdc++");

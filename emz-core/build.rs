@@ -33,8 +33,7 @@ fn link_system() {
 #[cfg(feature = "vendored")]
 fn build_vendored() {
     let lib = env::var("DEP_SODIUM_LIB").expect("libsodium-sys-stable did not report DEP_SODIUM_LIB");
-    let include =
-        env::var("DEP_SODIUM_INCLUDE").expect("libsodium-sys-stable did not report DEP_SODIUM_INCLUDE");
+    let include = env::var("DEP_SODIUM_INCLUDE").expect("libsodium-sys-stable did not report DEP_SODIUM_INCLUDE");
 
     // zeromq-src writes an empty platform.hpp and sets only a few defines. The ones below
     // are what libzmq's own CMake detects on Linux; they matter to us:
@@ -80,9 +79,7 @@ fn build_vendored() {
         env::set_var("CXXFLAGS", flags.trim());
     }
 
-    zeromq_src::Build::new()
-        .with_libsodium(Some(zeromq_src::LibLocation::new(lib, &include)))
-        .build();
+    zeromq_src::Build::new().with_libsodium(Some(zeromq_src::LibLocation::new(lib, &include))).build();
     patch_libzmq(&include, &target);
 }
 

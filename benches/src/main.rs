@@ -485,7 +485,15 @@ impl RawSub {
         sock.connect(&format!("tcp://{HOST}:{port}")).unwrap();
         let poller = Poller::new(4).unwrap();
         poller.add(sock.fd().unwrap(), 0).unwrap();
-        RawSub { _ctx: ctx, sock, poller, frames: vec![Msg::new(), Msg::new(), Msg::new()], extra: Msg::new(), nb: 0, ready: Vec::new() }
+        RawSub {
+            _ctx: ctx,
+            sock,
+            poller,
+            frames: vec![Msg::new(), Msg::new(), Msg::new()],
+            extra: Msg::new(),
+            nb: 0,
+            ready: Vec::new(),
+        }
     }
 
     fn drain(&mut self, f: &mut Visit) -> bool {
@@ -523,7 +531,14 @@ impl Sub for RawSub {
     }
 }
 
-fn make_sub(imp: &str, secret: &str, pubkey: &str, port: u16, titles: &[&str], io_threads: Option<i32>) -> Box<dyn Sub> {
+fn make_sub(
+    imp: &str,
+    secret: &str,
+    pubkey: &str,
+    port: u16,
+    titles: &[&str],
+    io_threads: Option<i32>,
+) -> Box<dyn Sub> {
     if imp == "raw" {
         Box::new(RawSub::new(secret, pubkey, port, titles, io_threads.unwrap_or(1)))
     } else {
@@ -893,11 +908,8 @@ fn role_fanout_sub(a: &Args) {
         per_round.entry(seq).or_default().push(ms);
     }
     // A round counts when every subscriber got it: its time is the slowest one's.
-    let mut complete: Vec<f64> = per_round
-        .values()
-        .filter(|v| v.len() == k)
-        .map(|v| v.iter().cloned().fold(f64::MIN, f64::max))
-        .collect();
+    let mut complete: Vec<f64> =
+        per_round.values().filter(|v| v.len() == k).map(|v| v.iter().cloned().fold(f64::MIN, f64::max)).collect();
     complete.sort_by(|a, b| a.partial_cmp(b).unwrap());
     out(&format!(
         "{{\"k\":{k},\"rounds\":{},\"incomplete\":{},\"ms\":{:.3},\"ms_min\":{:.3},\"ms_max\":{:.3}}}",
@@ -1068,11 +1080,7 @@ fn role_burst_sub(a: &Args) {
     out("{\"ready\":true}");
     let per: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     let ok: usize = per.iter().sum();
-    out(&format!(
-        "{{\"ok\":{ok},\"total\":{},\"per_sub\":{:?}}}",
-        bursts as usize * per.len(),
-        per
-    ));
+    out(&format!("{{\"ok\":{ok},\"total\":{},\"per_sub\":{:?}}}", bursts as usize * per.len(), per));
     std::process::exit(0);
 }
 
@@ -1098,7 +1106,11 @@ fn main() {
         "burst-sub" => role_burst_sub(&a),
         "info" => {
             let (ma, mi, pa) = emyzelium::libzmq_version();
-            out(&format!("{{\"libzmq\":\"{ma}.{mi}.{pa}\",\"emyzelium\":\"{}\",\"cores\":{}}}", emyzelium::VERSION, cores()));
+            out(&format!(
+                "{{\"libzmq\":\"{ma}.{mi}.{pa}\",\"emyzelium\":\"{}\",\"cores\":{}}}",
+                emyzelium::VERSION,
+                cores()
+            ));
         }
         _ => {
             eprintln!("usage: see the top of benches/src/main.rs");

@@ -780,7 +780,10 @@ pub unsafe extern "C" fn emz_efunguz_new(
 /// Creates an efunguz from a full configuration (see `emz_config_t`). On success
 /// `*out` is the new handle, to free with `emz_efunguz_free`; else `*out` is untouched.
 #[no_mangle]
-pub unsafe extern "C" fn emz_efunguz_new_with(config: *const emz_config_t, out: *mut *mut emz_efunguz_t) -> emz_result_t {
+pub unsafe extern "C" fn emz_efunguz_new_with(
+    config: *const emz_config_t,
+    out: *mut *mut emz_efunguz_t,
+) -> emz_result_t {
     run(ptr::null_mut(), || {
         let c = config.as_ref().ok_or_else(|| null("config"))?;
         let out = out_arg(out, "out")?;
@@ -868,7 +871,11 @@ pub unsafe extern "C" fn emz_add_whitelist_key(ef: *mut emz_efunguz_t, key: *con
 
 /// Allows `n` keys at once; nothing is added when any is invalid. Keys already present are fine.
 #[no_mangle]
-pub unsafe extern "C" fn emz_add_whitelist_keys(ef: *mut emz_efunguz_t, keys: *const *const c_char, n: usize) -> emz_result_t {
+pub unsafe extern "C" fn emz_add_whitelist_keys(
+    ef: *mut emz_efunguz_t,
+    keys: *const *const c_char,
+    n: usize,
+) -> emz_result_t {
     with_ef(ef, |h| {
         h.whitelist_sorted = None;
         Ok(h.ef.add_whitelist_keys(keys_arg(keys, n, "keys")?)?)
@@ -898,7 +905,11 @@ pub unsafe extern "C" fn emz_clear_whitelist(ef: *mut emz_efunguz_t) -> emz_resu
 /// fine); nothing is added when any line is bad (EMZ_ERR_IO naming the line). The
 /// number of keys read goes to `*count_out` (NULL: not wanted).
 #[no_mangle]
-pub unsafe extern "C" fn emz_read_whitelist_file(ef: *mut emz_efunguz_t, path: *const c_char, count_out: *mut usize) -> emz_result_t {
+pub unsafe extern "C" fn emz_read_whitelist_file(
+    ef: *mut emz_efunguz_t,
+    path: *const c_char,
+    count_out: *mut usize,
+) -> emz_result_t {
     with_ef(ef, |h| {
         let path = str_arg(path, "path")?;
         h.whitelist_sorted = None;
@@ -927,7 +938,11 @@ pub unsafe extern "C" fn emz_whitelist_contains(ef: *const emz_efunguz_t, key: *
 /// − 1), into `key_out` (room for `EMZ_KEY_BUF_LEN` bytes); EMZ_ERR_INVALID_ARGUMENT past
 /// the end. Indices hold until the whitelist changes.
 #[no_mangle]
-pub unsafe extern "C" fn emz_whitelist_key_at(ef: *mut emz_efunguz_t, index: usize, key_out: *mut c_char) -> emz_result_t {
+pub unsafe extern "C" fn emz_whitelist_key_at(
+    ef: *mut emz_efunguz_t,
+    index: usize,
+    key_out: *mut c_char,
+) -> emz_result_t {
     with_ef(ef, |h| {
         if key_out.is_null() {
             return Err(null("key_out"));
@@ -1000,7 +1015,11 @@ pub unsafe extern "C" fn emz_add_ehypha_direct(
 
 /// The view of the ehypha of `public_key` into `*out`; EMZ_ERR_ABSENT if there is none.
 #[no_mangle]
-pub unsafe extern "C" fn emz_get_ehypha(ef: *mut emz_efunguz_t, public_key: *const c_char, out: *mut *mut emz_ehypha_t) -> emz_result_t {
+pub unsafe extern "C" fn emz_get_ehypha(
+    ef: *mut emz_efunguz_t,
+    public_key: *const c_char,
+    out: *mut *mut emz_ehypha_t,
+) -> emz_result_t {
     with_ef(ef, |h| {
         let key = key_arg(public_key, "public_key")?;
         let out = out_arg(out, "out")?;
@@ -1035,7 +1054,11 @@ pub unsafe extern "C" fn emz_ehyphae_count(ef: *const emz_efunguz_t) -> usize {
 /// `emz_ehyphae_count` − 1), into `*out`; EMZ_ERR_INVALID_ARGUMENT past the end. Indices
 /// hold until an ehypha is added or deleted.
 #[no_mangle]
-pub unsafe extern "C" fn emz_ehypha_at(ef: *mut emz_efunguz_t, index: usize, out: *mut *mut emz_ehypha_t) -> emz_result_t {
+pub unsafe extern "C" fn emz_ehypha_at(
+    ef: *mut emz_efunguz_t,
+    index: usize,
+    out: *mut *mut emz_ehypha_t,
+) -> emz_result_t {
     with_ef(ef, |h| {
         let out = out_arg(out, "out")?;
         let views = &h.views;
@@ -1121,7 +1144,11 @@ pub extern "C" fn emz_ehypha_state_name(state: c_int) -> *const c_char {
 /// Subscribes to `title` ("" is a title too). Its etale stays empty (t_in == -1) until
 /// the first arrival. `*out` (NULL: not wanted) gets the etale's view.
 #[no_mangle]
-pub unsafe extern "C" fn emz_ehypha_add_etale(eh: *mut emz_ehypha_t, title: *const c_char, out: *mut *mut emz_etale_t) -> emz_result_t {
+pub unsafe extern "C" fn emz_ehypha_add_etale(
+    eh: *mut emz_ehypha_t,
+    title: *const c_char,
+    out: *mut *mut emz_etale_t,
+) -> emz_result_t {
     with_eh(eh, |h, view| {
         let title = str_arg(title, "title")?;
         h.ef.get_ehypha_mut(&view.key)?.add_etale(title)?;
@@ -1143,12 +1170,19 @@ pub unsafe extern "C" fn emz_ehypha_add_etale(eh: *mut emz_ehypha_t, title: *con
 
 /// The view of the etale `title` into `*out`; EMZ_ERR_ABSENT if not subscribed.
 #[no_mangle]
-pub unsafe extern "C" fn emz_ehypha_get_etale(eh: *mut emz_ehypha_t, title: *const c_char, out: *mut *mut emz_etale_t) -> emz_result_t {
+pub unsafe extern "C" fn emz_ehypha_get_etale(
+    eh: *mut emz_ehypha_t,
+    title: *const c_char,
+    out: *mut *mut emz_etale_t,
+) -> emz_result_t {
     with_eh(eh, |h, view| {
         let title = str_arg(title, "title")?;
         let out = out_arg(out, "out")?;
         h.ef.get_ehypha(&view.key)?.get_etale(title)?;
-        *out = *view.etales.get(title).ok_or_else(|| Fail::Code(EMZ_ERR_ABSENT, format!("etale {title:?} has no view")))?;
+        *out = *view
+            .etales
+            .get(title)
+            .ok_or_else(|| Fail::Code(EMZ_ERR_ABSENT, format!("etale {title:?} has no view")))?;
         Ok(())
     })
 }
@@ -1209,7 +1243,10 @@ pub unsafe extern "C" fn emz_ehypha_etales_count(eh: *const emz_ehypha_t) -> usi
 // ---- etales -----------------------------------------------------------------------------
 
 /// Runs `f` on an etale view, recording failures against its efunguz.
-unsafe fn with_et(et: *mut emz_etale_t, f: impl FnOnce(&emz_efunguz_t, &emz_ehypha_t, &mut emz_etale_t) -> Res) -> emz_result_t {
+unsafe fn with_et(
+    et: *mut emz_etale_t,
+    f: impl FnOnce(&emz_efunguz_t, &emz_ehypha_t, &mut emz_etale_t) -> Res,
+) -> emz_result_t {
     run(owner_of_etale(et), || {
         let view = et.as_mut().ok_or_else(|| null("etale"))?;
         let (h, eh) = ehypha_parts(view.owner)?;
@@ -1320,7 +1357,9 @@ unsafe fn parts_arg<'a>(parts: *const emz_part_t, n: usize) -> Res<Vec<&'a [u8]>
             let p = *parts.add(i);
             match (p.ptr.is_null(), p.len) {
                 (_, 0) => Ok(&[][..]),
-                (true, _) => Err(Fail::Code(EMZ_ERR_NULL_ARGUMENT, format!("parts[{i}].ptr is NULL with len {}", p.len))),
+                (true, _) => {
+                    Err(Fail::Code(EMZ_ERR_NULL_ARGUMENT, format!("parts[{i}].ptr is NULL with len {}", p.len)))
+                }
                 (false, len) => Ok(std::slice::from_raw_parts(p.ptr, len)),
             }
         })
@@ -1333,7 +1372,12 @@ unsafe fn parts_arg<'a>(parts: *const emz_part_t, n: usize) -> Res<Vec<&'a [u8]>
 /// queue is full the etale is kept and sent by a later update (unless a newer one of
 /// the same title replaces it first; see `emz_options_t.retry_unsent`).
 #[no_mangle]
-pub unsafe extern "C" fn emz_emit_etale(ef: *mut emz_efunguz_t, title: *const c_char, parts: *const emz_part_t, n: usize) -> emz_result_t {
+pub unsafe extern "C" fn emz_emit_etale(
+    ef: *mut emz_efunguz_t,
+    title: *const c_char,
+    parts: *const emz_part_t,
+    n: usize,
+) -> emz_result_t {
     with_ef(ef, |h| {
         h.ef.emit_etale(str_arg(title, "title")?, &parts_arg(parts, n)?)?;
         Ok(())

@@ -127,11 +127,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     while let Some(flag) = it.next() {
         if matches!(
             flag.as_str(),
-            "--tor-control"
-                | "--tor-cookie"
-                | "--tor-password"
-                | "--onion-key-file"
-                | "--no-publish-onion"
+            "--tor-control" | "--tor-cookie" | "--tor-password" | "--onion-key-file" | "--no-publish-onion"
         ) {
             tor_only.get_or_insert_with(|| flag.clone());
         }

@@ -80,7 +80,10 @@ pub fn normalize_onion(onion: &str) -> Result<String> {
     let bare = lower.strip_suffix(".onion").unwrap_or(&lower);
     if bare.len() != ONION_V3_LEN {
         let hint = if bare.len() == 16 { " (v2 onions are no longer served by Tor)" } else { "" };
-        return Err(invalid(onion, format!("a v3 onion has {ONION_V3_LEN} base32 characters, got {}{hint}", bare.len())));
+        return Err(invalid(
+            onion,
+            format!("a v3 onion has {ONION_V3_LEN} base32 characters, got {}{hint}", bare.len()),
+        ));
     }
     let decoded = base32_decode(bare).ok_or_else(|| invalid(onion, "not base32 (a-z, 2-7)"))?;
     // onion = base32(pubkey[32] | checksum[2] | version[1]), version 3,

@@ -6,8 +6,8 @@ use crate::ehypha::{Change, Ehypha, Stats};
 use crate::error::{Error, Result};
 use crate::keys::{check_key, read_keys_file};
 use crate::publisher::Publisher;
-use crate::tor::{OnionKey, TorAuth, TorControl};
 use crate::sys::{self, Context, Poller, Socket};
+use crate::tor::{OnionKey, TorAuth, TorControl};
 use crate::wire;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -82,7 +82,13 @@ impl Efunguz {
 
     /// The original constructor: secret key, whitelist (empty = everyone), publish port,
     /// Tor SOCKS proxy.
-    pub fn new<I, S>(secret_key: &str, whitelist: I, port: u16, tor_proxy_host: &str, tor_proxy_port: u16) -> Result<Self>
+    pub fn new<I, S>(
+        secret_key: &str,
+        whitelist: I,
+        port: u16,
+        tor_proxy_host: &str,
+        tor_proxy_port: u16,
+    ) -> Result<Self>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -411,8 +417,11 @@ impl Efunguz {
 
     /// The ehypha, to add, pause or delete its etales.
     pub fn get_ehypha_mut(&mut self, public_key: &str) -> Result<&mut Ehypha> {
-        let slot = self.slot(public_key).ok_or_else(|| Error::Absent { what: "ehypha", name: public_key.to_string() })?;
-        let e = self.ehyphae[slot].as_mut().ok_or_else(|| Error::Absent { what: "ehypha", name: public_key.to_string() })?;
+        let slot =
+            self.slot(public_key).ok_or_else(|| Error::Absent { what: "ehypha", name: public_key.to_string() })?;
+        let e = self.ehyphae[slot]
+            .as_mut()
+            .ok_or_else(|| Error::Absent { what: "ehypha", name: public_key.to_string() })?;
         // Changing subscriptions may let libzmq consume the signal that data is
         // waiting; look at the socket in the next update whatever epoll says.
         if !e.queued {
@@ -496,7 +505,8 @@ impl Efunguz {
 
     /// Removes the onion service now (it also goes when the efunguz is dropped).
     pub fn unpublish_onion(&mut self) -> Result<()> {
-        let (mut tc, id) = self.onion.take().ok_or(Error::AlreadyAbsent { what: "onion service", name: "(none published)".into() })?;
+        let (mut tc, id) =
+            self.onion.take().ok_or(Error::AlreadyAbsent { what: "onion service", name: "(none published)".into() })?;
         // Dropping `tc` on failure closes the control connection, and Tor removes the
         // service with it: forgetting it here is right either way.
         tc.del_onion(&id)

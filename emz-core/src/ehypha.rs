@@ -145,10 +145,8 @@ impl Ehypha {
 
     /// Unsubscribes from `title` and forgets its data.
     pub fn del_etale(&mut self, title: &str) -> Result<()> {
-        let etale = self
-            .etales
-            .get(title)
-            .ok_or_else(|| Error::AlreadyAbsent { what: "etale", name: title.to_string() })?;
+        let etale =
+            self.etales.get(title).ok_or_else(|| Error::AlreadyAbsent { what: "etale", name: title.to_string() })?;
         if !etale.paused {
             self.subscribe(title, false)?;
         }
@@ -203,7 +201,13 @@ impl Ehypha {
     }
 
     /// Receives up to `budget` messages. Returns whether more may be waiting.
-    pub(crate) fn drain(&mut self, budget: usize, stamp: u64, changes: &mut Vec<Change>, totals: &mut Stats) -> Result<bool> {
+    pub(crate) fn drain(
+        &mut self,
+        budget: usize,
+        stamp: u64,
+        changes: &mut Vec<Change>,
+        totals: &mut Stats,
+    ) -> Result<bool> {
         let before = self.stats;
         let more = self.drain_inner(budget, stamp, changes);
         let mut delta = self.stats;

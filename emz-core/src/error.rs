@@ -32,35 +32,74 @@ pub enum ErrorKind {
 #[non_exhaustive]
 pub enum Error {
     /// A CURVE key that is not 40 characters of Z85 encoding 32 bytes.
-    InvalidKey { key: String, reason: String },
+    InvalidKey {
+        key: String,
+        reason: String,
+    },
     /// An onion that is not a v3 address, or a host that cannot be connected to.
-    InvalidAddress { address: String, reason: String },
+    InvalidAddress {
+        address: String,
+        reason: String,
+    },
     /// Port 0 where a real port is needed.
-    InvalidPort { what: &'static str },
+    InvalidPort {
+        what: &'static str,
+    },
     /// A title containing a NUL byte (the wire format ends titles with one).
-    InvalidTitle { title: String },
+    InvalidTitle {
+        title: String,
+    },
     /// Any other argument out of its domain (a knob's value, say).
-    InvalidArgument { what: String },
+    InvalidArgument {
+        what: String,
+    },
     /// Adding what is already there (an ehypha's key, an etale's title, a whitelist key).
-    AlreadyPresent { what: &'static str, name: String },
+    AlreadyPresent {
+        what: &'static str,
+        name: String,
+    },
     /// Looking up what is not there.
-    Absent { what: &'static str, name: String },
+    Absent {
+        what: &'static str,
+        name: String,
+    },
     /// Deleting what is not there.
-    AlreadyAbsent { what: &'static str, name: String },
-    AlreadyPaused { title: String },
-    AlreadyResumed { title: String },
+    AlreadyAbsent {
+        what: &'static str,
+        name: String,
+    },
+    AlreadyPaused {
+        title: String,
+    },
+    AlreadyResumed {
+        title: String,
+    },
     /// The publish endpoint is taken by another socket.
-    AddressInUse { endpoint: String },
+    AddressInUse {
+        endpoint: String,
+    },
     /// Out of sockets or file descriptors.
-    Limit { what: String },
+    Limit {
+        what: String,
+    },
     /// Reading a whitelist file failed, or a line of it is not a key.
-    Io { path: PathBuf, line: Option<usize>, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        line: Option<usize>,
+        source: std::io::Error,
+    },
     /// The linked libzmq was built without CURVE.
     CurveUnavailable,
     /// libzmq refused an operation.
-    Zmq { op: &'static str, code: i32, message: String },
+    Zmq {
+        op: &'static str,
+        code: i32,
+        message: String,
+    },
     /// Tor's control port is missing, refused us, or refused a command.
-    Tor { what: String },
+    Tor {
+        what: String,
+    },
 }
 
 impl Error {
@@ -87,9 +126,7 @@ impl Error {
 
     pub(crate) fn zmq(op: &'static str, e: crate::sys::ZmqError) -> Self {
         if e.0 == crate::sys::EMFILE {
-            return Error::Limit {
-                what: format!("{op}: too many sockets or open files ({})", e.message()),
-            };
+            return Error::Limit { what: format!("{op}: too many sockets or open files ({})", e.message()) };
         }
         Error::Zmq { op, code: e.0, message: e.message() }
     }

@@ -7,8 +7,7 @@ use std::path::Path;
 /// Length of a Z85-encoded CURVE key.
 pub const KEY_Z85_LEN: usize = 40;
 
-const ALPHABET: &[u8; 85] =
-    b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+const ALPHABET: &[u8; 85] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
 
 fn digit(c: u8) -> Option<u32> {
     ALPHABET.iter().position(|&a| a == c).map(|p| p as u32)
@@ -79,8 +78,8 @@ pub fn public_key(secret_key: &str) -> Result<String> {
 /// so are `#` comments; any other line that is not a key is an error naming its line.
 pub fn read_keys_file(path: impl AsRef<Path>) -> Result<Vec<String>> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| Error::Io { path: path.to_path_buf(), line: None, source })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), line: None, source })?;
     let mut keys = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();

@@ -53,8 +53,8 @@ pub use efunguz::{Counters, Efunguz};
 pub use ehypha::{Change, Ehypha, Stats};
 pub use error::{Error, ErrorKind, Result};
 pub use etale::{Etale, Part};
-pub use state::EhyphaState;
 pub use keys::{is_valid_key, new_key_pair, public_key, read_keys_file, z85_decode, z85_encode, KEY_Z85_LEN};
+pub use state::EhyphaState;
 pub use tor::{OnionKey, OnionService, TorAuth, TorControl};
 pub use wire::now_us;
 
@@ -87,7 +87,7 @@ pub fn has_curve() -> bool {
 pub mod raw {
     pub use crate::sys::{
         Context, Msg, Poller, Socket, ZmqError, ZMQ_CURVE_PUBLICKEY, ZMQ_CURVE_SECRETKEY, ZMQ_CURVE_SERVER,
-        ZMQ_CURVE_SERVERKEY, ZMQ_LINGER, ZMQ_MAX_SOCKETS, ZMQ_PUB, ZMQ_RCVHWM, ZMQ_REP, ZMQ_SNDHWM, ZMQ_SUB, ZMQ_SUBSCRIBE,
-        ZMQ_ZAP_DOMAIN,
+        ZMQ_CURVE_SERVERKEY, ZMQ_LINGER, ZMQ_MAX_SOCKETS, ZMQ_PUB, ZMQ_RCVHWM, ZMQ_REP, ZMQ_SNDHWM, ZMQ_SUB,
+        ZMQ_SUBSCRIBE, ZMQ_ZAP_DOMAIN,
     };
 }

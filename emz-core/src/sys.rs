@@ -476,9 +476,8 @@ impl Poller {
     /// Waits up to `timeout_ms` (0 = just look, -1 = forever) and appends the tokens
     /// of ready fds to `out`. Returns how many; an interrupted wait counts as none.
     pub fn wait(&mut self, timeout_ms: i32, out: &mut Vec<u64>) -> std::io::Result<usize> {
-        let n = unsafe {
-            libc::epoll_wait(self.epfd, self.events.as_mut_ptr(), self.events.len() as c_int, timeout_ms)
-        };
+        let n =
+            unsafe { libc::epoll_wait(self.epfd, self.events.as_mut_ptr(), self.events.len() as c_int, timeout_ms) };
         if n < 0 {
             let e = std::io::Error::last_os_error();
             return if e.raw_os_error() == Some(EINTR) { Ok(0) } else { Err(e) };

@@ -215,9 +215,8 @@ fn three_efungi_all_to_all() {
             ef.emit_etale("name", &[format!("ef{i}").as_bytes()]).unwrap();
             ef.update().unwrap();
         }
-        efs.iter().all(|ef| {
-            ef.in_permitted() >= 2 && ef.ehyphae().all(|eh| eh.get_etale("name").unwrap().received() > 0)
-        })
+        efs.iter()
+            .all(|ef| ef.in_permitted() >= 2 && ef.ehyphae().all(|eh| eh.get_etale("name").unwrap().received() > 0))
     });
     assert!(ok, "{:?}", efs.iter().map(|e| (e.counters(), e.stats())).collect::<Vec<_>>());
     for (i, ef) in efs.iter().enumerate() {

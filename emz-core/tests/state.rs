@@ -1,7 +1,7 @@
 //! Each ehypha knows where its connection stands.
 mod common;
 use common::*;
-use emyzelium::{Efunguz, EhyphaState, now_us};
+use emyzelium::{now_us, Efunguz, EhyphaState};
 use std::time::Duration;
 
 fn state(ef: &Efunguz, key: &str) -> EhyphaState {
@@ -18,11 +18,16 @@ fn up_retrying_rejected_disconnected() {
     let nobody = keys().public;
     b.add_ehypha_direct(&nobody, "127.0.0.1", closed_port()).unwrap();
     assert!(matches!(state(&b, &ka.public), EhyphaState::Connecting | EhyphaState::Handshaking));
-    assert!(until(T, || {
-        a.update().unwrap();
-        b.update().unwrap();
-        state(&b, &ka.public) == EhyphaState::Up && state(&b, &nobody) == EhyphaState::Retrying
-    }), "{} / {}", state(&b, &ka.public), state(&b, &nobody));
+    assert!(
+        until(T, || {
+            a.update().unwrap();
+            b.update().unwrap();
+            state(&b, &ka.public) == EhyphaState::Up && state(&b, &nobody) == EhyphaState::Retrying
+        }),
+        "{} / {}",
+        state(&b, &ka.public),
+        state(&b, &nobody)
+    );
     let since = b.get_ehypha(&ka.public).unwrap().state_since();
     assert!(since >= t0 && since <= now_us());
 
@@ -37,10 +42,14 @@ fn up_retrying_rejected_disconnected() {
 
     // The publisher goes away: disconnected (then retrying).
     drop(a);
-    assert!(until(T, || {
-        b.update().unwrap();
-        matches!(state(&b, &ka.public), EhyphaState::Disconnected | EhyphaState::Retrying)
-    }), "{}", state(&b, &ka.public));
+    assert!(
+        until(T, || {
+            b.update().unwrap();
+            matches!(state(&b, &ka.public), EhyphaState::Disconnected | EhyphaState::Retrying)
+        }),
+        "{}",
+        state(&b, &ka.public)
+    );
 }
 
 #[test]
@@ -63,7 +72,13 @@ fn a_wrong_server_key_is_a_failed_handshake() {
     });
     assert!(!seen.contains(&EhyphaState::Up), "{seen:?}");
     assert_eq!(b.get_ehypha(&impostor).unwrap().get_etale("t").unwrap().received(), 0);
-    assert!(seen.iter().any(|s| matches!(s, EhyphaState::Handshaking | EhyphaState::Failed | EhyphaState::Disconnected | EhyphaState::Retrying)), "{seen:?}");
+    assert!(
+        seen.iter().any(|s| matches!(
+            s,
+            EhyphaState::Handshaking | EhyphaState::Failed | EhyphaState::Disconnected | EhyphaState::Retrying
+        )),
+        "{seen:?}"
+    );
 }
 
 #[test]

@@ -67,7 +67,9 @@ fn drops_with_failing_tor_and_unreachable_peers_never_abort() {
             .build()
             .unwrap();
         for j in 0..3u8 {
-            let onion = onion_from_ed25519(&[i as u8, j, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7]);
+            let onion = onion_from_ed25519(&[
+                i as u8, j, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+            ]);
             ef.add_ehypha(&keys().public, &onion, 60847).unwrap().add_etale("t").unwrap();
         }
         ef.add_ehypha_direct(&keys().public, "127.0.0.1", closed_port()).unwrap().add_etale("t").unwrap();

@@ -181,13 +181,19 @@ fn tor_errors_are_clear() {
     assert_eq!(e.kind(), ErrorKind::Io);
     let short = dir.join("short");
     std::fs::write(&short, [1u8; 5]).unwrap();
-    assert_eq!(a.publish_onion(&tor.addr(), &TorAuth::Cookie(short), &OnionKey::New).unwrap_err().kind(), ErrorKind::Tor);
+    assert_eq!(
+        a.publish_onion(&tor.addr(), &TorAuth::Cookie(short), &OnionKey::New).unwrap_err().kind(),
+        ErrorKind::Tor
+    );
     // A bad key, given or in a file.
     let e = a.publish_onion(&tor.addr(), &TorAuth::Auto, &OnionKey::Ed25519V3("RSA1024:x".into())).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidKey);
     let bad = dir.join("bad.key");
     std::fs::write(&bad, "garbage\n").unwrap();
-    assert_eq!(a.publish_onion(&tor.addr(), &TorAuth::Auto, &OnionKey::File(bad)).unwrap_err().kind(), ErrorKind::InvalidKey);
+    assert_eq!(
+        a.publish_onion(&tor.addr(), &TorAuth::Auto, &OnionKey::File(bad)).unwrap_err().kind(),
+        ErrorKind::InvalidKey
+    );
     // Password auth is sent quoted; the fake refuses it.
     let e = a.publish_onion(&tor.addr(), &TorAuth::Password("p\"w".into()), &OnionKey::New).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Tor);

@@ -1,7 +1,7 @@
 //! Only whitelisted keys may subscribe; the counters show who tried.
 mod common;
 use common::*;
-use emyzelium::{EhyphaState, Efunguz, ErrorKind};
+use emyzelium::{Efunguz, EhyphaState, ErrorKind};
 use std::time::{Duration, Instant};
 
 fn run(a: &mut Efunguz, b: &mut Efunguz, for_: Duration) {

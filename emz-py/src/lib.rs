@@ -81,8 +81,13 @@ fn port_arg(py: Python<'_>, port: i64, what: &str) -> PyResult<u16> {
 }
 
 fn seconds(py: Python<'_>, s: f64, what: &str) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(s)
-        .map_err(|_| raise(py, "InvalidArgumentError", format!("invalid argument: {what} must be a finite number of seconds >= 0, got {s}")))
+    Duration::try_from_secs_f64(s).map_err(|_| {
+        raise(
+            py,
+            "InvalidArgumentError",
+            format!("invalid argument: {what} must be a finite number of seconds >= 0, got {s}"),
+        )
+    })
 }
 
 /// A sequence of strings, refusing a lone `str` (which would iterate as characters).
@@ -197,7 +202,10 @@ impl PyEfunguz {
 }
 
 /// A buffer view of each part, in order; errors name the part's index.
-fn take_parts<'py>(inputs: &mut Vec<buffer::Input>, parts: impl Iterator<Item = PyResult<Bound<'py, PyAny>>>) -> PyResult<()> {
+fn take_parts<'py>(
+    inputs: &mut Vec<buffer::Input>,
+    parts: impl Iterator<Item = PyResult<Bound<'py, PyAny>>>,
+) -> PyResult<()> {
     inputs.reserve(parts.size_hint().0);
     for (i, p) in parts.enumerate() {
         inputs.push(buffer::Input::new(&p?, || format!("part {i}"))?);
@@ -441,11 +449,20 @@ impl PyEfunguz {
     /// a subscriber's queue was full (the etale is then retried by later updates unless
     /// ``retry_unsent=False`` or a newer one of the title replaces it).
     #[pyo3(signature = (title, parts = None, t_out = None))]
-    fn emit_etale(&self, py: Python<'_>, title: &str, parts: Option<&Bound<'_, PyAny>>, t_out: Option<i64>) -> PyResult<bool> {
+    fn emit_etale(
+        &self,
+        py: Python<'_>,
+        title: &str,
+        parts: Option<&Bound<'_, PyAny>>,
+        t_out: Option<i64>,
+    ) -> PyResult<bool> {
         // Buffers are taken before the lock: a Python-level __buffer__ may run any code.
         let mut inputs = Vec::new();
         if let Some(parts) = parts {
-            if parts.is_instance_of::<PyBytes>() || parts.is_instance_of::<PyString>() || parts.is_instance_of::<pyo3::types::PyByteArray>() {
+            if parts.is_instance_of::<PyBytes>()
+                || parts.is_instance_of::<PyString>()
+                || parts.is_instance_of::<pyo3::types::PyByteArray>()
+            {
                 let t = parts.get_type().name().map(|n| n.to_string()).unwrap_or_default();
                 return Err(PyTypeError::new_err(format!(
                     "parts must be an iterable of bytes-like objects, not {t} (wrap a single part in a list: [data])"
@@ -498,7 +515,11 @@ impl PyEfunguz {
     ) -> PyResult<String> {
         let auth = match (cookie, password) {
             (Some(_), Some(_)) => {
-                return Err(raise(py, "InvalidArgumentError", "invalid argument: give cookie or password, not both".into()))
+                return Err(raise(
+                    py,
+                    "InvalidArgumentError",
+                    "invalid argument: give cookie or password, not both".into(),
+                ))
             }
             (Some(c), None) => emz::TorAuth::Cookie(c),
             (None, Some(p)) => emz::TorAuth::Password(p),
@@ -506,7 +527,11 @@ impl PyEfunguz {
         };
         let key = match (key, key_file) {
             (Some(_), Some(_)) => {
-                return Err(raise(py, "InvalidArgumentError", "invalid argument: give key or key_file, not both".into()))
+                return Err(raise(
+                    py,
+                    "InvalidArgumentError",
+                    "invalid argument: give key or key_file, not both".into(),
+                ))
             }
             (Some(k), None) => emz::OnionKey::Ed25519V3(k),
             (None, Some(f)) => emz::OnionKey::File(f),
@@ -868,4 +893,3 @@ fn _emyzelium(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CORE_VERSION", emz::VERSION)?;
     Ok(())
 }
-

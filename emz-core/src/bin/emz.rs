@@ -299,7 +299,19 @@ fn public(args: &[String]) -> Res<()> {
 fn emit(args: &[String]) -> Res<()> {
     let p = Parsed::new(
         args,
-        &["secret", "bind", "port", "whitelist", "title", "every", "count", "tor-control", "tor-cookie", "tor-password", "onion-key-file"],
+        &[
+            "secret",
+            "bind",
+            "port",
+            "whitelist",
+            "title",
+            "every",
+            "count",
+            "tor-control",
+            "tor-cookie",
+            "tor-password",
+            "onion-key-file",
+        ],
         &["hex", "file"],
     )?;
     let secret = p.required("secret")?;
@@ -369,7 +381,8 @@ fn emit(args: &[String]) -> Res<()> {
 }
 
 fn listen(args: &[String]) -> Res<()> {
-    let p = Parsed::new(args, &["secret", "peer", "title", "count", "timeout", "bind", "port", "tor-proxy"], &["states"])?;
+    let p =
+        Parsed::new(args, &["secret", "peer", "title", "count", "timeout", "bind", "port", "tor-proxy"], &["states"])?;
     const STATE_POLL: Duration = Duration::from_millis(50);
     let show_states = p.flag("states");
     if let Some(x) = p.positional.first() {
