@@ -4,27 +4,67 @@
 use std::fmt;
 use std::path::PathBuf;
 
-/// What went wrong, coarsely: stable across releases, one-to-one with the C result codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u32)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    InvalidKey = 1,
-    InvalidAddress = 2,
-    InvalidPort = 3,
-    InvalidTitle = 4,
-    InvalidArgument = 5,
-    AlreadyPresent = 6,
-    Absent = 7,
-    AlreadyAbsent = 8,
-    AlreadyPaused = 9,
-    AlreadyResumed = 10,
-    AddressInUse = 11,
-    Limit = 12,
-    Io = 13,
-    CurveUnavailable = 14,
-    Zmq = 15,
-    Tor = 16,
+/// Declares a C-like enum once, with its stable number and name, and the table the C and
+/// Python faces are checked against (`ALL`, `code`, `name`, `from_code`).
+macro_rules! stable_enum {
+    ($(#[$meta:meta])* pub enum $ty:ident { $($(#[$vmeta:meta])* $variant:ident = $code:literal => $name:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(u32)]
+        #[non_exhaustive]
+        pub enum $ty {
+            $($(#[$vmeta])* $variant = $code,)+
+        }
+
+        impl $ty {
+            /// Every variant, in the order of their numbers.
+            pub const ALL: &'static [$ty] = &[$($ty::$variant,)+];
+
+            /// The stable number (the C face's value).
+            pub const fn code(self) -> u32 {
+                self as u32
+            }
+
+            /// The stable name: the variant's name for error kinds, lower case for states.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name,)+
+                }
+            }
+
+            /// The variant with this stable number.
+            pub const fn from_code(code: u32) -> Option<$ty> {
+                match code {
+                    $($code => Some($ty::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+pub(crate) use stable_enum;
+
+stable_enum! {
+    /// What went wrong, coarsely: stable across releases, one-to-one with the C result
+    /// codes (`code()`) and the Python exception classes (`name()` + `Error`).
+    pub enum ErrorKind {
+        InvalidKey = 1 => "InvalidKey",
+        InvalidAddress = 2 => "InvalidAddress",
+        InvalidPort = 3 => "InvalidPort",
+        InvalidTitle = 4 => "InvalidTitle",
+        InvalidArgument = 5 => "InvalidArgument",
+        AlreadyPresent = 6 => "AlreadyPresent",
+        Absent = 7 => "Absent",
+        AlreadyAbsent = 8 => "AlreadyAbsent",
+        AlreadyPaused = 9 => "AlreadyPaused",
+        AlreadyResumed = 10 => "AlreadyResumed",
+        AddressInUse = 11 => "AddressInUse",
+        Limit = 12 => "Limit",
+        Io = 13 => "Io",
+        CurveUnavailable = 14 => "CurveUnavailable",
+        Zmq = 15 => "Zmq",
+        Tor = 16 => "Tor",
+    }
 }
 
 /// Every fallible operation of emyzelium returns this.
@@ -180,3 +220,25 @@ impl std::error::Error for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorKind;
+    use crate::EhyphaState;
+
+    #[test]
+    fn tables_are_one_to_one() {
+        for (i, k) in ErrorKind::ALL.iter().enumerate() {
+            assert_eq!(k.code(), i as u32 + 1, "error kinds are numbered from 1 without gaps");
+            assert_eq!(ErrorKind::from_code(k.code()), Some(*k));
+            assert_eq!(format!("{k:?}"), k.name());
+        }
+        for (i, s) in EhyphaState::ALL.iter().enumerate() {
+            assert_eq!(s.code(), i as u32, "states are numbered from 0 without gaps");
+            assert_eq!(EhyphaState::from_code(s.code()), Some(*s));
+            assert_eq!(format!("{s:?}").to_lowercase(), s.name());
+        }
+        assert_eq!(ErrorKind::from_code(0), None);
+        assert_eq!(EhyphaState::from_code(EhyphaState::ALL.len() as u32), None);
+    }
+}

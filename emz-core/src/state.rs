@@ -2,42 +2,26 @@
 
 use crate::sys::{self, Msg, Socket};
 
-/// Where an ehypha's connection to its peer stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u32)]
-#[non_exhaustive]
-pub enum EhyphaState {
-    /// Not monitored (see `Options::ehypha_monitor`).
-    Unknown = 0,
-    /// Connecting (TCP, or through Tor's SOCKS proxy).
-    Connecting = 1,
-    /// The last attempt failed; another comes after the reconnect interval.
-    Retrying = 2,
-    /// Connected; the CURVE handshake is under way.
-    Handshaking = 3,
-    /// Handshake done: etales flow.
-    Up = 4,
-    /// The peer's whitelist refused our key. Retried every reconnect-interval cap, so a
-    /// whitelist change over there takes effect.
-    Rejected = 5,
-    /// The handshake failed otherwise (wrong server key, protocol error).
-    Failed = 6,
-    /// The connection went down; libzmq reconnects.
-    Disconnected = 7,
-}
-
-impl EhyphaState {
-    pub fn name(self) -> &'static str {
-        match self {
-            EhyphaState::Unknown => "unknown",
-            EhyphaState::Connecting => "connecting",
-            EhyphaState::Retrying => "retrying",
-            EhyphaState::Handshaking => "handshaking",
-            EhyphaState::Up => "up",
-            EhyphaState::Rejected => "rejected",
-            EhyphaState::Failed => "failed",
-            EhyphaState::Disconnected => "disconnected",
-        }
+crate::error::stable_enum! {
+    /// Where an ehypha's connection to its peer stands.
+    pub enum EhyphaState {
+        /// Not monitored (see `Options::ehypha_monitor`).
+        Unknown = 0 => "unknown",
+        /// Connecting (TCP, or through Tor's SOCKS proxy).
+        Connecting = 1 => "connecting",
+        /// The last attempt failed; another comes after the reconnect interval.
+        Retrying = 2 => "retrying",
+        /// Connected; the CURVE handshake is under way.
+        Handshaking = 3 => "handshaking",
+        /// Handshake done: etales flow.
+        Up = 4 => "up",
+        /// The peer's whitelist refused our key. Retried every reconnect-interval cap, so a
+        /// whitelist change over there takes effect.
+        Rejected = 5 => "rejected",
+        /// The handshake failed otherwise (wrong server key, protocol error).
+        Failed = 6 => "failed",
+        /// The connection went down; libzmq reconnects.
+        Disconnected = 7 => "disconnected",
     }
 }
 
