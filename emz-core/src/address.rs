@@ -33,6 +33,23 @@ impl Address {
         Ok(Address::Direct { host, port })
     }
 
+    /// Parses `host:port`, `[ipv6]:port` or `x.onion:port`: an onion becomes an onion
+    /// address (reached through Tor), anything else a direct one. The one parser every
+    /// CLI, demo and face uses for a peer's address.
+    pub fn parse(text: &str) -> Result<Self> {
+        let t = text.trim();
+        let (host, port) = t.rsplit_once(':').ok_or_else(|| invalid(text, "expected HOST:PORT"))?;
+        let port: u16 = port.parse().map_err(|_| invalid(text, "the port is not a number 1..=65535"))?;
+        if host.contains(':') && !(host.starts_with('[') && host.ends_with(']')) {
+            return Err(invalid(text, "an IPv6 host needs brackets: [HOST]:PORT"));
+        }
+        if host.to_ascii_lowercase().ends_with(".onion") {
+            Address::onion(host, port)
+        } else {
+            Address::direct(host, port)
+        }
+    }
+
     pub fn port(&self) -> u16 {
         match self {
             Address::Onion { port, .. } | Address::Direct { port, .. } => *port,
@@ -210,6 +227,13 @@ mod tests {
         assert!(normalize_host("tcp://x").is_err());
         assert!(normalize_host("-x.com").is_err());
         assert_eq!(Address::direct("::1", 5).unwrap().endpoint(), "tcp://[::1]:5");
+        assert_eq!(Address::parse("127.0.0.1:60847").unwrap(), Address::direct("127.0.0.1", 60847).unwrap());
+        assert_eq!(Address::parse("[::1]:5").unwrap(), Address::direct("::1", 5).unwrap());
+        let onion = onion_from_ed25519(&[9u8; 32]);
+        assert_eq!(Address::parse(&format!("{onion}.onion:80")).unwrap(), Address::onion(&onion, 80).unwrap());
+        for bad in ["127.0.0.1", "host:", "host:0", "host:65536", "::1:5", ":5", "bad.onion:5"] {
+            assert!(Address::parse(bad).is_err(), "{bad}");
+        }
         assert!(Address::direct("h", 0).is_err());
     }
 }

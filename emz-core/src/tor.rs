@@ -19,6 +19,22 @@ pub enum TorAuth {
     Password(String),
 }
 
+impl TorAuth {
+    /// The auth a user chose with an optional cookie path and an optional password (the
+    /// CLIs' and faces' `--tor-cookie`/`--tor-password`): neither is [`TorAuth::Auto`],
+    /// both is an error.
+    pub fn from_choice(cookie: Option<&str>, password: Option<&str>) -> Result<Self> {
+        match (cookie, password) {
+            (Some(_), Some(_)) => {
+                Err(Error::InvalidArgument { what: "a Tor cookie and a Tor password exclude each other".into() })
+            }
+            (Some(c), None) => Ok(TorAuth::Cookie(PathBuf::from(c))),
+            (None, Some(p)) => Ok(TorAuth::Password(p.to_string())),
+            (None, None) => Ok(TorAuth::Auto),
+        }
+    }
+}
+
 /// Which key the onion service gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OnionKey {
