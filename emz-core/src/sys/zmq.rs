@@ -1,13 +1,7 @@
-//! The only module with `unsafe`: libzmq FFI, epoll and the fd limit.
+//! libzmq: its constants, context, sockets and messages.
 //!
-//! Everything here is a thin, safe wrapper. The invariants that make it sound:
-//! - a [`Socket`] holds an `Arc` of its context, so `zmq_ctx_term` (run when the last
-//!   `Arc` drops) can never see a socket that is still open;
-//! - a [`Socket`] is `Send` but not `Sync` (libzmq sockets may migrate between threads
-//!   but never be used by two at once);
-//! - a [`Msg`] owns its `zmq_msg_t` and closes it exactly once.
-
-#![allow(unsafe_code)]
+//! Pointers passed to libzmq always come from live Rust values borrowed for the call;
+//! the raw context, socket and message handles are owned by exactly one wrapper each.
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::os::fd::RawFd;
@@ -118,13 +112,16 @@ pub struct ZmqError(pub c_int);
 
 impl ZmqError {
     fn last() -> Self {
+        // SAFETY: zmq_errno takes no arguments and only reads the thread's errno.
         ZmqError(unsafe { zmq_errno() })
     }
     pub fn message(self) -> String {
+        // SAFETY: zmq_strerror accepts any number and returns null or a static string.
         let p = unsafe { zmq_strerror(self.0) };
         if p.is_null() {
             return format!("error {}", self.0);
         }
+        // SAFETY: `p` is non-null and points to a static NUL-terminated string.
         unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
     }
 }
@@ -145,12 +142,14 @@ fn cstring(s: &str) -> ZResult<CString> {
 
 pub fn version() -> (i32, i32, i32) {
     let (mut a, mut b, mut c) = (0, 0, 0);
+    // SAFETY: the three pointers are to live local ints that zmq_version writes.
     unsafe { zmq_version(&mut a, &mut b, &mut c) };
     (a, b, c)
 }
 
 pub fn has(capability: &str) -> bool {
     match CString::new(capability) {
+        // SAFETY: `c` is a NUL-terminated string alive for the call, only read.
         Ok(c) => unsafe { zmq_has(c.as_ptr()) == 1 },
         Err(_) => false,
     }
@@ -160,6 +159,7 @@ pub fn has(capability: &str) -> bool {
 pub fn curve_keypair() -> ZResult<(String, String)> {
     let mut public = [0 as c_char; 41];
     let mut secret = [0 as c_char; 41];
+    // SAFETY: both buffers hold the 41 bytes (40 Z85 chars + NUL) libzmq writes.
     check(unsafe { zmq_curve_keypair(public.as_mut_ptr(), secret.as_mut_ptr()) })?;
     Ok((z85_buf_to_string(&public), z85_buf_to_string(&secret)))
 }
@@ -168,6 +168,8 @@ pub fn curve_keypair() -> ZResult<(String, String)> {
 pub fn curve_public(secret_z85: &str) -> ZResult<String> {
     let secret = cstring(secret_z85)?;
     let mut public = [0 as c_char; 41];
+    // SAFETY: `public` holds the 41 bytes libzmq writes; `secret` is NUL-terminated
+    // and libzmq reads at most its 40 chars (it fails on a shorter or bad key).
     check(unsafe { zmq_curve_public(public.as_mut_ptr(), secret.as_ptr()) })?;
     Ok(z85_buf_to_string(&public))
 }
@@ -180,8 +182,10 @@ fn z85_buf_to_string(buf: &[c_char; 41]) -> String {
 
 struct CtxInner(*mut c_void);
 
-// libzmq contexts are thread-safe.
+// SAFETY: libzmq contexts are thread-safe (zmq_ctx(3)): any thread may create
+// sockets in or set options of one; the pointer itself is only freed by Drop.
 unsafe impl Send for CtxInner {}
+// SAFETY: as for Send: every libzmq context function may be called concurrently.
 unsafe impl Sync for CtxInner {}
 
 impl Drop for CtxInner {
@@ -189,6 +193,8 @@ impl Drop for CtxInner {
         // Every socket holds an Arc of this, so all are closed by now and, with
         // ZMQ_BLOCKY off and linger 0, termination cannot wait on the network.
         loop {
+            // SAFETY: the context is live until this succeeds, and no socket of it is
+            // left (each holds an Arc of this); after success the loop ends.
             let rc = unsafe { zmq_ctx_term(self.0) };
             if rc == 0 || ZmqError::last().0 != EINTR {
                 break;
@@ -202,6 +208,7 @@ pub struct Context(Arc<CtxInner>);
 
 impl Context {
     pub fn new() -> ZResult<Self> {
+        // SAFETY: zmq_ctx_new takes no arguments; null is checked below.
         let raw = unsafe { zmq_ctx_new() };
         if raw.is_null() {
             return Err(ZmqError::last());
@@ -212,14 +219,17 @@ impl Context {
     }
 
     pub fn set(&self, option: c_int, value: c_int) -> ZResult<()> {
+        // SAFETY: the context is live (we hold an Arc of it); unknown options give EINVAL.
         check(unsafe { zmq_ctx_set(self.0 .0, option, value) }).map(drop)
     }
 
     pub fn get(&self, option: c_int) -> ZResult<c_int> {
+        // SAFETY: the context is live (we hold an Arc of it); unknown options give EINVAL.
         check(unsafe { zmq_ctx_get(self.0 .0, option) })
     }
 
     pub fn socket(&self, kind: c_int) -> ZResult<Socket> {
+        // SAFETY: the context is live (we hold an Arc of it); null is checked below.
         let raw = unsafe { zmq_socket(self.0 .0, kind) };
         if raw.is_null() {
             return Err(ZmqError::last());
@@ -238,12 +248,15 @@ pub struct Socket {
     _ctx: Arc<CtxInner>,
 }
 
-// A libzmq socket may be moved to another thread (full memory barrier when the
-// owning value moves), never shared.
+// SAFETY: a libzmq socket may be moved to another thread provided a full memory
+// barrier separates the uses (zmq_socket(3)), which moving the owning value gives. It
+// is never shared: Socket is not Sync, and its context handle is Send + Sync.
 unsafe impl Send for Socket {}
 
 impl Drop for Socket {
     fn drop(&mut self) {
+        // SAFETY: `raw` is an open socket owned by this value, closed only here, once,
+        // while its context is still alive (`_ctx` drops after this).
         unsafe { zmq_close(self.raw) };
     }
 }
@@ -251,21 +264,26 @@ impl Drop for Socket {
 impl Socket {
     pub fn set_i32(&self, option: c_int, value: i32) -> ZResult<()> {
         let len = std::mem::size_of::<i32>();
+        // SAFETY: `raw` is open; the value pointer and length describe a live local i32.
         check(unsafe { zmq_setsockopt(self.raw, option, (&value as *const i32).cast(), len) }).map(drop)
     }
 
     pub fn set_i64(&self, option: c_int, value: i64) -> ZResult<()> {
         let len = std::mem::size_of::<i64>();
+        // SAFETY: `raw` is open; the value pointer and length describe a live local i64.
         check(unsafe { zmq_setsockopt(self.raw, option, (&value as *const i64).cast(), len) }).map(drop)
     }
 
     pub fn set_bytes(&self, option: c_int, value: &[u8]) -> ZResult<()> {
+        // SAFETY: `raw` is open; pointer and length describe the borrowed slice, which
+        // libzmq copies before returning.
         check(unsafe { zmq_setsockopt(self.raw, option, value.as_ptr().cast(), value.len()) }).map(drop)
     }
 
     fn get_i32(&self, option: c_int) -> ZResult<i32> {
         let mut value: i32 = 0;
         let mut len = std::mem::size_of::<i32>();
+        // SAFETY: `raw` is open; libzmq writes at most `len` (4) bytes into `value`.
         check(unsafe { zmq_getsockopt(self.raw, option, (&mut value as *mut i32).cast(), &mut len) })?;
         Ok(value)
     }
@@ -284,6 +302,8 @@ impl Socket {
     pub fn last_endpoint(&self) -> ZResult<String> {
         let mut buf = [0u8; 256];
         let mut len = buf.len();
+        // SAFETY: `raw` is open; libzmq writes at most `len` bytes into `buf` (EINVAL
+        // when the endpoint does not fit).
         check(unsafe { zmq_getsockopt(self.raw, ZMQ_LAST_ENDPOINT, buf.as_mut_ptr().cast(), &mut len) })?;
         let end = buf.iter().position(|&b| b == 0).unwrap_or(len.min(buf.len()));
         Ok(String::from_utf8_lossy(&buf[..end]).into_owned())
@@ -291,22 +311,27 @@ impl Socket {
 
     pub fn bind(&self, endpoint: &str) -> ZResult<()> {
         let c = cstring(endpoint)?;
+        // SAFETY: `raw` is open; `c` is NUL-terminated and alive for the call.
         check(unsafe { zmq_bind(self.raw, c.as_ptr()) }).map(drop)
     }
 
     pub fn connect(&self, endpoint: &str) -> ZResult<()> {
         let c = cstring(endpoint)?;
+        // SAFETY: `raw` is open; `c` is NUL-terminated and alive for the call.
         check(unsafe { zmq_connect(self.raw, c.as_ptr()) }).map(drop)
     }
 
     pub fn disconnect(&self, endpoint: &str) -> ZResult<()> {
         let c = cstring(endpoint)?;
+        // SAFETY: `raw` is open; `c` is NUL-terminated and alive for the call.
         check(unsafe { zmq_disconnect(self.raw, c.as_ptr()) }).map(drop)
     }
 
     /// Sends one frame without blocking. `Ok(false)` when the socket would block.
     pub fn send(&self, data: &[u8], more: bool) -> ZResult<bool> {
         let flags = ZMQ_DONTWAIT | if more { ZMQ_SNDMORE } else { 0 };
+        // SAFETY: `raw` is open; pointer and length describe the borrowed slice, which
+        // zmq_send copies before returning.
         let rc = unsafe { zmq_send(self.raw, data.as_ptr().cast(), data.len(), flags) };
         if rc >= 0 {
             return Ok(true);
@@ -323,6 +348,8 @@ impl Socket {
         let mut copy = msg.clone();
         let flags = ZMQ_DONTWAIT | if more { ZMQ_SNDMORE } else { 0 };
         // On success libzmq takes the copy's reference; on failure `copy` drops it.
+        // SAFETY: `raw` is open and `copy` an initialised message we own. After success
+        // libzmq has reset it to empty, so its Drop closes an empty message.
         let rc = unsafe { zmq_msg_send(&mut copy.0, self.raw, flags) };
         if rc >= 0 {
             return Ok(true);
@@ -335,6 +362,8 @@ impl Socket {
 
     /// Receives one frame into `msg` without blocking. `Ok(false)` when nothing is there.
     pub fn recv(&self, msg: &mut Msg) -> ZResult<bool> {
+        // SAFETY: `raw` is open and `msg` an initialised message borrowed mutably;
+        // libzmq releases its old content before filling it.
         let rc = unsafe { zmq_msg_recv(&mut msg.0, self.raw, ZMQ_DONTWAIT) };
         if rc >= 0 {
             return Ok(true);
@@ -347,10 +376,12 @@ impl Socket {
 
     pub fn monitor(&self, endpoint: &str, events: u16) -> ZResult<()> {
         let c = cstring(endpoint)?;
+        // SAFETY: `raw` is open; `c` is NUL-terminated and alive for the call.
         check(unsafe { zmq_socket_monitor(self.raw, c.as_ptr(), c_int::from(events)) }).map(drop)
     }
 
     pub fn stop_monitor(&self) {
+        // SAFETY: `raw` is open; a null endpoint is libzmq's documented way to stop.
         unsafe { zmq_socket_monitor(self.raw, std::ptr::null(), 0) };
     }
 }
@@ -362,14 +393,17 @@ impl Socket {
 /// Dereferences to `[u8]`.
 pub struct Msg(zmq_msg_t);
 
-// The content of a zmq_msg_t is reference-counted atomically and only read through `&`.
+// SAFETY: a zmq_msg_t owns its buffer or holds an atomically reference-counted share
+// of it, with no tie to the thread that made it, so it may move between threads.
 unsafe impl Send for Msg {}
+// SAFETY: through `&Msg` only reads happen (size, data, more, and zmq_msg_copy, which
+// bumps the atomic reference count), so sharing between threads is sound.
 unsafe impl Sync for Msg {}
 
 impl Msg {
     pub fn new() -> Self {
         let mut m = zmq_msg_t { _d: [0; 64] };
-        // zmq_msg_init cannot fail.
+        // SAFETY: `m` is a live, suitably aligned zmq_msg_t; zmq_msg_init cannot fail.
         unsafe { zmq_msg_init(&mut m) };
         Msg(m)
     }
@@ -383,12 +417,17 @@ impl Msg {
     pub fn from_slices(pieces: &[&[u8]]) -> ZResult<Self> {
         let len = pieces.iter().map(|p| p.len()).sum();
         let mut m = zmq_msg_t { _d: [0; 64] };
+        // SAFETY: `m` is a live, suitably aligned zmq_msg_t; failure is checked, and then
+        // `m` is not wrapped, so it is never closed.
         check(unsafe { zmq_msg_init_size(&mut m, len) })?;
         let msg = Msg(m);
         if len > 0 {
+            // SAFETY: `msg` is initialised with `len` > 0 bytes; zmq_msg_data only reads
+            // the message header (it takes a mutable pointer for historical reasons).
             let mut dst = unsafe { zmq_msg_data(&msg.0 as *const zmq_msg_t as *mut zmq_msg_t) } as *mut u8;
             for p in pieces {
-                // In bounds: the pieces add up to the size just allocated.
+                // SAFETY: in bounds, as the pieces add up to the `len` bytes just
+                // allocated; a fresh buffer cannot overlap the borrowed pieces.
                 unsafe {
                     std::ptr::copy_nonoverlapping(p.as_ptr(), dst, p.len());
                     dst = dst.add(p.len());
@@ -400,6 +439,7 @@ impl Msg {
 
     /// Whether more frames of the same multipart message follow.
     pub fn more(&self) -> bool {
+        // SAFETY: `self.0` is an initialised message; zmq_msg_more only reads it.
         unsafe { zmq_msg_more(&self.0) != 0 }
     }
 }
@@ -409,7 +449,9 @@ impl Msg {
 impl Clone for Msg {
     fn clone(&self) -> Self {
         let mut m = Msg::new();
-        // zmq_msg_copy only fails on invalid messages, which a Msg never holds.
+        // SAFETY: both messages are initialised; the source is only read (the count it
+        // shares is atomic). zmq_msg_copy only fails on invalid messages, which a Msg
+        // never holds.
         unsafe { zmq_msg_copy(&mut m.0, &self.0 as *const zmq_msg_t as *mut zmq_msg_t) };
         m
     }
@@ -423,6 +465,7 @@ impl Default for Msg {
 
 impl Drop for Msg {
     fn drop(&mut self) {
+        // SAFETY: `self.0` is initialised and closed only here, once.
         unsafe { zmq_msg_close(&mut self.0) };
     }
 }
@@ -430,89 +473,17 @@ impl Drop for Msg {
 impl std::ops::Deref for Msg {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
+        // SAFETY: `self.0` is an initialised message; zmq_msg_size only reads it.
         let len = unsafe { zmq_msg_size(&self.0) };
         if len == 0 {
             return &[];
         }
-        // zmq_msg_data only reads; it takes a mutable pointer for historical reasons.
+        // SAFETY: zmq_msg_data only reads the header of the initialised message; it
+        // takes a mutable pointer for historical reasons.
         let ptr = unsafe { zmq_msg_data(&self.0 as *const zmq_msg_t as *mut zmq_msg_t) };
+        // SAFETY: `ptr` points to the message's `len` bytes, which nothing mutates while
+        // `self` is borrowed (a Msg's data is only written in from_slices and recv,
+        // which need `&mut` or ownership), and which live as long as `self`.
         unsafe { std::slice::from_raw_parts(ptr as *const u8, len) }
     }
-}
-
-// ---- epoll -------------------------------------------------------------------------
-
-/// An epoll set over sockets' signalling fds, each tagged with a token.
-pub struct Poller {
-    epfd: RawFd,
-    events: Vec<libc::epoll_event>,
-}
-
-impl Poller {
-    pub fn new(capacity: usize) -> std::io::Result<Self> {
-        let epfd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-        if epfd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        let events = vec![libc::epoll_event { events: 0, u64: 0 }; capacity.max(1)];
-        Ok(Poller { epfd, events })
-    }
-
-    pub fn add(&self, fd: RawFd, token: u64) -> std::io::Result<()> {
-        let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: token };
-        if unsafe { libc::epoll_ctl(self.epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) } < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(())
-    }
-
-    /// Must run before the socket owning `fd` is closed: libzmq closes the fd
-    /// asynchronously and its number may be reused by then.
-    pub fn remove(&self, fd: RawFd) {
-        let mut ev = libc::epoll_event { events: 0, u64: 0 };
-        unsafe { libc::epoll_ctl(self.epfd, libc::EPOLL_CTL_DEL, fd, &mut ev) };
-    }
-
-    /// Waits up to `timeout_ms` (0 = just look, -1 = forever) and appends the tokens
-    /// of ready fds to `out`. Returns how many; an interrupted wait counts as none.
-    pub fn wait(&mut self, timeout_ms: i32, out: &mut Vec<u64>) -> std::io::Result<usize> {
-        let n =
-            unsafe { libc::epoll_wait(self.epfd, self.events.as_mut_ptr(), self.events.len() as c_int, timeout_ms) };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            return if e.raw_os_error() == Some(EINTR) { Ok(0) } else { Err(e) };
-        }
-        let n = n as usize;
-        out.extend(self.events[..n].iter().map(|e| e.u64));
-        Ok(n)
-    }
-
-    /// Makes room for `n` ready events per wait.
-    pub fn reserve(&mut self, n: usize) {
-        if self.events.len() < n {
-            self.events.resize(n.next_power_of_two(), libc::epoll_event { events: 0, u64: 0 });
-        }
-    }
-}
-
-impl Drop for Poller {
-    fn drop(&mut self) {
-        unsafe { libc::close(self.epfd) };
-    }
-}
-
-// ---- fd limit ----------------------------------------------------------------------
-
-/// (soft, hard) RLIMIT_NOFILE.
-pub fn fd_limit() -> (u64, u64) {
-    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } < 0 {
-        return (1024, 1024);
-    }
-    (r.rlim_cur, r.rlim_max)
-}
-
-pub fn set_fd_limit(soft: u64, hard: u64) -> bool {
-    let r = libc::rlimit { rlim_cur: soft as libc::rlim_t, rlim_max: hard as libc::rlim_t };
-    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &r) == 0 }
 }
