@@ -44,7 +44,6 @@ mod publisher;
 mod state;
 mod sys;
 mod tor;
-mod update;
 mod wire;
 
 pub use address::{normalize_onion, onion_from_ed25519, Address, ONION_V3_LEN};

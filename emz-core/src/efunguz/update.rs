@@ -5,7 +5,8 @@
 //! command for the socket (a message arriving into an empty pipe, a peer gone, …), so a
 //! socket that stays idle for hours still gets its commands processed when they come.
 
-use crate::efunguz::{Efunguz, TOKEN_EHYPHA0, TOKEN_MONITOR, TOKEN_PUB, TOKEN_ZAP};
+use super::token::Token;
+use super::Efunguz;
 use crate::ehypha::Change;
 use crate::error::{Error, Result};
 use crate::keys::z85_encode;
@@ -76,26 +77,30 @@ impl Efunguz {
                 result = Err(e);
             }
         };
-        for &token in ready {
-            match token {
-                TOKEN_ZAP => note(self.serve_zap()),
-                TOKEN_MONITOR => note(self.serve_monitor()),
-                TOKEN_PUB => note(self.publisher.serve()),
-                t => {
-                    let slot = ((t - TOKEN_EHYPHA0) / 2) as usize;
-                    let is_monitor = (t - TOKEN_EHYPHA0) % 2 == 1;
+        let mut publisher_served = false;
+        for &tag in ready {
+            match Token::from_u64(tag) {
+                Token::Zap => note(self.serve_zap()),
+                Token::Monitor => note(self.serve_monitor()),
+                Token::Publisher => {
+                    publisher_served = true;
+                    note(self.publisher.serve());
+                }
+                Token::EhyphaMonitor(slot) => {
                     let Some(Some(e)) = self.ehyphae.get_mut(slot) else { continue };
-                    if is_monitor {
-                        match e.serve_monitor() {
-                            Ok(true) if e.state == EhyphaState::Rejected => {
-                                if !self.rejected.contains(&slot) {
-                                    self.rejected.push(slot);
-                                }
+                    match e.serve_monitor() {
+                        Ok(true) if e.state == EhyphaState::Rejected => {
+                            if !self.rejected.contains(&slot) {
+                                self.rejected.push(slot);
                             }
-                            Ok(_) => {}
-                            Err(err) => note(Err(err)),
                         }
-                    } else if !e.queued {
+                        Ok(_) => {}
+                        Err(err) => note(Err(err)),
+                    }
+                }
+                Token::Ehypha(slot) => {
+                    let Some(Some(e)) = self.ehyphae.get_mut(slot) else { continue };
+                    if !e.queued {
                         e.queued = true;
                         queue.push(slot);
                     }
@@ -105,7 +110,7 @@ impl Efunguz {
         if !self.rejected.is_empty() {
             note(self.retry_rejected());
         }
-        if self.publisher.touched && !ready.contains(&TOKEN_PUB) {
+        if self.publisher.touched && !publisher_served {
             note(self.publisher.serve());
         }
         if self.publisher.unsent() > 0 {
@@ -157,7 +162,7 @@ impl Efunguz {
 
     /// Answers every waiting ZAP request (RFC 27): CURVE only, whitelisted keys only
     /// (when the whitelist is not empty), user-id = the client's Z85 public key.
-    pub(crate) fn serve_zap(&mut self) -> Result<()> {
+    pub(super) fn serve_zap(&mut self) -> Result<()> {
         loop {
             let mut frames: Vec<Msg> = Vec::with_capacity(7);
             loop {
@@ -195,14 +200,14 @@ impl Efunguz {
             return ("400", "No CURVE key", String::new());
         };
         let key = z85_encode(&key);
-        if self.whitelist.is_empty() || self.whitelist.contains(&key) {
+        if self.admits(&key) {
             ("200", "OK", key)
         } else {
             ("400", "Not in whitelist", String::new())
         }
     }
 
-    pub(crate) fn serve_monitor(&mut self) -> Result<()> {
+    pub(super) fn serve_monitor(&mut self) -> Result<()> {
         let c = &mut self.counters;
         crate::state::read_events(&self.monitor, |event| match event {
             sys::ZMQ_EVENT_ACCEPTED => {

@@ -1,0 +1,183 @@
+//! The efunguz: one peer, publishing etales and holding ehyphae to other peers.
+//!
+//! Its state is private to this module; the submodules split the work by concept:
+//! [`setup`] builds one, [`whitelist`] and [`ehyphae`] manage who it talks to,
+//! [`update`] does the per-frame work, [`onion`] publishes it through Tor.
+
+mod ehyphae;
+mod onion;
+mod setup;
+mod token;
+mod update;
+mod whitelist;
+
+use crate::builder::{EfunguzBuilder, Options};
+use crate::ehypha::{Change, Ehypha, Stats};
+use crate::error::Result;
+use crate::publisher::Publisher;
+use crate::sys::{Context, Poller, Socket};
+use crate::tor::TorControl;
+use crate::wire;
+use std::collections::{HashMap, HashSet};
+
+/// Connections to the publish socket, from its monitor.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// TCP connections accepted.
+    pub in_attempted: u64,
+    /// CURVE handshakes that succeeded (key allowed by the whitelist).
+    pub in_permitted: u64,
+    /// Connections open now: accepted − disconnected.
+    pub in_absorbing: u64,
+}
+
+/// One emyzelium peer: a CURVE key pair, a publish socket guarded by a whitelist, and
+/// ehyphae subscribed to other peers. Drive it by calling [`Efunguz::update`] from your
+/// loop (never blocks) or [`Efunguz::wait`].
+pub struct Efunguz {
+    /// Our key pair, decoded once: every new ehypha's socket needs the bytes.
+    secret: [u8; 32],
+    public: [u8; 32],
+    public_key: String,
+    whitelist: HashSet<String>,
+    port: u16,
+    tor_proxy: String,
+    options: Options,
+
+    ehyphae: Vec<Option<Ehypha>>,
+    by_key: HashMap<String, usize>,
+    free_slots: Vec<usize>,
+    /// Slots to look at in the next update regardless of epoll.
+    queue: Vec<usize>,
+
+    poller: Poller,
+    ready: Vec<u64>,
+    changes: Vec<Change>,
+    stamp: u64,
+    counters: Counters,
+    stats: Stats,
+    /// The onion service publishing this efunguz, and the control connection that owns it.
+    onion: Option<(TorControl, String)>,
+    /// Slots of ehyphae refused by their peer, to retry.
+    rejected: Vec<usize>,
+    monitor_seq: u64,
+
+    // Declared last: dropped after the ehyphae, so the context ends last of all.
+    monitor: Socket,
+    publisher: Publisher,
+    zap: Socket,
+    ctx: Context,
+}
+
+impl Efunguz {
+    /// Starts a builder with all defaults (port 60847, Tor at 127.0.0.1:9050, everyone
+    /// may subscribe).
+    pub fn builder(secret_key: &str) -> EfunguzBuilder {
+        EfunguzBuilder::new(secret_key)
+    }
+
+    /// The original constructor: secret key, whitelist (empty = everyone), publish port,
+    /// Tor SOCKS proxy.
+    pub fn new<I, S>(
+        secret_key: &str,
+        whitelist: I,
+        port: u16,
+        tor_proxy_host: &str,
+        tor_proxy_port: u16,
+    ) -> Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        Self::builder(secret_key).whitelist(whitelist).port(port).tor_proxy(tor_proxy_host, tor_proxy_port).build()
+    }
+
+    pub fn public_key(&self) -> &str {
+        &self.public_key
+    }
+
+    /// The publish port (the one chosen by the system after [`EfunguzBuilder::any_port`]).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    // ---- publishing --------------------------------------------------------------------
+
+    /// Publishes `parts` under `title`, stamped with the current time, to every
+    /// subscriber of the title. Never blocks. Returns `false` when a subscriber's queue
+    /// is full (HWM): the etale is then kept and sent by a later update, unless a newer
+    /// one of the same title replaces it first (see [`Options::retry_unsent`]).
+    pub fn emit_etale<P: AsRef<[u8]>>(&mut self, title: &str, parts: &[P]) -> Result<bool> {
+        self.emit_etale_at(title, parts, wire::now_us())
+    }
+
+    /// As [`Efunguz::emit_etale`] with a `t_out` of your choosing.
+    pub fn emit_etale_at<P: AsRef<[u8]>>(&mut self, title: &str, parts: &[P], t_out: i64) -> Result<bool> {
+        wire::check_title(title)?;
+        let parts: Vec<&[u8]> = parts.iter().map(AsRef::as_ref).collect();
+        self.publisher.emit(title, &parts, t_out)
+    }
+
+    /// Titles whose latest etale still waits for room in a subscriber's queue.
+    pub fn unsent_etales(&self) -> usize {
+        self.publisher.unsent()
+    }
+
+    // ---- counters ----------------------------------------------------------------------
+
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    pub fn in_attempted(&self) -> u64 {
+        self.counters.in_attempted
+    }
+
+    pub fn in_permitted(&self) -> u64 {
+        self.counters.in_permitted
+    }
+
+    pub fn in_absorbing(&self) -> u64 {
+        self.counters.in_absorbing
+    }
+
+    /// What all ehyphae received and dropped so far (deleted ones included).
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+}
+
+impl Drop for Efunguz {
+    fn drop(&mut self) {
+        // epoll entries go first: libzmq closes socket fds asynchronously.
+        for e in self.ehyphae.iter().flatten() {
+            self.poller.remove(e.fd);
+            if let Some((_, mfd)) = &e.monitor {
+                self.poller.remove(*mfd);
+            }
+        }
+        self.ehyphae.clear();
+        self.publisher.sock.stop_monitor();
+        if let Some((mut tc, id)) = self.onion.take() {
+            // Best effort: Tor also drops it when the control connection closes.
+            let _ = tc.del_onion(&id);
+        }
+        // The remaining sockets close in field order, then the context terminates.
+    }
+}
+
+impl std::fmt::Debug for Efunguz {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Efunguz")
+            .field("public_key", &self.public_key)
+            .field("port", &self.port)
+            .field("whitelist", &self.whitelist.len())
+            .field("ehyphae", &self.by_key.len())
+            .field("counters", &self.counters)
+            .finish()
+    }
+}
