@@ -136,6 +136,17 @@ fn check(rc: c_int) -> ZResult<c_int> {
     }
 }
 
+/// `Ok(true)` for a send or receive that happened, `Ok(false)` for one that would block.
+fn sent_or_would_block(rc: c_int) -> ZResult<bool> {
+    if rc >= 0 {
+        return Ok(true);
+    }
+    match ZmqError::last() {
+        ZmqError(EAGAIN) => Ok(false),
+        e => Err(e),
+    }
+}
+
 fn cstring(s: &str) -> ZResult<CString> {
     CString::new(s).map_err(|_| ZmqError(libc::EINVAL))
 }
@@ -333,13 +344,7 @@ impl Socket {
         // SAFETY: `raw` is open; pointer and length describe the borrowed slice, which
         // zmq_send copies before returning.
         let rc = unsafe { zmq_send(self.raw, data.as_ptr().cast(), data.len(), flags) };
-        if rc >= 0 {
-            return Ok(true);
-        }
-        match ZmqError::last() {
-            ZmqError(EAGAIN) => Ok(false),
-            e => Err(e),
-        }
+        sent_or_would_block(rc)
     }
 
     /// Sends a frame sharing `msg`'s buffer (no data copy), without blocking; `msg`
@@ -351,13 +356,7 @@ impl Socket {
         // SAFETY: `raw` is open and `copy` an initialised message we own. After success
         // libzmq has reset it to empty, so its Drop closes an empty message.
         let rc = unsafe { zmq_msg_send(&mut copy.0, self.raw, flags) };
-        if rc >= 0 {
-            return Ok(true);
-        }
-        match ZmqError::last() {
-            ZmqError(EAGAIN) => Ok(false),
-            e => Err(e),
-        }
+        sent_or_would_block(rc)
     }
 
     /// Receives one frame into `msg` without blocking. `Ok(false)` when nothing is there.
@@ -365,13 +364,7 @@ impl Socket {
         // SAFETY: `raw` is open and `msg` an initialised message borrowed mutably;
         // libzmq releases its old content before filling it.
         let rc = unsafe { zmq_msg_recv(&mut msg.0, self.raw, ZMQ_DONTWAIT) };
-        if rc >= 0 {
-            return Ok(true);
-        }
-        match ZmqError::last() {
-            ZmqError(EAGAIN) => Ok(false),
-            e => Err(e),
-        }
+        sent_or_would_block(rc)
     }
 
     pub fn monitor(&self, endpoint: &str, events: u16) -> ZResult<()> {
