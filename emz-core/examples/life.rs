@@ -124,6 +124,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     // The first flag that only makes sense with --tor, to complain about without it.
     let mut tor_only: Option<String> = None;
     let (mut linger, mut subset) = (false, false);
+    let (mut cookie, mut password): (Option<String>, Option<String>) = (None, None);
     while let Some(flag) = it.next() {
         if matches!(
             flag.as_str(),
@@ -157,12 +158,16 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                 a.tor_control = v;
             }
             "--tor-cookie" | "--tor-password" => {
-                if a.tor_auth != TorAuth::Auto {
+                // A second choice of either errs too, as TorAuth::from_choice does for both.
+                if cookie.is_some() || password.is_some() {
                     return Err("--tor-cookie and --tor-password: give one at most".into());
                 }
-                let v = value()?;
-                a.tor_auth =
-                    if flag == "--tor-cookie" { TorAuth::Cookie(PathBuf::from(v)) } else { TorAuth::Password(v) };
+                let v = Some(value()?);
+                if flag == "--tor-cookie" {
+                    cookie = v
+                } else {
+                    password = v
+                }
             }
             "--onion-key-file" => {
                 let v = value()?;
@@ -199,6 +204,8 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             }
         }
     }
+    a.tor_auth = TorAuth::from_choice(cookie.as_deref(), password.as_deref())
+        .map_err(|_| "--tor-cookie and --tor-password: give one at most".to_string())?;
     a.mode = match (tor, headless) {
         (true, headless) => Mode::Tor { headless },
         (false, Some(frames)) => Mode::Headless(frames),

@@ -1,7 +1,7 @@
 //! `emz`: a small command-line face of emyzelium, for scripts and interoperability
 //! tests. Run `emz --help` for the usage.
 
-use emyzelium::{new_key_pair, public_key, Efunguz, OnionKey, TorAuth, KEY_Z85_LEN};
+use emyzelium::{new_key_pair, public_key, Address, Efunguz, OnionKey, TorAuth, KEY_Z85_LEN};
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -258,24 +258,17 @@ fn hex_encode(data: &[u8], out: &mut Vec<u8>) {
 }
 
 /// `KEY@HOST:PORT`. Z85 keys may themselves contain `@` and `:`, so the key is taken as
-/// the first 40 characters.
-fn parse_peer(s: &str) -> Res<(String, String, u16)> {
+/// the first 40 characters; the rest is an [`Address`] (an onion is reached through Tor).
+fn parse_peer(s: &str) -> Res<(String, Address)> {
     let bad = |why: &str| usage_err(format!("--peer {s:?}: {why}; expected KEY@HOST:PORT"));
     if s.len() <= KEY_Z85_LEN || !s.is_char_boundary(KEY_Z85_LEN) || s.as_bytes()[KEY_Z85_LEN] != b'@' {
         return bad("no 40-character key followed by @");
     }
     let (key, addr) = (&s[..KEY_Z85_LEN], &s[KEY_Z85_LEN + 1..]);
-    let Some((host, port)) = addr.rsplit_once(':') else {
-        return bad("no :PORT");
-    };
-    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-    if host.is_empty() {
-        return bad("empty host");
+    match Address::parse(addr) {
+        Ok(address) => Ok((key.to_string(), address)),
+        Err(e) => bad(&e.to_string()),
     }
-    let Ok(port) = port.parse::<u16>() else {
-        return bad("bad port");
-    };
-    Ok((key.to_string(), host.to_string(), port))
 }
 
 // ---- subcommands ------------------------------------------------------------------------
@@ -337,11 +330,8 @@ fn emit(args: &[String]) -> Res<()> {
     let builder = Efunguz::builder(&secret).bind_host(&bind).whitelist(p.all("whitelist"));
     let builder = if port == 0 { builder.any_port() } else { builder.port(port) };
     let tor_control = p.one("tor-control")?;
-    let auth = match (p.one("tor-cookie")?, p.one("tor-password")?) {
-        (Some(_), Some(_)) => return usage_err("--tor-cookie and --tor-password exclude each other"),
-        (Some(c), None) => TorAuth::Cookie(c.into()),
-        (None, Some(pw)) => TorAuth::Password(pw),
-        (None, None) => TorAuth::Auto,
+    let Ok(auth) = TorAuth::from_choice(p.one("tor-cookie")?.as_deref(), p.one("tor-password")?.as_deref()) else {
+        return usage_err("--tor-cookie and --tor-password exclude each other");
     };
     let key = match p.one("onion-key-file")? {
         Some(f) => OnionKey::File(f.into()),
@@ -389,7 +379,7 @@ fn listen(args: &[String]) -> Res<()> {
         return usage_err(format!("unexpected argument {x:?}"));
     }
     let secret = p.required("secret")?;
-    let (key, host, peer_port) = parse_peer(&p.required("peer")?)?;
+    let (key, address) = parse_peer(&p.required("peer")?)?;
     let titles = p.all("title");
     if titles.is_empty() {
         return usage_err("--title is required");
@@ -413,11 +403,7 @@ fn listen(args: &[String]) -> Res<()> {
     }
     let builder = if port == 0 { builder.any_port() } else { builder.port(port) };
     let mut ef = builder.build()?;
-    let ehypha = if host.to_ascii_lowercase().ends_with(".onion") {
-        ef.add_ehypha(&key, &host, peer_port)?
-    } else {
-        ef.add_ehypha_direct(&key, &host, peer_port)?
-    };
+    let ehypha = ef.add_ehypha_at(&key, address)?;
     for t in &titles {
         ehypha.add_etale(t)?;
     }
