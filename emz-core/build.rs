@@ -126,6 +126,12 @@ const PATCHES: &[Patch] = &[
 /// zeromq-src compiles from its own read-only copy of the sources, so each patched file
 /// is compiled here, with the same defines, and swapped into libzmq.a. A patch whose
 /// text is not found stops the build: a new libzmq needs the patches reviewed.
+///
+/// A patched header can change a class layout, so every translation unit that includes
+/// it, directly or through other headers, is recompiled too: those are found by reading
+/// the `#include "..."` lines, not listed by hand. The patched files and every file that
+/// includes one of them are written to one directory, because a quoted include is looked
+/// up next to the including file first (an unpatched copy there would win).
 #[cfg(feature = "vendored")]
 fn patch_libzmq(sodium_include: &str, target: &str) {
     use std::path::PathBuf;
@@ -134,6 +140,8 @@ fn patch_libzmq(sodium_include: &str, target: &str) {
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     let src = out.join("source/src");
     let dir = out.join("patched");
+    // Start clean: a file patched by an earlier build may no longer be.
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
 
     // Same translation-unit settings as zeromq-src 0.3.6 uses on Linux (class layouts
@@ -142,6 +150,7 @@ fn patch_libzmq(sodium_include: &str, target: &str) {
     build
         .cpp(true)
         .std("c++11")
+        .include(&dir)
         .include(out.join("source/include"))
         .include(&src)
         .include(&out)
@@ -166,15 +175,28 @@ fn patch_libzmq(sodium_include: &str, target: &str) {
             build.define(d, "1");
         }
     }
+    let mut texts = std::collections::BTreeMap::new();
     for (name, edits) in PATCHES {
         let mut text = std::fs::read_to_string(src.join(name)).expect("zeromq-src copied its sources");
         for (from, to) in edits.iter() {
             assert!(text.matches(from).count() == 1, "libzmq's {name} changed: review its patch in build.rs");
             text = text.replace(from, to);
         }
+        texts.insert(name.to_string(), text);
+    }
+    for name in includers(&src, texts.keys().cloned().collect()) {
+        if !texts.contains_key(&name) {
+            texts.insert(name.clone(), std::fs::read_to_string(src.join(&name)).unwrap());
+        }
+    }
+    let mut units = Vec::new();
+    for (name, text) in &texts {
         let file = dir.join(name);
         std::fs::write(&file, text).unwrap();
-        build.file(&file);
+        if name.ends_with(".cpp") {
+            build.file(&file);
+            units.push(name.trim_end_matches(".cpp").to_string());
+        }
     }
     let objects = build.compile_intermediates();
 
@@ -185,19 +207,49 @@ fn patch_libzmq(sodium_include: &str, target: &str) {
         let st = Command::new("ar").args(args).status().expect("ar");
         assert!(st.success(), "ar {args:?} failed");
     };
-    for (name, _) in PATCHES {
-        let stem = name.trim_end_matches(".cpp");
+    // Object names are `<hash>-<stem>.o` (cc) or `<stem>.o`: match the whole stem, so
+    // that `pub` does not pick `xpub`.
+    let is_object_of = |file: &str, stem: &str| file == format!("{stem}.o") || file.ends_with(&format!("-{stem}.o"));
+    for stem in &units {
         let object = objects
             .iter()
-            .find(|o| o.file_name().is_some_and(|f| f.to_string_lossy().ends_with(&format!("{stem}.o"))))
-            .unwrap_or_else(|| panic!("no object for {name}"));
-        let member = members
-            .lines()
-            .find(|m| m.ends_with(&format!("-{stem}.o")) || *m == format!("{stem}.o"))
-            .unwrap_or_else(|| panic!("{stem}.o in libzmq.a"));
+            .find(|o| o.file_name().is_some_and(|f| is_object_of(&f.to_string_lossy(), stem)))
+            .unwrap_or_else(|| panic!("no object for {stem}.cpp"));
+        let member = members.lines().find(|m| is_object_of(m, stem)).unwrap_or_else(|| panic!("{stem}.o in libzmq.a"));
         run(&["d".as_ref(), lib.as_os_str(), member.as_ref()]);
         run(&["rs".as_ref(), lib.as_os_str(), object.as_os_str()]);
     }
+}
+
+/// Every file in `src` that includes one of `files`, directly or through other files of
+/// `src` (quoted includes only: libzmq includes its own headers that way).
+#[cfg(feature = "vendored")]
+fn includers(src: &std::path::Path, files: Vec<String>) -> std::collections::BTreeSet<String> {
+    let mut includes = Vec::new();
+    for entry in std::fs::read_dir(src).expect("libzmq sources") {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.ends_with(".cpp") || name.ends_with(".hpp")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let quoted: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix("#include")?.trim().strip_prefix('"')?.split('"').next())
+            .map(str::to_string)
+            .collect();
+        includes.push((name, quoted));
+    }
+    let mut found: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut todo = files;
+    while let Some(header) = todo.pop() {
+        for (name, quoted) in &includes {
+            if quoted.contains(&header) && found.insert(name.clone()) {
+                todo.push(name.clone());
+            }
+        }
+    }
+    found
 }
 
 #[cfg(not(feature = "vendored"))]
