@@ -28,7 +28,10 @@
 //! The activation arrives as a command on the XPUB's mailbox, so the pending etales go
 //! out during the next [`crate::Efunguz::update`] (the socket's fd wakes the poller).
 //! What a resumed subscriber reads first is what was already queued to it (up to
-//! `send_hwm` etales plus what the TCP buffers hold), then the latest of each title.
+//! `send_hwm` etales plus what the TCP buffers hold), then the latest of each title; those
+//! queued etales cannot be taken back. So `send_hwm` is the knob: lower, a resumed
+//! subscriber is current sooner; higher, one that lags only briefly has fewer
+//! intermediate etales superseded. The default (1000) favours the second.
 //!
 //! Without the patch (feature `system-zmq`) the publisher falls back to holding back:
 //! NODROP, and the newest unsent etale of each title is retried on every update, which
