@@ -121,11 +121,469 @@ const PATCHES: &[Patch] = &[
             ),
         ],
     ),
+    // Per-subscriber latest value at the publisher (design in src/publisher.rs). Stock
+    // XPUB either fails a send for every subscriber when one queue is full (NODROP: one
+    // stuck reader stalls all) or drops it for that subscriber (lossy: the last etale of
+    // a burst can be lost). With the private option ZMQ_EMZ_XPUB_LATEST on, a subscriber
+    // that cannot take a message gets it later instead: the newest message of each topic
+    // it missed is kept for it (shared, not copied) and written as soon as its queue has
+    // room, whole, through the distributor. Others never wait. The pending entries go
+    // with the subscriber, or with its subscription. dist.hpp only gains an accessor;
+    // xpub.hpp gains members, so everything that includes it is rebuilt.
+    (
+        "dist.hpp",
+        &[
+            (
+                r##"    // check HWM of all pipes matching
+    bool check_hwm ();
+"##,
+                r##"    // check HWM of all pipes matching
+    bool check_hwm ();
+
+    //  emyzelium: whether the pipe gets the message being sent (matched, eligible and,
+    //  once a part is written, not found full).
+    bool emz_matching (zmq::pipe_t *pipe_)
+    {
+        return _pipes.index (pipe_) < _matching;
+    }
+"##,
+            ),
+        ],
+    ),
+    (
+        "xpub.hpp",
+        &[
+            (
+                r##"#include <deque>
+"##,
+                r##"#include <deque>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+"##,
+            ),
+            (
+                r##"    std::deque<unsigned char> _pending_flags;
+
+"##,
+                r##"    std::deque<unsigned char> _pending_flags;
+
+    //  emyzelium: the latest message of each topic, kept for each subscriber that could
+    //  not take it (its queue was full) and written to it as soon as it has room again,
+    //  instead of holding back every subscriber (NODROP) or losing it (lossy).
+    struct emz_topic_t
+    {
+        //  Shared copies of the parts of the latest message of the topic.
+        std::vector<msg_t> parts;
+        //  Number of pipes it is pending for.
+        size_t pipes;
+    };
+    bool _emz_latest;
+    std::map<std::string, emz_topic_t> _emz_topics;
+    std::map<pipe_t *, std::set<std::string> > _emz_pending;
+    //  For the message being sent: pipes the trie matched, those of them that cannot
+    //  take it, its topic, and copies of its parts when some pipe cannot take it.
+    std::vector<pipe_t *> _emz_matched;
+    std::vector<pipe_t *> _emz_deferred;
+    std::string _emz_topic;
+    std::vector<msg_t> _emz_parts;
+    //  Pipes that could not take the last message sent.
+    int _emz_last_deferred;
+    //  Pipes activated in the middle of a multipart send: written to after it.
+    std::set<pipe_t *> _emz_to_flush;
+    //  Unsubscription check: the pipe looked for in the trie and whether it matched.
+    pipe_t *_emz_probe;
+    bool _emz_probe_found;
+
+    void emz_begin (const msg_t *msg_);
+    void emz_end ();
+    void emz_flush (pipe_t *pipe_);
+    void emz_forget (pipe_t *pipe_, const std::string &topic_);
+    void emz_forget_unmatched (pipe_t *pipe_);
+    void emz_forget_pipe (pipe_t *pipe_);
+    void emz_clear ();
+    static void emz_probe (zmq::pipe_t *pipe_, xpub_t *self_);
+
+"##,
+            ),
+        ],
+    ),
+    (
+        "xpub.cpp",
+        &[
+            (
+                r##"#include "generic_mtrie_impl.hpp"
+"##,
+                r##"#include "generic_mtrie_impl.hpp"
+
+#include <algorithm>
+
+//  emyzelium's private options (see emz-core/src/publisher.rs): turn the per-subscriber
+//  latest value on; read the number of topics pending for some pipe; read the number of
+//  pipes the last message could not be queued to.
+#define ZMQ_EMZ_XPUB_LATEST 0x454d5a01
+#define ZMQ_EMZ_XPUB_PENDING 0x454d5a02
+#define ZMQ_EMZ_XPUB_DEFERRED 0x454d5a03
+"##,
+            ),
+            (
+                r##"    _welcome_msg ()
+{
+"##,
+                r##"    _welcome_msg (),
+    _emz_latest (false),
+    _emz_last_deferred (0),
+    _emz_probe (NULL),
+    _emz_probe_found (false)
+{
+"##,
+            ),
+            (
+                r##"zmq::xpub_t::~xpub_t ()
+{
+    _welcome_msg.close ();
+"##,
+                r##"zmq::xpub_t::~xpub_t ()
+{
+    _welcome_msg.close ();
+    emz_clear ();
+"##,
+            ),
+            (
+                r##"                    const mtrie_t::rm_result rm_result =
+                      _subscriptions.rm (data, size, pipe_);
+"##,
+                r##"                    const mtrie_t::rm_result rm_result =
+                      _subscriptions.rm (data, size, pipe_);
+                    if (_emz_latest)
+                        emz_forget_unmatched (pipe_);
+"##,
+            ),
+            (
+                r##"void zmq::xpub_t::xwrite_activated (pipe_t *pipe_)
+{
+    _dist.activated (pipe_);
+}
+"##,
+                r##"void zmq::xpub_t::xwrite_activated (pipe_t *pipe_)
+{
+    _dist.activated (pipe_);
+    if (_emz_latest)
+        emz_flush (pipe_);
+}
+
+void zmq::xpub_t::emz_begin (const msg_t *msg_)
+{
+    _emz_deferred.clear ();
+    for (size_t i = 0; i < _emz_parts.size (); ++i)
+        _emz_parts[i].close ();
+    _emz_parts.clear ();
+    //  A pipe subscribed to several prefixes of the topic is reported once per prefix.
+    std::sort (_emz_matched.begin (), _emz_matched.end ());
+    _emz_matched.erase (std::unique (_emz_matched.begin (), _emz_matched.end ()),
+                        _emz_matched.end ());
+    if (options.invert_matching)
+        _emz_matched.clear ();
+    _emz_topic.assign (static_cast<const char *> (
+                         const_cast<msg_t *> (msg_)->data ()),
+                       msg_->size ());
+    for (size_t i = 0; i < _emz_matched.size (); ++i) {
+        pipe_t *pipe = _emz_matched[i];
+        //  Not matched by the distributor: inactive since a write to it failed.
+        if (_dist.emz_matching (pipe) && pipe->check_hwm ())
+            //  It gets this message, which supersedes any pending one.
+            emz_forget (pipe, _emz_topic);
+        else
+            _emz_deferred.push_back (pipe);
+    }
+    _emz_matched.clear ();
+    _emz_last_deferred = static_cast<int> (_emz_deferred.size ());
+}
+
+void zmq::xpub_t::emz_end ()
+{
+    if (!_emz_deferred.empty ()) {
+        emz_topic_t &topic = _emz_topics[_emz_topic];
+        for (size_t i = 0; i < topic.parts.size (); ++i)
+            topic.parts[i].close ();
+        topic.parts.swap (_emz_parts);
+        _emz_parts.clear ();
+        for (size_t i = 0; i < _emz_deferred.size (); ++i)
+            if (_emz_pending[_emz_deferred[i]].insert (_emz_topic).second)
+                topic.pipes++;
+        _emz_deferred.clear ();
+        if (topic.pipes == 0) {
+            for (size_t i = 0; i < topic.parts.size (); ++i)
+                topic.parts[i].close ();
+            _emz_topics.erase (_emz_topic);
+        }
+    }
+    if (!_emz_to_flush.empty ()) {
+        std::set<pipe_t *> pipes;
+        pipes.swap (_emz_to_flush);
+        for (std::set<pipe_t *>::iterator it = pipes.begin (); it != pipes.end ();
+             ++it)
+            emz_flush (*it);
+    }
+}
+
+void zmq::xpub_t::emz_flush (pipe_t *pipe_)
+{
+    //  Never between the parts of a message: after it (emz_end).
+    if (_more_send) {
+        _emz_to_flush.insert (pipe_);
+        return;
+    }
+    const std::map<pipe_t *, std::set<std::string> >::iterator pending =
+      _emz_pending.find (pipe_);
+    if (pending == _emz_pending.end ())
+        return;
+    const std::vector<std::string> topics (pending->second.begin (),
+                                           pending->second.end ());
+    for (size_t t = 0; t < topics.size (); ++t) {
+        _dist.unmatch ();
+        _dist.match (pipe_);
+        if (!_dist.emz_matching (pipe_))
+            break;
+        //  Through the distributor, whole message, so that a full pipe is made
+        //  inactive there (and activated again when it has room).
+        const std::vector<msg_t> &parts = _emz_topics[topics[t]].parts;
+        bool written = true;
+        for (size_t i = 0; i < parts.size (); ++i) {
+            msg_t copy;
+            int rc = copy.init ();
+            errno_assert (rc == 0);
+            rc = copy.copy (const_cast<msg_t &> (parts[i]));
+            errno_assert (rc == 0);
+            _dist.send_to_matching (&copy);
+            rc = copy.close ();
+            errno_assert (rc == 0);
+            if (i == 0)
+                written = _dist.emz_matching (pipe_);
+        }
+        if (!written)
+            break;
+        emz_forget (pipe_, topics[t]);
+    }
+    _dist.unmatch ();
+}
+
+void zmq::xpub_t::emz_forget (pipe_t *pipe_, const std::string &topic_)
+{
+    const std::map<pipe_t *, std::set<std::string> >::iterator pending =
+      _emz_pending.find (pipe_);
+    if (pending == _emz_pending.end () || pending->second.erase (topic_) == 0)
+        return;
+    if (pending->second.empty ())
+        _emz_pending.erase (pending);
+    const std::map<std::string, emz_topic_t>::iterator topic =
+      _emz_topics.find (topic_);
+    zmq_assert (topic != _emz_topics.end () && topic->second.pipes > 0);
+    if (--topic->second.pipes == 0) {
+        for (size_t i = 0; i < topic->second.parts.size (); ++i)
+            topic->second.parts[i].close ();
+        _emz_topics.erase (topic);
+    }
+}
+
+void zmq::xpub_t::emz_probe (pipe_t *pipe_, xpub_t *self_)
+{
+    if (pipe_ == self_->_emz_probe)
+        self_->_emz_probe_found = true;
+}
+
+void zmq::xpub_t::emz_forget_unmatched (pipe_t *pipe_)
+{
+    const std::map<pipe_t *, std::set<std::string> >::iterator pending =
+      _emz_pending.find (pipe_);
+    if (pending == _emz_pending.end ())
+        return;
+    const std::vector<std::string> topics (pending->second.begin (),
+                                           pending->second.end ());
+    for (size_t t = 0; t < topics.size (); ++t) {
+        _emz_probe = pipe_;
+        _emz_probe_found = false;
+        _subscriptions.match (
+          reinterpret_cast<const unsigned char *> (topics[t].data ()),
+          topics[t].size (), emz_probe, this);
+        _emz_probe = NULL;
+        if (!_emz_probe_found)
+            emz_forget (pipe_, topics[t]);
+    }
+}
+
+void zmq::xpub_t::emz_forget_pipe (pipe_t *pipe_)
+{
+    const std::map<pipe_t *, std::set<std::string> >::iterator pending =
+      _emz_pending.find (pipe_);
+    if (pending != _emz_pending.end ()) {
+        const std::vector<std::string> topics (pending->second.begin (),
+                                               pending->second.end ());
+        for (size_t t = 0; t < topics.size (); ++t)
+            emz_forget (pipe_, topics[t]);
+    }
+    _emz_to_flush.erase (pipe_);
+    _emz_deferred.erase (
+      std::remove (_emz_deferred.begin (), _emz_deferred.end (), pipe_),
+      _emz_deferred.end ());
+}
+
+void zmq::xpub_t::emz_clear ()
+{
+    for (std::map<std::string, emz_topic_t>::iterator it = _emz_topics.begin ();
+         it != _emz_topics.end (); ++it)
+        for (size_t i = 0; i < it->second.parts.size (); ++i)
+            it->second.parts[i].close ();
+    _emz_topics.clear ();
+    _emz_pending.clear ();
+    for (size_t i = 0; i < _emz_parts.size (); ++i)
+        _emz_parts[i].close ();
+    _emz_parts.clear ();
+    _emz_deferred.clear ();
+    _emz_to_flush.clear ();
+}
+"##,
+            ),
+            (
+                r##"    } else if (option_ == ZMQ_XPUB_WELCOME_MSG) {
+"##,
+                r##"    } else if (option_ == ZMQ_EMZ_XPUB_LATEST) {
+        if (optvallen_ != sizeof (int)
+            || *static_cast<const int *> (optval_) < 0) {
+            errno = EINVAL;
+            return -1;
+        }
+        _emz_latest = *static_cast<const int *> (optval_) != 0;
+        if (!_emz_latest)
+            emz_clear ();
+    } else if (option_ == ZMQ_XPUB_WELCOME_MSG) {
+"##,
+            ),
+            (
+                r##"            _subscriptions.rm ((unsigned char *) optval_, optvallen_,
+                               _last_pipe);
+"##,
+                r##"            _subscriptions.rm ((unsigned char *) optval_, optvallen_,
+                               _last_pipe);
+        if (_last_pipe != NULL && _emz_latest)
+            emz_forget_unmatched (_last_pipe);
+"##,
+            ),
+            (
+                r##"    // room for future options here
+"##,
+                r##"    if (option_ == ZMQ_EMZ_XPUB_PENDING)
+        return do_getsockopt<int> (optval_, optvallen_,
+                                   static_cast<int> (_emz_topics.size ()));
+    if (option_ == ZMQ_EMZ_XPUB_DEFERRED)
+        return do_getsockopt<int> (optval_, optvallen_, _emz_last_deferred);
+
+    // room for future options here
+"##,
+            ),
+            (
+                r##"        _subscriptions.rm (pipe_, send_unsubscription, this, !_verbose_unsubs);
+    }
+
+    _dist.pipe_terminated (pipe_);
+"##,
+                r##"        _subscriptions.rm (pipe_, send_unsubscription, this, !_verbose_unsubs);
+    }
+
+    emz_forget_pipe (pipe_);
+    _dist.pipe_terminated (pipe_);
+"##,
+            ),
+            (
+                r##"void zmq::xpub_t::mark_as_matching (pipe_t *pipe_, xpub_t *self_)
+{
+    self_->_dist.match (pipe_);
+}
+"##,
+                r##"void zmq::xpub_t::mark_as_matching (pipe_t *pipe_, xpub_t *self_)
+{
+    self_->_dist.match (pipe_);
+    if (self_->_emz_latest)
+        self_->_emz_matched.push_back (pipe_);
+}
+"##,
+            ),
+            (
+                r##"    if (self_->_last_pipe == pipe_)
+        self_->_dist.match (pipe_);
+}
+"##,
+                r##"    if (self_->_last_pipe == pipe_) {
+        self_->_dist.match (pipe_);
+        if (self_->_emz_latest)
+            self_->_emz_matched.push_back (pipe_);
+    }
+}
+"##,
+            ),
+            (
+                r##"        if (options.invert_matching) {
+            _dist.reverse_match ();
+        }
+    }
+
+    int rc = -1; //  Assume we fail
+    if (_lossy || _dist.check_hwm ()) {
+        if (_dist.send_to_matching (msg_) == 0) {
+            //  If we are at the end of multi-part message we can mark
+            //  all the pipes as non-matching.
+            if (!msg_more)
+                _dist.unmatch ();
+            _more_send = msg_more;
+            rc = 0; //  Yay, sent successfully
+        }
+"##,
+                r##"        if (options.invert_matching) {
+            _dist.reverse_match ();
+        }
+        if (_emz_latest)
+            emz_begin (msg_);
+    }
+
+    //  Copies of the parts for the pipes that cannot take them now (shared, not
+    //  copied bytes, for large parts); taken before the distributor consumes them.
+    if (_emz_latest && !_emz_deferred.empty ()) {
+        msg_t copy;
+        int rc = copy.init ();
+        errno_assert (rc == 0);
+        rc = copy.copy (*msg_);
+        errno_assert (rc == 0);
+        _emz_parts.push_back (copy);
+    }
+
+    int rc = -1; //  Assume we fail
+    if (_lossy || _emz_latest || _dist.check_hwm ()) {
+        if (_dist.send_to_matching (msg_) == 0) {
+            //  If we are at the end of multi-part message we can mark
+            //  all the pipes as non-matching.
+            if (!msg_more)
+                _dist.unmatch ();
+            _more_send = msg_more;
+            rc = 0; //  Yay, sent successfully
+            if (_emz_latest && !msg_more)
+                emz_end ();
+        }
+"##,
+            ),
+        ],
+    ),
 ];
 
 /// zeromq-src compiles from its own read-only copy of the sources, so each patched file
 /// is compiled here, with the same defines, and swapped into libzmq.a. A patch whose
 /// text is not found stops the build: a new libzmq needs the patches reviewed.
+///
+/// A patched header can change a class layout, so every translation unit that includes
+/// it, directly or through other headers, is recompiled too: those are found by reading
+/// the `#include "..."` lines, not listed by hand. The patched files and every file that
+/// includes one of them are written to one directory, because a quoted include is looked
+/// up next to the including file first (an unpatched copy there would win).
 #[cfg(feature = "vendored")]
 fn patch_libzmq(sodium_include: &str, target: &str) {
     use std::path::PathBuf;
@@ -134,6 +592,8 @@ fn patch_libzmq(sodium_include: &str, target: &str) {
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     let src = out.join("source/src");
     let dir = out.join("patched");
+    // Start clean: a file patched by an earlier build may no longer be.
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
 
     // Same translation-unit settings as zeromq-src 0.3.6 uses on Linux (class layouts
@@ -142,6 +602,7 @@ fn patch_libzmq(sodium_include: &str, target: &str) {
     build
         .cpp(true)
         .std("c++11")
+        .include(&dir)
         .include(out.join("source/include"))
         .include(&src)
         .include(&out)
@@ -166,15 +627,28 @@ fn patch_libzmq(sodium_include: &str, target: &str) {
             build.define(d, "1");
         }
     }
+    let mut texts = std::collections::BTreeMap::new();
     for (name, edits) in PATCHES {
         let mut text = std::fs::read_to_string(src.join(name)).expect("zeromq-src copied its sources");
         for (from, to) in edits.iter() {
             assert!(text.matches(from).count() == 1, "libzmq's {name} changed: review its patch in build.rs");
             text = text.replace(from, to);
         }
+        texts.insert(name.to_string(), text);
+    }
+    for name in includers(&src, texts.keys().cloned().collect()) {
+        if !texts.contains_key(&name) {
+            texts.insert(name.clone(), std::fs::read_to_string(src.join(&name)).unwrap());
+        }
+    }
+    let mut units = Vec::new();
+    for (name, text) in &texts {
         let file = dir.join(name);
         std::fs::write(&file, text).unwrap();
-        build.file(&file);
+        if name.ends_with(".cpp") {
+            build.file(&file);
+            units.push(name.trim_end_matches(".cpp").to_string());
+        }
     }
     let objects = build.compile_intermediates();
 
@@ -185,19 +659,49 @@ fn patch_libzmq(sodium_include: &str, target: &str) {
         let st = Command::new("ar").args(args).status().expect("ar");
         assert!(st.success(), "ar {args:?} failed");
     };
-    for (name, _) in PATCHES {
-        let stem = name.trim_end_matches(".cpp");
+    // Object names are `<hash>-<stem>.o` (cc) or `<stem>.o`: match the whole stem, so
+    // that `pub` does not pick `xpub`.
+    let is_object_of = |file: &str, stem: &str| file == format!("{stem}.o") || file.ends_with(&format!("-{stem}.o"));
+    for stem in &units {
         let object = objects
             .iter()
-            .find(|o| o.file_name().is_some_and(|f| f.to_string_lossy().ends_with(&format!("{stem}.o"))))
-            .unwrap_or_else(|| panic!("no object for {name}"));
-        let member = members
-            .lines()
-            .find(|m| m.ends_with(&format!("-{stem}.o")) || *m == format!("{stem}.o"))
-            .unwrap_or_else(|| panic!("{stem}.o in libzmq.a"));
+            .find(|o| o.file_name().is_some_and(|f| is_object_of(&f.to_string_lossy(), stem)))
+            .unwrap_or_else(|| panic!("no object for {stem}.cpp"));
+        let member = members.lines().find(|m| is_object_of(m, stem)).unwrap_or_else(|| panic!("{stem}.o in libzmq.a"));
         run(&["d".as_ref(), lib.as_os_str(), member.as_ref()]);
         run(&["rs".as_ref(), lib.as_os_str(), object.as_os_str()]);
     }
+}
+
+/// Every file in `src` that includes one of `files`, directly or through other files of
+/// `src` (quoted includes only: libzmq includes its own headers that way).
+#[cfg(feature = "vendored")]
+fn includers(src: &std::path::Path, files: Vec<String>) -> std::collections::BTreeSet<String> {
+    let mut includes = Vec::new();
+    for entry in std::fs::read_dir(src).expect("libzmq sources") {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.ends_with(".cpp") || name.ends_with(".hpp")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let quoted: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix("#include")?.trim().strip_prefix('"')?.split('"').next())
+            .map(str::to_string)
+            .collect();
+        includes.push((name, quoted));
+    }
+    let mut found: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut todo = files;
+    while let Some(header) = todo.pop() {
+        for (name, quoted) in &includes {
+            if quoted.contains(&header) && found.insert(name.clone()) {
+                todo.push(name.clone());
+            }
+        }
+    }
+    found
 }
 
 #[cfg(not(feature = "vendored"))]

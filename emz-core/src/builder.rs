@@ -41,10 +41,12 @@ pub struct Options {
     /// Keep the latest etale of each title, and send it to each new subscriber of the
     /// title as soon as it subscribes (default true).
     pub keep_latest: bool,
-    /// When a subscriber's queue is full, hold the etale back (for everyone) and retry
-    /// the newest of its title on each update, instead of dropping it for that
-    /// subscriber: the last etale of a burst always arrives. A subscriber that stops
-    /// reading then slows the others until heartbeats drop it (default true).
+    /// When a subscriber's queue is full, keep the newest etale of each title it missed
+    /// and send it to that subscriber as soon as it has room, instead of dropping it:
+    /// the last etale of a burst always arrives, and a subscriber that stops reading
+    /// delays nobody else (default true). With a libzmq other than the vendored one
+    /// (feature `system-zmq`) the etale is held back for everyone and retried on each
+    /// update instead, so a stuck subscriber slows the others until heartbeats drop it.
     pub retry_unsent: bool,
     /// Watch each ehypha's connection with a monitor, for [`crate::Ehypha::state`], and
     /// reconnect ehyphae their peer refused (default true). Costs two more sockets and

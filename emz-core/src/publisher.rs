@@ -5,9 +5,43 @@
 //! - a subscriber that joins late gets the current value of its title at once, and only
 //!   it gets it (XPUB in manual mode: the subscription reaches us, we add it to that
 //!   subscriber's pipe and send the cached value to that pipe alone);
-//! - the last etale of a burst is never lost to a full queue (NODROP makes a send to a
-//!   full subscriber fail instead of vanishing; the newest unsent value per title is
-//!   retried on every update until it goes out).
+//! - a subscriber whose queue is full neither delays the others nor loses the last
+//!   etale of a burst: it gets the latest etale of each title it missed as soon as it
+//!   has room again.
+//!
+//! The second needs libzmq's help, as libzmq decides per subscriber queue and tells
+//! nobody: stock XPUB either fails the send for every subscriber when any one queue is
+//! full (NODROP; one reader that stops, by accident or on purpose, stalls everyone until
+//! heartbeats drop it, or forever if its io thread still answers them) or drops the
+//! message for the full one (lossy; the last etale of a burst can be lost for it). The
+//! vendored libzmq is patched (build.rs) with a private socket option,
+//! `ZMQ_EMZ_XPUB_LATEST`, under which the XPUB is lossy for the others and, for each
+//! subscriber that could not take a message, remembers "topic T is pending" and keeps the
+//! newest message of T (its frames shared by reference counting, never copied). When
+//! that subscriber's queue has room again (libzmq activates its pipe as the reader
+//! drains it) the XPUB writes the newest message of each pending topic to it, whole,
+//! before anything newer. A newer message of T that does reach it supersedes the pending
+//! one; its pending topics go when it unsubscribes them or disconnects. So a stuck
+//! subscriber costs the others nothing and costs the publisher at most one message per
+//! title, however long it stays stuck; it is not disconnected for being slow.
+//!
+//! The activation arrives as a command on the XPUB's mailbox, so the pending etales go
+//! out during the next [`crate::Efunguz::update`] (the socket's fd wakes the poller).
+//! What a resumed subscriber reads first is what was already queued to it (up to
+//! `send_hwm` etales plus what the TCP buffers hold), then the latest of each title; those
+//! queued etales cannot be taken back. So `send_hwm` is the knob: lower, a resumed
+//! subscriber is current sooner; higher, one that lags only briefly has fewer
+//! intermediate etales superseded. The default (1000) favours the second.
+//!
+//! Without the patch (feature `system-zmq`) the publisher falls back to holding back:
+//! NODROP, and the newest unsent etale of each title is retried on every update, which
+//! keeps the last etale of a burst but lets one full subscriber delay the others.
+//! With [`crate::Options::retry_unsent`] off the XPUB is simply lossy.
+//!
+//! `emit` returns `false` when the etale could not be queued for at least one
+//! subscriber (it is then pending as that subscriber's latest of its title, or held back
+//! for all without the patch); `unsent` counts titles whose latest etale is still
+//! pending for some subscriber.
 
 use crate::error::{Error, Result};
 use crate::sys::{self, Msg, Socket};
@@ -17,14 +51,28 @@ use std::collections::HashMap;
 pub(crate) struct Publisher {
     pub(crate) sock: Socket,
     /// Frames of the latest etale emitted under each title (shared with libzmq's
-    /// queues, not copied), and whether it still has to go out.
+    /// queues, not copied), and whether it still has to go out (hold-back only).
     latest: HashMap<String, Latest>,
-    /// Titles whose latest value has not been sent yet, oldest first.
+    /// Hold-back only: titles whose latest value has not been sent yet, oldest first.
     unsent: Vec<String>,
     keep_latest: bool,
+    delivery: Delivery,
     /// Set by every send: libzmq may have taken in, while sending, the command that
     /// would have signalled a subscription, so look at the socket in the next update.
     pub(crate) touched: bool,
+}
+
+/// What happens to an etale a subscriber's full queue cannot take.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Delivery {
+    /// Kept as that subscriber's latest of its title and sent when it has room (the
+    /// patched libzmq does it; others are not held back).
+    PerSubscriber,
+    /// Nothing is sent to anyone; we retry the newest of the title on each update
+    /// (libzmq without the patch).
+    HoldBack,
+    /// Dropped for that subscriber.
+    Lossy,
 }
 
 struct Latest {
@@ -37,20 +85,37 @@ fn zerr(op: &'static str) -> impl FnOnce(sys::ZmqError) -> Error {
 }
 
 impl Publisher {
-    /// `retry_unsent`: hold back (and retry) rather than drop for a subscriber whose
-    /// queue is full.
+    /// `retry_unsent`: a subscriber whose queue is full gets the latest etale of each
+    /// title later rather than losing it.
     pub(crate) fn new(sock: Socket, keep_latest: bool, retry_unsent: bool) -> Result<Self> {
         // Manual mode: subscriptions come to us first (see `serve`).
         sock.set_i32(sys::ZMQ_XPUB_MANUAL, 1).map_err(zerr("ZMQ_XPUB_MANUAL"))?;
-        sock.set_i32(sys::ZMQ_XPUB_NODROP, i32::from(retry_unsent)).map_err(zerr("ZMQ_XPUB_NODROP"))?;
-        Ok(Publisher { sock, latest: HashMap::new(), unsent: Vec::new(), keep_latest, touched: true })
+        let delivery = if !retry_unsent {
+            Delivery::Lossy
+        } else {
+            match sock.set_i32(sys::ZMQ_EMZ_XPUB_LATEST, 1) {
+                Ok(()) => Delivery::PerSubscriber,
+                // A libzmq without our patch does not know the option.
+                Err(sys::ZmqError(libc::EINVAL)) => Delivery::HoldBack,
+                Err(e) => return Err(Error::zmq("ZMQ_EMZ_XPUB_LATEST", e)),
+            }
+        };
+        let nodrop = i32::from(delivery == Delivery::HoldBack);
+        sock.set_i32(sys::ZMQ_XPUB_NODROP, nodrop).map_err(zerr("ZMQ_XPUB_NODROP"))?;
+        Ok(Publisher { sock, latest: HashMap::new(), unsent: Vec::new(), keep_latest, delivery, touched: true })
     }
 
-    /// Titles whose latest etale waits for room in some subscriber's queue.
+    /// Titles whose latest etale still waits for room in some subscriber's queue.
     pub(crate) fn unsent(&self) -> usize {
-        self.unsent.len()
+        match self.delivery {
+            // The count lives in libzmq; reading it cannot fail on a live XPUB.
+            Delivery::PerSubscriber => self.sock.get_i32(sys::ZMQ_EMZ_XPUB_PENDING).map_or(0, |n| n.max(0) as usize),
+            Delivery::HoldBack | Delivery::Lossy => self.unsent.len(),
+        }
     }
 
+    /// `Ok(false)`: some subscriber could not take the etale now (see the module doc
+    /// for what becomes of it).
     pub(crate) fn emit(&mut self, title: &str, parts: &[&[u8]], t_out: i64) -> Result<bool> {
         let mut frames = Vec::with_capacity(parts.len() + 2);
         let mk = |d: &[u8]| Msg::from_slice(d).map_err(zerr("zmq_msg_init_size"));
@@ -61,6 +126,12 @@ impl Publisher {
             frames.push(mk(p)?);
         }
         let sent = self.send(&frames)?;
+        if self.delivery != Delivery::HoldBack {
+            if self.keep_latest {
+                self.latest.insert(title.to_string(), Latest { frames, unsent: false });
+            }
+            return Ok(sent);
+        }
         if !self.keep_latest && sent {
             self.latest.remove(title);
             return Ok(true);
@@ -83,14 +154,27 @@ impl Publisher {
         Ok(sent)
     }
 
-    /// `Ok(false)`: some subscriber of the title has a full queue; nothing was sent.
+    /// `Ok(false)`: some matching subscriber could not take the etale (hold-back: nothing
+    /// was sent to anyone; lossy: it was dropped for that one; per subscriber: it is
+    /// pending for that one).
     fn send(&mut self, frames: &[Msg]) -> Result<bool> {
         self.touched = true;
-        send_frames(&self.sock, frames)
+        if !send_frames(&self.sock, frames)? {
+            return Ok(false);
+        }
+        if self.delivery != Delivery::PerSubscriber {
+            return Ok(true);
+        }
+        let deferred = self.sock.get_i32(sys::ZMQ_EMZ_XPUB_DEFERRED).map_err(zerr("ZMQ_EMZ_XPUB_DEFERRED"))?;
+        Ok(deferred == 0)
     }
 
-    /// Sends what is still unsent, oldest first, until a subscriber is full again.
+    /// Hold-back: sends what is still unsent, oldest first, until a subscriber is full
+    /// again. Per subscriber, libzmq does it by itself.
     pub(crate) fn retry_unsent(&mut self) -> Result<()> {
+        if self.delivery != Delivery::HoldBack {
+            return Ok(());
+        }
         self.touched = true;
         let mut done = 0;
         for title in &self.unsent {
@@ -159,7 +243,7 @@ impl Publisher {
                 self.sock.set_i32(sys::ZMQ_XPUB_MANUAL, 1).map_err(zerr("ZMQ_XPUB_MANUAL"))?;
                 first = false;
             }
-            if !sent? {
+            if !sent? && self.delivery == Delivery::HoldBack {
                 if let Some(l) = self.latest.get_mut(&title) {
                     if !l.unsent {
                         l.unsent = true;

@@ -46,6 +46,13 @@ pub const ZMQ_XPUB_NODROP: c_int = 69;
 pub const ZMQ_XPUB_MANUAL: c_int = 71;
 /// Draft in zmq.h, but compiled into every libzmq 4.3 (src/zmq_draft.h).
 pub const ZMQ_XPUB_MANUAL_LAST_VALUE: c_int = 98;
+/// emyzelium's patched XPUB (build.rs): keep, per subscriber, the latest message of each
+/// topic it could not take, and send it when it has room (set, int 0/1).
+pub const ZMQ_EMZ_XPUB_LATEST: c_int = 0x454d_5a01;
+/// Topics pending for some subscriber (get, int).
+pub const ZMQ_EMZ_XPUB_PENDING: c_int = 0x454d_5a02;
+/// Subscribers the last message sent could not be queued to (get, int).
+pub const ZMQ_EMZ_XPUB_DEFERRED: c_int = 0x454d_5a03;
 
 pub const ZMQ_DONTWAIT: c_int = 1;
 pub const ZMQ_SNDMORE: c_int = 2;
@@ -291,7 +298,7 @@ impl Socket {
         check(unsafe { zmq_setsockopt(self.raw, option, value.as_ptr().cast(), value.len()) }).map(drop)
     }
 
-    fn get_i32(&self, option: c_int) -> ZResult<i32> {
+    pub fn get_i32(&self, option: c_int) -> ZResult<i32> {
         let mut value: i32 = 0;
         let mut len = std::mem::size_of::<i32>();
         // SAFETY: `raw` is open; libzmq writes at most `len` (4) bytes into `value`.
