@@ -15,6 +15,17 @@ use std::time::{Duration, Instant};
 
 type ChangeList = Vec<(Arc<str>, Arc<str>)>;
 
+/// The field names of the core's `Options`, the table the keyword arguments of
+/// `Efunguz()` are checked against. `Options` is `#[non_exhaustive]`, so no pattern here
+/// can name every field; its derived `Debug` does (`Options { io_threads: 2, ... }`, no
+/// field value holds a comma or a brace).
+#[pyfunction(name = "_option_fields")]
+pub(crate) fn option_fields() -> Vec<String> {
+    let debug = format!("{:?}", emz::Options::default());
+    let body = debug.split_once('{').and_then(|(_, rest)| rest.rsplit_once('}')).map_or("", |(body, _)| body);
+    body.split(", ").filter_map(|field| field.split_once(':')).map(|(name, _)| name.trim().to_string()).collect()
+}
+
 /// One emyzelium peer (see the package documentation).
 #[pyclass(module = "emyzelium._emyzelium", name = "Efunguz", frozen, weakref)]
 pub struct PyEfunguz {

@@ -12,7 +12,14 @@ static STATE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 fn state_of(py: Python<'_>, s: emz::EhyphaState) -> PyResult<Py<PyAny>> {
     let cls = STATE.get_or_try_init(py, || py.import("emyzelium._state")?.getattr("EhyphaState").map(Bound::unbind))?;
-    Ok(cls.bind(py).call1((s as u32,))?.unbind())
+    Ok(cls.bind(py).call1((s.code(),))?.unbind())
+}
+
+/// The core's ehypha states as ``[(name, code)]``, the table ``emyzelium.EhyphaState`` is
+/// checked against.
+#[pyfunction(name = "_ehypha_states")]
+pub(crate) fn ehypha_states() -> Vec<(&'static str, u32)> {
+    emz::EhyphaState::ALL.iter().map(|s| (s.name(), s.code())).collect()
 }
 
 /// The subscription to one peer. Resolved on each use: after ``del_ehypha`` its methods

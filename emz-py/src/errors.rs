@@ -21,31 +21,26 @@ pub(crate) fn raise(py: Python<'_>, class: &str, msg: String) -> PyErr {
     }
 }
 
-fn class_of(kind: emz::ErrorKind) -> &'static str {
-    use emz::ErrorKind as K;
-    match kind {
-        K::InvalidKey => "InvalidKeyError",
-        K::InvalidAddress => "InvalidAddressError",
-        K::InvalidPort => "InvalidPortError",
-        K::InvalidTitle => "InvalidTitleError",
-        K::InvalidArgument => "InvalidArgumentError",
-        K::AlreadyPresent => "AlreadyPresentError",
-        K::Absent => "AbsentError",
-        K::AlreadyAbsent => "AlreadyAbsentError",
-        K::AlreadyPaused => "AlreadyPausedError",
-        K::AlreadyResumed => "AlreadyResumedError",
-        K::AddressInUse => "AddressInUseError",
-        K::Limit => "LimitError",
-        K::Io => "IoError",
-        K::CurveUnavailable => "CurveUnavailableError",
-        K::Zmq => "ZmqError",
-        K::Tor => "TorError",
-        // A kind newer than this module: still an EmyzeliumError.
-        #[allow(unreachable_patterns)]
-        _ => "EmyzeliumError",
-    }
+/// The class of a kind: the core's name + `Error` (`InvalidKey` -> `InvalidKeyError`), so the
+/// core's table is the only list; `tests/test_tables.py` checks every kind has its class.
+fn class_of(kind: emz::ErrorKind) -> String {
+    format!("{}Error", kind.name())
 }
 
 pub(crate) fn err(e: emz::Error) -> PyErr {
-    Python::attach(|py| raise(py, class_of(e.kind()), e.to_string()))
+    Python::attach(|py| {
+        let class = class_of(e.kind());
+        match error_class(py, &class) {
+            Ok(cls) => PyErr::from_type(cls, e.to_string()),
+            // A kind newer than the Python classes: still an EmyzeliumError.
+            Err(_) => raise(py, "EmyzeliumError", e.to_string()),
+        }
+    })
+}
+
+/// The core's error kinds as ``[(name, code)]``, the table the exception classes of
+/// ``emyzelium._errors`` are checked against.
+#[pyfunction(name = "_error_kinds")]
+pub(crate) fn error_kinds() -> Vec<(&'static str, u32)> {
+    emz::ErrorKind::ALL.iter().map(|k| (k.name(), k.code())).collect()
 }

@@ -70,6 +70,9 @@ fn _emyzelium(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(now_us, m)?)?;
     m.add_function(wrap_pyfunction!(libzmq_version, m)?)?;
     m.add_function(wrap_pyfunction!(read_keys_file, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::error_kinds, m)?)?;
+    m.add_function(wrap_pyfunction!(ehypha::ehypha_states, m)?)?;
+    m.add_function(wrap_pyfunction!(efunguz::option_fields, m)?)?;
     m.add("DEFAULT_PORT", emz::DEFAULT_PORT)?;
     m.add("DEFAULT_TOR_PROXY_HOST", emz::DEFAULT_TOR_PROXY_HOST)?;
     m.add("DEFAULT_TOR_PROXY_PORT", emz::DEFAULT_TOR_PROXY_PORT)?;
