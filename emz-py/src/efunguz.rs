@@ -292,6 +292,14 @@ impl PyEfunguz {
         Ok(PyEhypha { ef: slf, key: public_key.to_string() })
     }
 
+    /// Subscribes to the efunguz with ``public_key`` at ``address``: ``"host:port"``,
+    /// ``"[ipv6]:port"`` or ``"<onion>.onion:port"``. An onion is reached through Tor (as
+    /// :meth:`add_ehypha`), anything else by plain TCP (as :meth:`add_ehypha_direct`).
+    fn add_ehypha_at(slf: Py<Self>, py: Python<'_>, public_key: &str, address: &str) -> PyResult<PyEhypha> {
+        slf.get().with(py, |ef| ef.add_ehypha_at(public_key, emz::Address::parse(address)?).map(drop))?;
+        Ok(PyEhypha { ef: slf, key: public_key.to_string() })
+    }
+
     /// The ehypha of ``public_key`` (``AbsentError`` if there is none).
     fn get_ehypha(slf: Py<Self>, py: Python<'_>, public_key: &str) -> PyResult<PyEhypha> {
         slf.get().with(py, |ef| ef.get_ehypha(public_key).map(drop))?;
@@ -390,18 +398,15 @@ impl PyEfunguz {
         key: Option<String>,
         key_file: Option<std::path::PathBuf>,
     ) -> PyResult<String> {
-        let auth = match (cookie, password) {
-            (Some(_), Some(_)) => {
-                return Err(raise(
-                    py,
-                    "InvalidArgumentError",
-                    "invalid argument: give cookie or password, not both".into(),
-                ))
+        let cookie = match cookie.as_deref().map(|c| c.to_str()) {
+            None => None,
+            Some(Some(c)) => Some(c),
+            Some(None) => {
+                let msg = format!("invalid argument: the cookie path {cookie:?} is not UTF-8");
+                return Err(raise(py, "InvalidArgumentError", msg));
             }
-            (Some(c), None) => emz::TorAuth::Cookie(c),
-            (None, Some(p)) => emz::TorAuth::Password(p),
-            (None, None) => emz::TorAuth::Auto,
         };
+        let auth = emz::TorAuth::from_choice(cookie, password.as_deref()).map_err(err)?;
         let key = match (key, key_file) {
             (Some(_), Some(_)) => {
                 return Err(raise(

@@ -291,6 +291,30 @@ def test_every_bad_input_raises_the_right_exception():
         assert isinstance(ei.value, OSError) and str(ef.port) in str(ei.value)
 
 
+def test_add_ehypha_at_parses_the_address():
+    onion = "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd"
+    with emz.Efunguz(emz.keypair()[1], port=0, bind_host="127.0.0.1") as ef:
+        for address, want in [
+            ("127.0.0.1:60850", "127.0.0.1:60850"),
+            ("[::1]:7", "[::1]:7"),
+            ("localhost:9", "localhost:9"),
+            (f"{onion.upper()}.onion:80", f"{onion}.onion:80"),  # through Tor
+        ]:
+            assert ef.add_ehypha_at(emz.keypair()[0], address).address == want
+        for cls, address in [
+            (emz.InvalidAddressError, "127.0.0.1"),
+            (emz.InvalidAddressError, "::1:5"),
+            (emz.InvalidAddressError, "abc.onion:80"),
+            (emz.InvalidAddressError, "127.0.0.1:x"),
+            (emz.InvalidPortError, "127.0.0.1:0"),
+        ]:
+            with pytest.raises(cls):
+                ef.add_ehypha_at(emz.keypair()[0], address)
+        with pytest.raises(emz.InvalidKeyError):
+            ef.add_ehypha_at("bad", "127.0.0.1:1")
+        assert len(ef) == 4
+
+
 def test_exception_hierarchy():
     for cls in (emz.InvalidKeyError, emz.InvalidAddressError, emz.InvalidPortError, emz.InvalidTitleError,
                 emz.InvalidArgumentError):

@@ -87,15 +87,12 @@ def _usage(msg: str) -> SystemExit:
     return SystemExit(2)
 
 
-def _peer(s: str) -> tuple[str, str, int]:
-    # Z85 keys may contain "@" and ":": the key is the first 40 characters.
+def _peer(s: str) -> tuple[str, str]:
+    # Z85 keys may contain "@" and ":": the key is the first 40 characters. The address is
+    # parsed by the core (add_ehypha_at): an onion goes through Tor, any other host direct.
     if len(s) <= KEY_LEN or s[KEY_LEN] != "@":
         raise _usage(f"--peer {s!r}: expected KEY@HOST:PORT")
-    key, addr = s[:KEY_LEN], s[KEY_LEN + 1:]
-    host, _, port = addr.rpartition(":")
-    if not host or not port.isdigit():
-        raise _usage(f"--peer {s!r}: expected KEY@HOST:PORT")
-    return key, host.strip("[]"), int(port)
+    return s[:KEY_LEN], s[KEY_LEN + 1 :]
 
 
 def _host_port(s: str) -> tuple[str, int]:
@@ -114,11 +111,8 @@ def cmd_listen(a: argparse.Namespace) -> int:
     deadline = None if a.timeout is None else time.monotonic() + a.timeout
     with Efunguz(secret, port=0, bind_host="127.0.0.1", tor_proxy=tor) as ef:
         etales = {}
-        for key, host, port in peers:
-            if host.lower().endswith(".onion"):
-                eh = ef.add_ehypha(key, host, port)
-            else:
-                eh = ef.add_ehypha_direct(key, host, port)
+        for key, address in peers:
+            eh = ef.add_ehypha_at(key, address)
             for t in a.title:
                 etales[(key, t)] = eh.add_etale(t)
         try:

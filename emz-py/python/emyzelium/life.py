@@ -194,13 +194,13 @@ class Realm:
                      bind_host=bind, tor_proxy=tor_proxy, max_message_size=MAX_MESSAGE_BYTES)
         realm = Realm(index, ef, Grid(height, width), parse_rules(spec.rules))
         for i in others:
+            host = "127.0.0.1"
             if onions is not None:
                 onion = onions[i]
                 if onion is None:
                     raise ValueError(f"no onion given for {REALMS[i].name}")
-                eh = ef.add_ehypha(REALMS[i].public_key, onion, base_port + i)
-            else:
-                eh = ef.add_ehypha_direct(REALMS[i].public_key, "127.0.0.1", base_port + i)
+                host = onion if onion.lower().endswith(".onion") else f"{onion}.onion"
+            eh = ef.add_ehypha_at(REALMS[i].public_key, f"{host}:{base_port + i}")
             realm.peers.append(Peer(i, eh.add_etale(ZONE), eh.add_etale(DESCRIPTION)))
         realm.grid.randomize(realm.rng)
         return realm
