@@ -36,18 +36,28 @@ from collections.abc import Sequence
 from . import Efunguz, EmyzeliumError, keypair, public_key
 
 KEY_LEN = 40
-VALUE_OPTIONS = {
-    "--secret", "--peer", "--title", "--count", "--timeout", "--tor-proxy", "--port", "--bind",
-    "--whitelist", "--every", "--linger",
-}
 
 
-def _glue(argv: Sequence[str]) -> list[str]:
-    """Z85 keys may begin with "-": glue each value to its option so that argparse does
-    not take it for an option, and protect the argument of ``public``."""
+def _value_options(parser: argparse.ArgumentParser) -> set[str]:
+    """The option strings of ``parser`` and its subcommands that take a value."""
+    out: set[str] = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                out |= _value_options(sub)
+        elif action.option_strings and action.nargs != 0:
+            out.update(action.option_strings)
+    return out
+
+
+def _glue(argv: Sequence[str], parser: argparse.ArgumentParser) -> list[str]:
+    """Z85 keys may begin with "-", which argparse takes for an option: glue each value
+    to its option (``--secret=-abc...``), and protect the argument of ``public``. The
+    options come from the parser itself, so a new option needs no second list."""
     argv = list(argv)
     if argv[:1] == ["public"] and len(argv) == 2:
         return ["public", "--", argv[1]]
+    value_options = _value_options(parser)
     out: list[str] = []
     i = 0
     while i < len(argv):
@@ -55,7 +65,7 @@ def _glue(argv: Sequence[str]) -> list[str]:
         if a == "--":
             out.extend(argv[i:])
             break
-        if a in VALUE_OPTIONS and i + 1 < len(argv):
+        if a in value_options and i + 1 < len(argv):
             out.append(f"{a}={argv[i + 1]}")
             i += 2
             continue
@@ -220,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return life.main(argv[1:])
     sp.add_parser("demo", help="the Life demo (three realms trading zones)", add_help=False)
 
-    a = p.parse_args(_glue(argv))
+    a = p.parse_args(_glue(argv, p))
     try:
         if a.cmd == "keygen":
             pub, sec = keypair()
