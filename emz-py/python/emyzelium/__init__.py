@@ -11,7 +11,7 @@ per peer. Call :meth:`Efunguz.update` from your loop (it never blocks) or
 
     public, secret = emz.keypair()
     with emz.Efunguz(secret, port=60847) as ef:
-        zone = ef.add_ehypha_direct(peer_key, "127.0.0.1", 60848).add_etale("zone")
+        zone = ef.add_ehypha_at(peer_key, "127.0.0.1:60848").add_etale("zone")
         while True:
             ef.emit_etale("zone", [b"my", b"data"])
             for key, title in ef.update():
