@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A minimal subscriber: prints etale "clock" of a publisher as it arrives.
 
-    python subscriber.py PUBLISHER_PUBLIC_KEY [HOST:PORT]     (default 127.0.0.1:60847)
-    python subscriber.py PUBLISHER_PUBLIC_KEY ONION.onion:PORT  (through Tor at 127.0.0.1:9050)
+python subscriber.py PUBLISHER_PUBLIC_KEY [HOST:PORT]     (default 127.0.0.1:60847)
+python subscriber.py PUBLISHER_PUBLIC_KEY ONION.onion:PORT  (through Tor at 127.0.0.1:9050)
 """
 
 import sys

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 import emyzelium as emz
+import pytest
 from emyzelium.__main__ import main
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import inspect
 
-import pytest
-
 import emyzelium as emz
+import pytest
 from emyzelium import _emyzelium, _errors
 
 # Errors of the Python face alone (no core kind behind them).

@@ -23,8 +23,6 @@ to install. Same wire format as every emyzelium, so peers of any of them interop
 
 from __future__ import annotations
 
-from ._errors import *  # noqa: F403
-from ._state import EhyphaState
 from ._emyzelium import (
     CORE_VERSION,
     DEFAULT_PORT,
@@ -41,6 +39,28 @@ from ._emyzelium import (
     public_key,
     read_keys_file,
 )
+from ._errors import (
+    AbsentError,
+    AddressInUseError,
+    AlreadyAbsentError,
+    AlreadyPausedError,
+    AlreadyPresentError,
+    AlreadyResumedError,
+    ClosedError,
+    CurveUnavailableError,
+    EmyzeliumError,
+    InvalidAddressError,
+    InvalidArgumentError,
+    InvalidKeyError,
+    InvalidPortError,
+    InvalidTitleError,
+    IoError,
+    LimitError,
+    TorError,
+    WrongThreadError,
+    ZmqError,
+)
+from ._state import EhyphaState
 
 __version__: str = CORE_VERSION
 

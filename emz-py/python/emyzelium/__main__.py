@@ -144,8 +144,11 @@ def cmd_listen(a: argparse.Namespace) -> int:
                 sys.stdout.flush()
         finally:
             s = ef.stats
-            print(f"stats received={s.received} malformed={s.malformed} unknown_title={s.unknown_title} "
-                  f"paused={s.paused}", file=sys.stderr)
+            print(
+                f"stats received={s.received} malformed={s.malformed} unknown_title={s.unknown_title} "
+                f"paused={s.paused}",
+                file=sys.stderr,
+            )
     return 0
 
 
@@ -189,8 +192,11 @@ def cmd_emit(a: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = _Parser(prog="emyzelium", description="emyzelium: encrypted publish/subscribe (CURVE, Tor)",
-                epilog="The Life demo: emyzelium demo --help")
+    p = _Parser(
+        prog="emyzelium",
+        description="emyzelium: encrypted publish/subscribe (CURVE, Tor)",
+        epilog="The Life demo: emyzelium demo --help",
+    )
     sp = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
     sp.add_parser("keygen", help="print a new key pair")
     pk = sp.add_parser("public", help="print the public key of a secret key")
@@ -216,8 +222,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     pe.add_argument("--linger", type=float, default=1.0, help="seconds to keep serving at the end (default 1)")
     pe.add_argument("--hex", action="store_true", help="parts are hex (`-` = empty part)")
     pe.add_argument("--stdin", action="store_true", help="emit each line of standard input as one part")
-    pe.add_argument("--tor-control", default=None,
-                    help="HOST:PORT of Tor's control port: publish behind a new onion service, print `onion <id>`")
+    pe.add_argument(
+        "--tor-control",
+        default=None,
+        help="HOST:PORT of Tor's control port: publish behind a new onion service, print `onion <id>`",
+    )
     pe.add_argument("--tor-cookie", default=None, help="Tor's control cookie file (default: ask Tor)")
     pe.add_argument("--tor-password", default=None, help="Tor control password")
     pe.add_argument("--onion-key-file", default=None, help="keep the onion's key here: same address next time")
