@@ -26,6 +26,9 @@ __all__ = [
     "now_us",
     "public_key",
     "read_keys_file",
+    "_ehypha_states",
+    "_error_kinds",
+    "_option_fields",
 ]
 
 DEFAULT_PORT: int
