@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A minimal publisher: emits etale "clock" (the time as text) every half second.
 
-    python publisher.py SECRET_KEY [PORT]        # run subscriber.py against it
+python publisher.py SECRET_KEY [PORT]        # run subscriber.py against it
 """
 
 import sys

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A minimal subscriber: prints etale "clock" of a publisher as it arrives.
 
-    python subscriber.py PUBLISHER_PUBLIC_KEY [HOST:PORT]     (default 127.0.0.1:60847)
-    python subscriber.py PUBLISHER_PUBLIC_KEY ONION.onion:PORT  (through Tor at 127.0.0.1:9050)
+python subscriber.py PUBLISHER_PUBLIC_KEY [HOST:PORT]     (default 127.0.0.1:60847)
+python subscriber.py PUBLISHER_PUBLIC_KEY ONION.onion:PORT  (through Tor at 127.0.0.1:9050)
 """
 
 import sys
@@ -13,13 +13,9 @@ import emyzelium as emz
 def main() -> None:
     peer = sys.argv[1]
     where = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1:60847"
-    host, _, port = where.rpartition(":")
     _, secret = emz.keypair()  # our own key: any, unless the publisher has a whitelist
     with emz.Efunguz(secret, port=0, bind_host="127.0.0.1") as ef:
-        if host.endswith(".onion"):
-            ehypha = ef.add_ehypha(peer, host, int(port))
-        else:
-            ehypha = ef.add_ehypha_direct(peer, host, int(port))
+        ehypha = ef.add_ehypha_at(peer, where)  # an onion goes through Tor, any other host direct
         clock = ehypha.add_etale("clock")
         while True:
             for _key, _title in ef.wait():  # blocks until something arrives; Ctrl-C stops

@@ -9,12 +9,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
-
-import pytest
 
 import emyzelium as emz
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 LONG = 20.0  # seconds a positive case may take at most (slow shared machines)
@@ -121,7 +120,7 @@ class Proc:
         try:
             line = self.lines.get(timeout=timeout)
         except queue.Empty:
-            raise AssertionError(f"no output from {self.cmd[:3]} in {timeout} s; stderr: {''.join(self.err)}")
+            raise AssertionError(f"no output from {self.cmd[:3]} in {timeout} s; stderr: {''.join(self.err)}") from None
         if line is None:
             raise AssertionError(f"{self.cmd[:3]} ended (rc {self.p.poll()}); stderr: {''.join(self.err)}")
         return line

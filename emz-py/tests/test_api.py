@@ -10,10 +10,9 @@ import socket
 import threading
 import time
 
+import emyzelium as emz
 import numpy as np
 import pytest
-
-import emyzelium as emz
 from conftest import LONG, SHORT, free_port, pump
 
 
@@ -81,11 +80,25 @@ def test_buffer_protocol_inputs(pair):
     pub, sub = pair
     (t,) = connect(pub, sub, "t")
     arr = np.arange(12, dtype=np.uint16).reshape(3, 4)
-    parts = [b"bytes", bytearray(b"bytearray"), memoryview(b"memoryview"), arr, array.array("i", [1, 2]), b"",
-             memoryview(b"0123456789")[2:5]]
+    parts = [
+        b"bytes",
+        bytearray(b"bytearray"),
+        memoryview(b"memoryview"),
+        arr,
+        array.array("i", [1, 2]),
+        b"",
+        memoryview(b"0123456789")[2:5],
+    ]
     deliver(pub, sub, "t", parts, t)
-    assert t.parts == [b"bytes", b"bytearray", b"memoryview", arr.tobytes(), array.array("i", [1, 2]).tobytes(), b"",
-                       b"234"]
+    assert t.parts == [
+        b"bytes",
+        b"bytearray",
+        b"memoryview",
+        arr.tobytes(),
+        array.array("i", [1, 2]).tobytes(),
+        b"",
+        b"234",
+    ]
     # any iterable of parts: a generator, a tuple
     pub.emit_etale("t", (p for p in [b"g", b"h"]))
     assert pump([pub, sub], lambda: t.parts == [b"g", b"h"])
@@ -145,9 +158,11 @@ def test_whitelist_allows_and_denies():
     pub_key, pub_secret = emz.keypair()
     friend_key, friend_secret = emz.keypair()
     _, stranger_secret = emz.keypair()
-    with emz.Efunguz(pub_secret, [friend_key], port=0, bind_host="127.0.0.1") as pub, \
-            emz.Efunguz(friend_secret, port=0, bind_host="127.0.0.1") as friend, \
-            emz.Efunguz(stranger_secret, port=0, bind_host="127.0.0.1") as stranger:
+    with (
+        emz.Efunguz(pub_secret, [friend_key], port=0, bind_host="127.0.0.1") as pub,
+        emz.Efunguz(friend_secret, port=0, bind_host="127.0.0.1") as friend,
+        emz.Efunguz(stranger_secret, port=0, bind_host="127.0.0.1") as stranger,
+    ):
         assert pub.whitelist == [friend_key]
         (ft,) = connect(pub, friend, "t")
         (st,) = connect(pub, stranger, "t")
@@ -217,7 +232,7 @@ def test_pause_resume_delete(pair):
         eh.add_etale("t")
     eh.del_etale("u")
     with pytest.raises(emz.AbsentError):
-        u.parts
+        _ = u.parts
     with pytest.raises(emz.AlreadyAbsentError):
         eh.del_etale("u")
     with pytest.raises(emz.AbsentError):
@@ -291,9 +306,38 @@ def test_every_bad_input_raises_the_right_exception():
         assert isinstance(ei.value, OSError) and str(ef.port) in str(ei.value)
 
 
+def test_add_ehypha_at_parses_the_address():
+    onion = "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd"
+    with emz.Efunguz(emz.keypair()[1], port=0, bind_host="127.0.0.1") as ef:
+        for address, want in [
+            ("127.0.0.1:60850", "127.0.0.1:60850"),
+            ("[::1]:7", "[::1]:7"),
+            ("localhost:9", "localhost:9"),
+            (f"{onion.upper()}.onion:80", f"{onion}.onion:80"),  # through Tor
+        ]:
+            assert ef.add_ehypha_at(emz.keypair()[0], address).address == want
+        for cls, address in [
+            (emz.InvalidAddressError, "127.0.0.1"),
+            (emz.InvalidAddressError, "::1:5"),
+            (emz.InvalidAddressError, "abc.onion:80"),
+            (emz.InvalidAddressError, "127.0.0.1:x"),
+            (emz.InvalidPortError, "127.0.0.1:0"),
+        ]:
+            with pytest.raises(cls):
+                ef.add_ehypha_at(emz.keypair()[0], address)
+        with pytest.raises(emz.InvalidKeyError):
+            ef.add_ehypha_at("bad", "127.0.0.1:1")
+        assert len(ef) == 4
+
+
 def test_exception_hierarchy():
-    for cls in (emz.InvalidKeyError, emz.InvalidAddressError, emz.InvalidPortError, emz.InvalidTitleError,
-                emz.InvalidArgumentError):
+    for cls in (
+        emz.InvalidKeyError,
+        emz.InvalidAddressError,
+        emz.InvalidPortError,
+        emz.InvalidTitleError,
+        emz.InvalidArgumentError,
+    ):
         assert issubclass(cls, emz.EmyzeliumError) and issubclass(cls, ValueError)
     assert issubclass(emz.AlreadyAbsentError, emz.AbsentError) and issubclass(emz.AbsentError, LookupError)
     assert issubclass(emz.WrongThreadError, RuntimeError) and issubclass(emz.LimitError, OSError)
@@ -361,8 +405,15 @@ def test_use_from_another_thread_raises(pair):
     errors: list[BaseException] = []
 
     def other() -> None:
-        for f in (sub.update, lambda: sub.wait(0.01), lambda: sub.emit_etale("t", []), lambda: t.parts,
-                  lambda: eh.add_etale("x"), sub.close, lambda: sub.in_permitted):
+        for f in (
+            sub.update,
+            lambda: sub.wait(0.01),
+            lambda: sub.emit_etale("t", []),
+            lambda: t.parts,
+            lambda: eh.add_etale("x"),
+            sub.close,
+            lambda: sub.in_permitted,
+        ):
             try:
                 f()
                 errors.append(AssertionError("no exception"))
@@ -505,9 +556,26 @@ def test_reentrant_call_from_signal_handler_raises_not_deadlocks(pair):
 
 
 def test_options_are_accepted():
-    with emz.Efunguz(emz.keypair()[1], (), 0, ("127.0.0.1", 9050), bind_host="127.0.0.1", io_threads=2,
-                     max_sockets=1024, send_hwm=10, recv_hwm=10, max_message_size=1 << 20, reconnect_interval=0.05,
-                     reconnect_interval_max=1.0, heartbeat_interval=0, heartbeat_timeout=1.0, heartbeat_ttl=2.0,
-                     handshake_interval=5.0, ipv6=False, drain_budget=10, retry_unsent=False) as ef:
+    with emz.Efunguz(
+        emz.keypair()[1],
+        (),
+        0,
+        ("127.0.0.1", 9050),
+        bind_host="127.0.0.1",
+        io_threads=2,
+        max_sockets=1024,
+        send_hwm=10,
+        recv_hwm=10,
+        max_message_size=1 << 20,
+        reconnect_interval=0.05,
+        reconnect_interval_max=1.0,
+        heartbeat_interval=0,
+        heartbeat_timeout=1.0,
+        heartbeat_ttl=2.0,
+        handshake_interval=5.0,
+        ipv6=False,
+        drain_budget=10,
+        retry_unsent=False,
+    ) as ef:
         assert ef.port > 0 and ef.update() == []
         assert isinstance(ef.stats, emz.Stats) and ef.stats == ef.stats and "received=0" in repr(ef.stats)

@@ -9,9 +9,8 @@ import stat
 import threading
 from pathlib import Path
 
-import pytest
-
 import emyzelium as emz
+import pytest
 from conftest import LONG, free_port, pump
 
 # ---- ehypha states --------------------------------------------------------------------------
@@ -32,9 +31,11 @@ def test_state_up_then_rejected_until_allowed():
     friend_key, friend_secret = emz.keypair()
     stranger_key, stranger_secret = emz.keypair()
     fast = {"port": 0, "bind_host": "127.0.0.1", "reconnect_interval": 0.05, "reconnect_interval_max": 0.2}
-    with emz.Efunguz(pub_secret, [friend_key], **fast) as pub, \
-            emz.Efunguz(friend_secret, **fast) as friend, \
-            emz.Efunguz(stranger_secret, **fast) as stranger:
+    with (
+        emz.Efunguz(pub_secret, [friend_key], **fast) as pub,
+        emz.Efunguz(friend_secret, **fast) as friend,
+        emz.Efunguz(stranger_secret, **fast) as stranger,
+    ):
         before = emz.now_us()
         feh = friend.add_ehypha_direct(pub_key, "127.0.0.1", pub.port)
         seh = stranger.add_ehypha_direct(pub_key, "127.0.0.1", pub.port)
@@ -66,8 +67,7 @@ def test_state_unknown_with_the_monitor_off(pair):
 
 
 def test_unsent_etales_and_new_options():
-    with emz.Efunguz(emz.keypair()[1], port=0, bind_host="127.0.0.1", keep_latest=False,
-                     ehypha_monitor=True) as ef:
+    with emz.Efunguz(emz.keypair()[1], port=0, bind_host="127.0.0.1", keep_latest=False, ehypha_monitor=True) as ef:
         assert ef.unsent_etales == 0
         ef.emit_etale("t", [b"nobody listens"])
         assert ef.unsent_etales == 0
@@ -117,10 +117,12 @@ class FakeTor:
                 line = raw.decode().rstrip("\r\n")
                 self.log.append(line)
                 if line == "PROTOCOLINFO 1":
-                    reply = (f'250-PROTOCOLINFO 1\r\n250-AUTH METHODS=COOKIE,SAFECOOKIE COOKIEFILE="{self.cookie}"\r\n'
-                             '250-VERSION Tor="0.4.9.8"\r\n250 OK\r\n')
+                    reply = (
+                        f'250-PROTOCOLINFO 1\r\n250-AUTH METHODS=COOKIE,SAFECOOKIE COOKIEFILE="{self.cookie}"\r\n'
+                        '250-VERSION Tor="0.4.9.8"\r\n250 OK\r\n'
+                    )
                 elif line.startswith("AUTHENTICATE "):
-                    authed = line[len("AUTHENTICATE "):] == COOKIE.hex().upper()
+                    authed = line[len("AUTHENTICATE ") :] == COOKIE.hex().upper()
                     reply = "250 OK\r\n" if authed else "515 Authentication failed: Wrong cookie.\r\n"
                 elif not authed:
                     reply = "514 Authentication required.\r\n"

@@ -11,7 +11,7 @@ per peer. Call :meth:`Efunguz.update` from your loop (it never blocks) or
 
     public, secret = emz.keypair()
     with emz.Efunguz(secret, port=60847) as ef:
-        zone = ef.add_ehypha_direct(peer_key, "127.0.0.1", 60848).add_etale("zone")
+        zone = ef.add_ehypha_at(peer_key, "127.0.0.1:60848").add_etale("zone")
         while True:
             ef.emit_etale("zone", [b"my", b"data"])
             for key, title in ef.update():
@@ -23,8 +23,6 @@ to install. Same wire format as every emyzelium, so peers of any of them interop
 
 from __future__ import annotations
 
-from ._errors import *  # noqa: F403
-from ._state import EhyphaState
 from ._emyzelium import (
     CORE_VERSION,
     DEFAULT_PORT,
@@ -41,6 +39,28 @@ from ._emyzelium import (
     public_key,
     read_keys_file,
 )
+from ._errors import (
+    AbsentError,
+    AddressInUseError,
+    AlreadyAbsentError,
+    AlreadyPausedError,
+    AlreadyPresentError,
+    AlreadyResumedError,
+    ClosedError,
+    CurveUnavailableError,
+    EmyzeliumError,
+    InvalidAddressError,
+    InvalidArgumentError,
+    InvalidKeyError,
+    InvalidPortError,
+    InvalidTitleError,
+    IoError,
+    LimitError,
+    TorError,
+    WrongThreadError,
+    ZmqError,
+)
+from ._state import EhyphaState
 
 __version__: str = CORE_VERSION
 

@@ -36,18 +36,28 @@ from collections.abc import Sequence
 from . import Efunguz, EmyzeliumError, keypair, public_key
 
 KEY_LEN = 40
-VALUE_OPTIONS = {
-    "--secret", "--peer", "--title", "--count", "--timeout", "--tor-proxy", "--port", "--bind",
-    "--whitelist", "--every", "--linger",
-}
 
 
-def _glue(argv: Sequence[str]) -> list[str]:
-    """Z85 keys may begin with "-": glue each value to its option so that argparse does
-    not take it for an option, and protect the argument of ``public``."""
+def _value_options(parser: argparse.ArgumentParser) -> set[str]:
+    """The option strings of ``parser`` and its subcommands that take a value."""
+    out: set[str] = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                out |= _value_options(sub)
+        elif action.option_strings and action.nargs != 0:
+            out.update(action.option_strings)
+    return out
+
+
+def _glue(argv: Sequence[str], parser: argparse.ArgumentParser) -> list[str]:
+    """Z85 keys may begin with "-", which argparse takes for an option: glue each value
+    to its option (``--secret=-abc...``), and protect the argument of ``public``. The
+    options come from the parser itself, so a new option needs no second list."""
     argv = list(argv)
     if argv[:1] == ["public"] and len(argv) == 2:
         return ["public", "--", argv[1]]
+    value_options = _value_options(parser)
     out: list[str] = []
     i = 0
     while i < len(argv):
@@ -55,7 +65,7 @@ def _glue(argv: Sequence[str]) -> list[str]:
         if a == "--":
             out.extend(argv[i:])
             break
-        if a in VALUE_OPTIONS and i + 1 < len(argv):
+        if a in value_options and i + 1 < len(argv):
             out.append(f"{a}={argv[i + 1]}")
             i += 2
             continue
@@ -87,15 +97,12 @@ def _usage(msg: str) -> SystemExit:
     return SystemExit(2)
 
 
-def _peer(s: str) -> tuple[str, str, int]:
-    # Z85 keys may contain "@" and ":": the key is the first 40 characters.
+def _peer(s: str) -> tuple[str, str]:
+    # Z85 keys may contain "@" and ":": the key is the first 40 characters. The address is
+    # parsed by the core (add_ehypha_at): an onion goes through Tor, any other host direct.
     if len(s) <= KEY_LEN or s[KEY_LEN] != "@":
         raise _usage(f"--peer {s!r}: expected KEY@HOST:PORT")
-    key, addr = s[:KEY_LEN], s[KEY_LEN + 1:]
-    host, _, port = addr.rpartition(":")
-    if not host or not port.isdigit():
-        raise _usage(f"--peer {s!r}: expected KEY@HOST:PORT")
-    return key, host.strip("[]"), int(port)
+    return s[:KEY_LEN], s[KEY_LEN + 1 :]
 
 
 def _host_port(s: str) -> tuple[str, int]:
@@ -114,11 +121,8 @@ def cmd_listen(a: argparse.Namespace) -> int:
     deadline = None if a.timeout is None else time.monotonic() + a.timeout
     with Efunguz(secret, port=0, bind_host="127.0.0.1", tor_proxy=tor) as ef:
         etales = {}
-        for key, host, port in peers:
-            if host.lower().endswith(".onion"):
-                eh = ef.add_ehypha(key, host, port)
-            else:
-                eh = ef.add_ehypha_direct(key, host, port)
+        for key, address in peers:
+            eh = ef.add_ehypha_at(key, address)
             for t in a.title:
                 etales[(key, t)] = eh.add_etale(t)
         try:
@@ -140,8 +144,11 @@ def cmd_listen(a: argparse.Namespace) -> int:
                 sys.stdout.flush()
         finally:
             s = ef.stats
-            print(f"stats received={s.received} malformed={s.malformed} unknown_title={s.unknown_title} "
-                  f"paused={s.paused}", file=sys.stderr)
+            print(
+                f"stats received={s.received} malformed={s.malformed} unknown_title={s.unknown_title} "
+                f"paused={s.paused}",
+                file=sys.stderr,
+            )
     return 0
 
 
@@ -185,8 +192,11 @@ def cmd_emit(a: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = _Parser(prog="emyzelium", description="emyzelium: encrypted publish/subscribe (CURVE, Tor)",
-                epilog="The Life demo: emyzelium demo --help")
+    p = _Parser(
+        prog="emyzelium",
+        description="emyzelium: encrypted publish/subscribe (CURVE, Tor)",
+        epilog="The Life demo: emyzelium demo --help",
+    )
     sp = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
     sp.add_parser("keygen", help="print a new key pair")
     pk = sp.add_parser("public", help="print the public key of a secret key")
@@ -212,8 +222,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     pe.add_argument("--linger", type=float, default=1.0, help="seconds to keep serving at the end (default 1)")
     pe.add_argument("--hex", action="store_true", help="parts are hex (`-` = empty part)")
     pe.add_argument("--stdin", action="store_true", help="emit each line of standard input as one part")
-    pe.add_argument("--tor-control", default=None,
-                    help="HOST:PORT of Tor's control port: publish behind a new onion service, print `onion <id>`")
+    pe.add_argument(
+        "--tor-control",
+        default=None,
+        help="HOST:PORT of Tor's control port: publish behind a new onion service, print `onion <id>`",
+    )
     pe.add_argument("--tor-cookie", default=None, help="Tor's control cookie file (default: ask Tor)")
     pe.add_argument("--tor-password", default=None, help="Tor control password")
     pe.add_argument("--onion-key-file", default=None, help="keep the onion's key here: same address next time")
@@ -226,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return life.main(argv[1:])
     sp.add_parser("demo", help="the Life demo (three realms trading zones)", add_help=False)
 
-    a = p.parse_args(_glue(argv))
+    a = p.parse_args(_glue(argv, p))
     try:
         if a.cmd == "keygen":
             pub, sec = keypair()

@@ -52,7 +52,9 @@ class RealmSpec:
 
 # The same key pairs as emz-core/examples/life/realm.rs: public on purpose (a demo).
 REALMS = (
-    RealmSpec("Alien", "B34/S34", "?B2UjRL{6*b:>By1j2tj!TE#46+W]>PPu%eEHjgr", "A$U:3wlY?z&-y!gS+b&wx-]:4Ul3x56dNg0e#}^u"),
+    RealmSpec(
+        "Alien", "B34/S34", "?B2UjRL{6*b:>By1j2tj!TE#46+W]>PPu%eEHjgr", "A$U:3wlY?z&-y!gS+b&wx-]:4Ul3x56dNg0e#}^u"
+    ),
     RealmSpec("John", "B3/S23", "&0<jw*i-VF@HLP>-s9oDcpuK534Z8mD*6R?}k6w$", "Pj[kP[AX^2Bma-0g5.SO@5L3IWSwmaM)H{9=1}9l"),
     RealmSpec("Mary", "B3/S23", "<MBc4!&R3JXCGU+/->7!/nrAVM6GvIvafQphTP#]", "LiFWkj20^>l1Y#HrJ2/}bW8j0?nEgl19W+B?2jy@"),
 )
@@ -129,13 +131,13 @@ class Grid:
 
     def export_zone(self) -> Zone:
         t, x0 = self.third, self.width - self.third
-        cells = b"".join(bytes(self.cells[y * self.width + x0: y * self.width + x0 + t]) for y in range(self.height))
+        cells = b"".join(bytes(self.cells[y * self.width + x0 : y * self.width + x0 + t]) for y in range(self.height))
         return Zone(self.height, t, cells)
 
     def import_zone(self, z: Zone) -> None:
         rows, cols = min(z.height, self.height), min(z.width, self.third)
         for y in range(rows):
-            self.cells[y * self.width: y * self.width + cols] = z.cells[y * z.width: y * z.width + cols]
+            self.cells[y * self.width : y * self.width + cols] = z.cells[y * z.width : y * z.width + cols]
 
 
 @dataclass
@@ -186,21 +188,34 @@ class Realm:
         return REALMS[self.index]
 
     @staticmethod
-    def new(index: int, height: int, width: int, base_port: int, bind: str = "127.0.0.1",
-            onions: Sequence[str | None] | None = None, tor_proxy: tuple[str, int] | None = None) -> Realm:
+    def new(
+        index: int,
+        height: int,
+        width: int,
+        base_port: int,
+        bind: str = "127.0.0.1",
+        onions: Sequence[str | None] | None = None,
+        tor_proxy: tuple[str, int] | None = None,
+    ) -> Realm:
         spec = REALMS[index]
         others = [i for i in range(len(REALMS)) if i != index]
-        ef = Efunguz(spec.secret_key, [REALMS[i].public_key for i in others], port=base_port + index,
-                     bind_host=bind, tor_proxy=tor_proxy, max_message_size=MAX_MESSAGE_BYTES)
+        ef = Efunguz(
+            spec.secret_key,
+            [REALMS[i].public_key for i in others],
+            port=base_port + index,
+            bind_host=bind,
+            tor_proxy=tor_proxy,
+            max_message_size=MAX_MESSAGE_BYTES,
+        )
         realm = Realm(index, ef, Grid(height, width), parse_rules(spec.rules))
         for i in others:
+            host = "127.0.0.1"
             if onions is not None:
                 onion = onions[i]
                 if onion is None:
                     raise ValueError(f"no onion given for {REALMS[i].name}")
-                eh = ef.add_ehypha(REALMS[i].public_key, onion, base_port + i)
-            else:
-                eh = ef.add_ehypha_direct(REALMS[i].public_key, "127.0.0.1", base_port + i)
+                host = onion if onion.lower().endswith(".onion") else f"{onion}.onion"
+            eh = ef.add_ehypha_at(REALMS[i].public_key, f"{host}:{base_port + i}")
             realm.peers.append(Peer(i, eh.add_etale(ZONE), eh.add_etale(DESCRIPTION)))
         realm.grid.randomize(realm.rng)
         return realm
@@ -259,11 +274,15 @@ class Realm:
         for p in self.peers:
             z = p.zone_status()
             zs = "none" if z is None else (f"bad ({z})" if isinstance(z, str) else f"{z.height}x{z.width}")
-            peers.append(f"{p.spec.name}: zone {zs} x{p.zone.received} description "
-                         f"{p.description_text() or ''!r} imported {p.imports}")
+            peers.append(
+                f"{p.spec.name}: zone {zs} x{p.zone.received} description "
+                f"{p.description_text() or ''!r} imported {p.imports}"
+            )
         ef = self.ef
-        return (f"{self.spec.name} ({self.spec.rules}, Python): generation {self.generation}, "
-                f"in {ef.in_attempted}/{ef.in_permitted}/{ef.in_absorbing}; " + "; ".join(peers))
+        return (
+            f"{self.spec.name} ({self.spec.rules}, Python): generation {self.generation}, "
+            f"in {ef.in_attempted}/{ef.in_permitted}/{ef.in_absorbing}; " + "; ".join(peers)
+        )
 
 
 # ---- headless ----------------------------------------------------------------------------
@@ -374,12 +393,16 @@ def draw(scr: object, me: Realm, cy: int, cx: int, message: str) -> None:
     scr.erase()
     g = me.grid
     maxy, maxx = scr.getmaxyx()
-    flags = f"{'running' if me.running else 'stopped'}{', autoemit' if me.autoemit else ''}" \
-            f"{', receiving paused' if me.paused else ''}"
+    flags = (
+        f"{'running' if me.running else 'stopped'}{', autoemit' if me.autoemit else ''}"
+        f"{', receiving paused' if me.paused else ''}"
+    )
     lines = [f"{me.spec.name} ({me.spec.rules})  gen {me.generation}  pop {g.population()}  [{flags}]"]
     for y in range(g.height):
         row = "".join("#" if g.cells[y * g.width + x] else "." for x in range(g.width))
-        lines.append("|" + row[:g.third] + "|" + row[g.third:g.width - g.third] + "|" + row[g.width - g.third:] + "|")
+        lines.append(
+            "|" + row[: g.third] + "|" + row[g.third : g.width - g.third] + "|" + row[g.width - g.third :] + "|"
+        )
     ef = me.ef
     lines.append(f"in: attempted {ef.in_attempted} permitted {ef.in_permitted} absorbing {ef.in_absorbing}")
     for i, p in enumerate(me.peers):
@@ -408,7 +431,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--only", action="store_true", help="run only your realm (the others run elsewhere)")
     p.add_argument("--headless", type=int, metavar="FRAMES", help="no terminal: check the exchange, exit 0/1")
     p.add_argument("--realms", help="with --headless: the realms to run here, e.g. mary or john,mary (default all)")
-    p.add_argument("--linger", type=float, default=2.0, help="with --headless: seconds to keep publishing after success")
+    p.add_argument(
+        "--linger", type=float, default=2.0, help="with --headless: seconds to keep publishing after success"
+    )
     p.add_argument("--base-port", type=int, default=60847)
     p.add_argument("--height", type=int, default=16)
     p.add_argument("--width", type=int, default=48)

@@ -1,0 +1,34 @@
+//! `Stats`: counts of what was received and dropped.
+
+use emyzelium as emz;
+use pyo3::prelude::*;
+
+/// Counts of what was received and dropped.
+#[pyclass(module = "emyzelium._emyzelium", name = "Stats", frozen, eq, get_all)]
+#[derive(PartialEq, Eq, Clone, Copy)]
+pub struct PyStats {
+    /// Well-formed etales taken into a subscribed title.
+    received: u64,
+    /// Dropped: not in the wire format.
+    malformed: u64,
+    /// Dropped: for a title not subscribed (any more).
+    unknown_title: u64,
+    /// Dropped: for a paused etale.
+    paused: u64,
+}
+
+impl From<emz::Stats> for PyStats {
+    fn from(s: emz::Stats) -> Self {
+        PyStats { received: s.received, malformed: s.malformed, unknown_title: s.unknown_title, paused: s.paused }
+    }
+}
+
+#[pymethods]
+impl PyStats {
+    fn __repr__(&self) -> String {
+        format!(
+            "Stats(received={}, malformed={}, unknown_title={}, paused={})",
+            self.received, self.malformed, self.unknown_title, self.paused
+        )
+    }
+}
