@@ -73,7 +73,7 @@ if [ -z "${EMZ_TOR_INNER:-}" ]; then
 else
     export EMZ_TOR_NETNS=1
     # A fresh namespace has only `lo`, and it is down.
-    if command -v ip >/dev/null; then
+    if have ip; then
         ip link set lo up
     else
         python3 - <<'PY'
