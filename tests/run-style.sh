@@ -35,8 +35,8 @@ while IFS= read -r f; do
     *.sh) sh_files+=("$f") ;;
     *.py | *.pyi) py_files+=("$f") ;;
     *.c | *.cpp | *.hpp | *.h) c_files+=("$f") ;;
-    *.*) ;;
     *)
+        case ${f##*/} in *.*) continue ;; esac
         first=
         IFS= read -r first <"$f" || true
         case $first in
