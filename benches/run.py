@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Driver of the emyzelium benchmark suite (issue 6). Standard library only.
+"""Driver of the emyzelium benchmark suite. Standard library only, so it runs before any venv exists.
 
 Runs every figure `--reps` times, alternating the implementations inside each repetition
 (raw libzmq baseline, Rust API, C API, Python API), each publisher and subscriber in its
 own process over loopback TCP with CURVE on; then reports medians with min-max spread,
-ratios to the raw baseline, the original emyzelium's figures (constants from issue 6)
+ratios to the raw baseline, the original emyzelium's figures (constants, measured once)
 and a verdict for each target. Writes benches/results/latest.json and latest.md.
 
 Normally started by `bash benches/run.sh` (which builds what it needs first):
@@ -32,11 +32,19 @@ ROOT = os.path.dirname(HERE)
 RESULTS = os.path.join(HERE, "results")
 
 # The original emyzelium's figures and raw libzmq 4.3.4's, measured on this 2-core
-# machine (issue 6). Shown beside ours; never re-measured.
+# machine when the targets were set. Shown beside ours; never re-measured, since the
+# original emyzelium is not built here.
 ANCHOR = {
     "raw_434": {"thr64": 202_000, "mb_1m": 537, "p50": 44, "p99": 117},
-    "cpp": {"thr64": 213_000, "mb_1m": 532, "p50": 38, "p99": 87, "update1000": 473, "max_ehyphae": 1019,
-            "fanout50": 127},
+    "cpp": {
+        "thr64": 213_000,
+        "mb_1m": 532,
+        "p50": 38,
+        "p99": 87,
+        "update1000": 473,
+        "max_ehyphae": 1019,
+        "fanout50": 127,
+    },
     "py": {"thr64": 74_000, "p50": 87, "update1000": 2382},
 }
 SIZES = [64, 4096, 1 << 20]
@@ -49,6 +57,7 @@ IMPL_NAME = {"raw": "raw libzmq", "rust": "Rust", "c": "C", "py": "Python"}
 
 # ---- processes -----------------------------------------------------------------------
 
+
 class Proc:
     """A role process: JSON lines from its stdout, commands on its stdin."""
 
@@ -57,8 +66,9 @@ class Proc:
         # glibc's malloc as it comes unless a figure asks otherwise (see MALLOC_KEEP).
         e = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
         e.update(env or {})
-        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-                                  text=True, bufsize=1, cwd=ROOT, env=e)
+        self.p = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1, cwd=ROOT, env=e
+        )
         self.q: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -137,8 +147,17 @@ class Suite:
         self.log.write(f"{fig} {impl} {json.dumps(res)}\n")
         self.log.flush()
 
-    def pubsub(self, impl: str, pub_args: list[str], sub_role: str, sub_args: list[str], timeout: float,
-               whitelist: bool = True, go: bool = True, env: dict[str, str] | None = None) -> dict:
+    def pubsub(
+        self,
+        impl: str,
+        pub_args: list[str],
+        sub_role: str,
+        sub_args: list[str],
+        timeout: float,
+        whitelist: bool = True,
+        go: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> dict:
         """Starts a publisher, then a subscriber; `go` once it is ready; its result line."""
         pk, sk = self.key()
         ck, cs = self.key()
@@ -161,9 +180,11 @@ class Suite:
             for p in reversed(procs):
                 p.close()
 
-    def attempt(self, fig: str, impl: str, fn) -> None:
+    def attempt(self, fig: str, impl: str, fn, *args, **kwargs) -> None:
+        """Records fn(impl, *args, **kwargs), or its error. The arguments are passed rather than
+        closed over, so that each run sees the values of its own loop iteration."""
         try:
-            self.record(fig, impl, fn())
+            self.record(fig, impl, fn(impl, *args, **kwargs))
         except Exception as e:  # noqa: BLE001 - a failed run is reported, not fatal
             self.record(fig, impl, {"error": str(e)})
 
@@ -173,36 +194,62 @@ class Suite:
         secs, warm = (1.0, 0.3) if self.opt.quick else (1.5, 0.5)
         for size in SIZES:
             for impl in rotate(self.opt.impls, rep):
-                self.attempt(f"thr{size}", impl, lambda: self.pubsub(
-                    impl, ["--mode", "flood", "--size", str(size), "--secs", str(secs + warm + 3)],
-                    "sub", ["--mode", "thr", "--secs", str(secs), "--warm", str(warm)], timeout=secs + warm + 30))
+                self.attempt(
+                    f"thr{size}",
+                    impl,
+                    self.pubsub,
+                    ["--mode", "flood", "--size", str(size), "--secs", str(secs + warm + 3)],
+                    "sub",
+                    ["--mode", "thr", "--secs", str(secs), "--warm", str(warm)],
+                    timeout=secs + warm + 30,
+                )
             if "rust" in self.opt.impls:
                 # Ours again, with a publisher that ignores emit's "queue full" (as raw
                 # PUB must: it cannot tell), to show what the back-off is worth.
-                self.attempt(f"thr{size}nb", "rust", lambda: self.pubsub(
-                    "rust", ["--mode", "flood", "--size", str(size), "--secs", str(secs + warm + 3), "--backoff", "0"],
-                    "sub", ["--mode", "thr", "--secs", str(secs), "--warm", str(warm)], timeout=secs + warm + 30))
+                self.attempt(
+                    f"thr{size}nb",
+                    "rust",
+                    self.pubsub,
+                    ["--mode", "flood", "--size", str(size), "--secs", str(secs + warm + 3), "--backoff", "0"],
+                    "sub",
+                    ["--mode", "thr", "--secs", str(secs), "--warm", str(warm)],
+                    timeout=secs + warm + 30,
+                )
 
     def fig_lat(self, rep: int) -> None:
         secs, warm = (1.5, 0.3) if self.opt.quick else (3.0, 0.5)
         for impl in rotate(self.opt.impls, rep):
-            self.attempt("lat", impl, lambda: self.pubsub(
-                impl, ["--mode", "rate", "--rate", "1000", "--size", "64", "--secs", str(secs + warm + 2)],
-                "sub", ["--mode", "lat", "--secs", str(secs), "--warm", str(warm)], timeout=secs + warm + 30))
+            self.attempt(
+                "lat",
+                impl,
+                self.pubsub,
+                ["--mode", "rate", "--rate", "1000", "--size", "64", "--secs", str(secs + warm + 2)],
+                "sub",
+                ["--mode", "lat", "--secs", str(secs), "--warm", str(warm)],
+                timeout=secs + warm + 30,
+            )
+
+    def idle(self, impl: str, n: int) -> dict:
+        p = Proc(self.cmd(impl, "idle") + ["--n", str(n)], self.log)
+        try:
+            r = p.line(120)
+        finally:
+            p.close()
+        if "error" in r:
+            raise RuntimeError(r["error"])
+        return r
 
     def fig_idle(self, rep: int) -> None:
         for n in [1, 100, 1000, 10_000]:
             for impl in rotate(self.opt.impls, rep):
-                def run() -> dict:
-                    p = Proc(self.cmd(impl, "idle") + ["--n", str(n)], self.log)
-                    try:
-                        r = p.line(120)
-                    finally:
-                        p.close()
-                    if "error" in r:
-                        raise RuntimeError(r["error"])
-                    return r
-                self.attempt(f"idle{n}", impl, run)
+                self.attempt(f"idle{n}", impl, self.idle, n)
+
+    def rss_sub(self, impl: str, path: str) -> dict:
+        p = Proc(self.cmd(impl, "rss-sub") + ["--list", path], self.log)
+        try:
+            return p.line(120)
+        finally:
+            p.close()
 
     def fig_rss(self, rep: int) -> None:
         n = 300 if self.opt.quick else 1000
@@ -212,13 +259,7 @@ class Suite:
             try:
                 pubs.line(120)
                 for impl in rotate([i for i in self.opt.impls if i in ("raw", "rust")], rep):
-                    def run() -> dict:
-                        p = Proc(self.cmd(impl, "rss-sub") + ["--list", path], self.log)
-                        try:
-                            return p.line(120)
-                        finally:
-                            p.close()
-                    self.attempt("rss", impl, run)
+                    self.attempt("rss", impl, self.rss_sub, path)
             finally:
                 pubs.close()
 
@@ -229,25 +270,46 @@ class Suite:
         # page faults and zeroing again.
         for k, fig, env in [(10, "fanout10", None), (50, "fanout50", None), (50, "fanout50keep", MALLOC_KEEP)]:
             for impl in rotate([i for i in self.opt.impls if i in ("raw", "rust")], rep):
-                self.attempt(fig, impl, lambda: self.pubsub(
-                    impl, ["--mode", "fanout", "--size", str(1 << 20), "--rounds", str(rounds), "--period-ms", "400"],
-                    "fanout-sub", ["--k", str(k), "--rounds", str(rounds), "--timeout", str(rounds * 0.4 + 20)],
-                    timeout=rounds * 0.4 + 40, whitelist=False, env=env))
+                self.attempt(
+                    fig,
+                    impl,
+                    self.pubsub,
+                    ["--mode", "fanout", "--size", str(1 << 20), "--rounds", str(rounds), "--period-ms", "400"],
+                    "fanout-sub",
+                    ["--k", str(k), "--rounds", str(rounds), "--timeout", str(rounds * 0.4 + 20)],
+                    timeout=rounds * 0.4 + 40,
+                    whitelist=False,
+                    env=env,
+                )
 
     def fig_join(self, rep: int) -> None:
         rounds = 10 if self.opt.quick else 20
         for impl in rotate([i for i in self.opt.impls if i in ("raw", "rust")], rep):
-            self.attempt("join", impl, lambda: self.pubsub(
-                impl, ["--mode", "hold", "--size", "64"], "join-sub", ["--rounds", str(rounds)],
-                timeout=rounds * 10 + 10, whitelist=False, go=False))
+            self.attempt(
+                "join",
+                impl,
+                self.pubsub,
+                ["--mode", "hold", "--size", "64"],
+                "join-sub",
+                ["--rounds", str(rounds)],
+                timeout=rounds * 10 + 10,
+                whitelist=False,
+                go=False,
+            )
 
     def fig_burst(self, rep: int) -> None:
         bursts = 3 if self.opt.quick else 5
         for impl in rotate([i for i in self.opt.impls if i in ("raw", "rust")], rep):
-            self.attempt("burst", impl, lambda: self.pubsub(
-                impl, ["--mode", "burst", "--size", "64", "--bursts", str(bursts), "--burst", "20000"],
-                "burst-sub", ["--bursts", str(bursts), "--burst", "20000", "--slow-ms", "0,5"],
-                timeout=bursts * 3 + 60, whitelist=False))
+            self.attempt(
+                "burst",
+                impl,
+                self.pubsub,
+                ["--mode", "burst", "--size", "64", "--bursts", str(bursts), "--burst", "20000"],
+                "burst-sub",
+                ["--bursts", str(bursts), "--burst", "20000", "--slow-ms", "0,5"],
+                timeout=bursts * 3 + 60,
+                whitelist=False,
+            )
 
 
 def rotate(xs: list[str], k: int) -> list[str]:
@@ -257,6 +319,7 @@ def rotate(xs: list[str], k: int) -> list[str]:
 
 
 # ---- summary -------------------------------------------------------------------------
+
 
 def stat(runs: dict, fig: str, impl: str, field: str):
     """(median, min, max, n) of `field` over the successful runs, or None."""
@@ -268,7 +331,7 @@ def stat(runs: dict, fig: str, impl: str, field: str):
 
 
 def spread_note(runs: dict, fig: str, impl: str, field: str) -> str:
-    """"; <impl>'s own runs spanned min-max", the noise a gap is to be read against."""
+    """ "; <impl>'s own runs spanned min-max", the noise a gap is to be read against."""
     s = stat(runs, fig, impl, field)
     return f"; {IMPL_NAME[impl]}'s own runs spanned {fmt(s['min'])}–{fmt(s['max'])}" if s and s["n"] > 1 else ""
 
@@ -281,7 +344,9 @@ def latency_note(runs: dict, impl: str) -> str:
         if r and o and o["median"] > r["median"]:
             gap = o["median"] - r["median"]
             within = "within" if gap <= r["max"] - r["min"] else "beyond"
-            parts.append(f"{p} +{fmt(gap)} µs: {within} the spread of raw's own runs ({fmt(r['min'])}–{fmt(r['max'])} µs)")
+            parts.append(
+                f"{p} +{fmt(gap)} µs: {within} the spread of raw's own runs ({fmt(r['min'])}–{fmt(r['max'])} µs)"
+            )
     return "; ".join(parts)
 
 
@@ -344,38 +409,106 @@ def summarize(runs: dict, impls: list[str]) -> tuple[list[dict], list[dict]]:
     A = ANCHOR
     for size in SIZES:
         nm = SIZE_NAME[size]
-        row(f"throughput {nm}: etales/s received", f"thr{size}", "per_s",
-            anchors=(fmt(A["cpp"]["thr64"]), fmt(A["py"]["thr64"])) if size == 64 else ("", ""))
-        row(f"throughput {nm}: MB/s received (10⁶ B of payload)", f"thr{size}", "mb_s", 1,
-            anchors=(str(A["cpp"]["mb_1m"]), "") if size == 1 << 20 else ("", ""))
-        row(f"throughput {nm}: % dropped at the publisher's HWM", f"thr{size}", "drop_frac", 1, ratio=False,
-            better="lower", scale=100.0)
-        nb = row(f"throughput {nm}: etales/s received, Rust publisher ignoring emit's queue-full (no back-off)",
-                 f"thr{size}nb", "per_s", impl_list=["rust"], ratio=False)
+        row(
+            f"throughput {nm}: etales/s received",
+            f"thr{size}",
+            "per_s",
+            anchors=(fmt(A["cpp"]["thr64"]), fmt(A["py"]["thr64"])) if size == 64 else ("", ""),
+        )
+        row(
+            f"throughput {nm}: MB/s received (10⁶ B of payload)",
+            f"thr{size}",
+            "mb_s",
+            1,
+            anchors=(str(A["cpp"]["mb_1m"]), "") if size == 1 << 20 else ("", ""),
+        )
+        row(
+            f"throughput {nm}: % dropped at the publisher's HWM",
+            f"thr{size}",
+            "drop_frac",
+            1,
+            ratio=False,
+            better="lower",
+            scale=100.0,
+        )
+        nb = row(
+            f"throughput {nm}: etales/s received, Rust publisher ignoring emit's queue-full (no back-off)",
+            f"thr{size}nb",
+            "per_s",
+            impl_list=["rust"],
+            ratio=False,
+        )
         base = stat(runs, f"thr{size}", "raw", "per_s")
         if base and base["median"] and nb["cells"].get("rust"):
             nb["ratios"]["rust"] = nb["cells"]["rust"]["median"] / base["median"]
-    for f, nm, anc in [("p50", "p50", (A["cpp"]["p50"], A["py"]["p50"])), ("p99", "p99", (A["cpp"]["p99"], "")),
-                       ("p999", "p99.9", ("", ""))]:
-        row(f"latency emit → visible after update(), 1000/s: {nm} µs", "lat", f, better="lower",
-            anchors=tuple(str(x) for x in anc))
+    for f, nm, anc in [
+        ("p50", "p50", (A["cpp"]["p50"], A["py"]["p50"])),
+        ("p99", "p99", (A["cpp"]["p99"], "")),
+        ("p999", "p99.9", ("", "")),
+    ]:
+        row(
+            f"latency emit → visible after update(), 1000/s: {nm} µs",
+            "lat",
+            f,
+            better="lower",
+            anchors=tuple(str(x) for x in anc),
+        )
     for n in [1, 100, 1000, 10_000]:
         anc = (str(A["cpp"]["update1000"]), str(A["py"]["update1000"])) if n == 1000 else ("", "")
-        row(f"update() µs, {n:,} idle ehyphae (raw: ZMQ_EVENTS on each socket)", f"idle{n}", "update_us", 2,
-            better="lower", anchors=anc)
+        row(
+            f"update() µs, {n:,} idle ehyphae (raw: ZMQ_EVENTS on each socket)",
+            f"idle{n}",
+            "update_us",
+            2,
+            better="lower",
+            anchors=anc,
+        )
     two = [i for i in impls if i in ("raw", "rust")]
-    row("RSS per online ehypha, KiB (raw: per CURVE SUB socket)", "rss", "per_ehypha_kb", 1, two, better="lower",
-        anchors=(f"max ~{A['cpp']['max_ehyphae']:,} ehyphae", ""))
+    row(
+        "RSS per online ehypha, KiB (raw: per CURVE SUB socket)",
+        "rss",
+        "per_ehypha_kb",
+        1,
+        two,
+        better="lower",
+        anchors=(f"max ~{A['cpp']['max_ehyphae']:,} ehyphae", ""),
+    )
     row("fan-out 1 MiB → 10 subscribers, ms (slowest)", "fanout10", "ms", 1, two, better="lower")
-    row("fan-out 1 MiB → 50 subscribers, ms (slowest)", "fanout50", "ms", 1, two, better="lower",
-        anchors=(str(A["cpp"]["fanout50"]), ""))
-    row("fan-out 1 MiB → 50 subscribers, ms (slowest), glibc malloc keeping freed memory (README)", "fanout50keep",
-        "ms", 1, two, better="lower")
-    row("late joiner: add_ehypha → first etale, µs (raw: next emit at 1000/s)", "join", "join_us", 0, two,
-        better="lower")
+    row(
+        "fan-out 1 MiB → 50 subscribers, ms (slowest)",
+        "fanout50",
+        "ms",
+        1,
+        two,
+        better="lower",
+        anchors=(str(A["cpp"]["fanout50"]), ""),
+    )
+    row(
+        "fan-out 1 MiB → 50 subscribers, ms (slowest), glibc malloc keeping freed memory (README)",
+        "fanout50keep",
+        "ms",
+        1,
+        two,
+        better="lower",
+    )
+    row(
+        "late joiner: add_ehypha → first etale, µs (raw: next emit at 1000/s)",
+        "join",
+        "join_us",
+        0,
+        two,
+        better="lower",
+    )
     row("late joiner: handshake done → first etale, µs", "join", "after_handshake_us", 0, two, better="lower")
-    row("late joiner: one subscription round trip on the live connection, µs", "join", "rtt_us", 0, ["rust"],
-        better="lower", ratio=False)
+    row(
+        "late joiner: one subscription round trip on the live connection, µs",
+        "join",
+        "rtt_us",
+        0,
+        ["rust"],
+        better="lower",
+        ratio=False,
+    )
     row("burst: (subscriber, burst) pairs that got the burst's last etale", "burst", "ok", 0, two, ratio=False)
     for r in rows:
         if r["figure"].startswith("burst"):
@@ -407,82 +540,123 @@ def summarize(runs: dict, impls: list[str]) -> tuple[list[dict], list[dict]]:
                 oks.append(a / b >= 1.0)
                 parts.append(f"{SIZE_NAME[size]} {a / b:.2f}×")
         ok = None if None in oks else all(oks)
-        target(f"throughput ≥ 1.0× raw libzmq at every size ({IMPL_NAME[impl]})", ok, ", ".join(parts),
-               "below raw at: " + ", ".join(p for p, o in zip(parts, oks) if o is False))
+        target(
+            f"throughput ≥ 1.0× raw libzmq at every size ({IMPL_NAME[impl]})",
+            ok,
+            ", ".join(parts),
+            "below raw at: " + ", ".join(p for p, o in zip(parts, oks, strict=True) if o is False),
+        )
     if "py" in impls:
         a, b = med("thr64", "py", "per_s"), med("thr64", "rust", "per_s")
-        target("Python throughput ≥ 0.9× Rust at 64 B", None if a is None or b is None else a / b >= 0.9,
-               f"{a / b:.2f}×" if a and b else "n/a",
-               "the Python publisher's loop spends more CPU per emit than Rust's, and on a machine this "
-               "small that CPU comes out of the I/O threads' share" + spread_note(runs, "thr64", "rust", "per_s"))
+        target(
+            "Python throughput ≥ 0.9× Rust at 64 B",
+            None if a is None or b is None else a / b >= 0.9,
+            f"{a / b:.2f}×" if a and b else "n/a",
+            "the Python publisher's loop spends more CPU per emit than Rust's, and on a machine this "
+            "small that CPU comes out of the I/O threads' share" + spread_note(runs, "thr64", "rust", "per_s"),
+        )
     for impl in ("rust", "c"):
         if impl in impls:
             a = med("thr1048576", impl, "mb_s")
             goal = 1.3 * A["cpp"]["mb_1m"]
-            target(f"1 MiB throughput ≥ 1.3× the original C++ ({goal:.0f} MB/s) ({IMPL_NAME[impl]})",
-                   None if a is None else a >= goal, f"{a:.0f} MB/s" if a else "n/a",
-                   "raw libzmq on this machine, in this run, reaches "
-                   f"{fmt(med('thr1048576', 'raw', 'mb_s'))} MB/s: see the ratio to raw")
+            target(
+                f"1 MiB throughput ≥ 1.3× the original C++ ({goal:.0f} MB/s) ({IMPL_NAME[impl]})",
+                None if a is None else a >= goal,
+                f"{a:.0f} MB/s" if a else "n/a",
+                "raw libzmq on this machine, in this run, reaches "
+                f"{fmt(med('thr1048576', 'raw', 'mb_s'))} MB/s: see the ratio to raw",
+            )
     for impl in ("rust", "c"):
         if impl in impls:
             r50, r99 = med("lat", "raw", "p50"), med("lat", "raw", "p99")
             o50, o99 = med("lat", impl, "p50"), med("lat", impl, "p99")
             ok = None if None in (r50, r99, o50, o99) else (o50 <= r50 and o99 <= r99)
-            target(f"latency p50 and p99 ≤ raw libzmq's ({IMPL_NAME[impl]})", ok,
-                   f"p50 {fmt(o50)} vs {fmt(r50)} µs, p99 {fmt(o99)} vs {fmt(r99)} µs" if ok is not None else "n/a",
-                   latency_note(runs, impl))
+            target(
+                f"latency p50 and p99 ≤ raw libzmq's ({IMPL_NAME[impl]})",
+                ok,
+                f"p50 {fmt(o50)} vs {fmt(r50)} µs, p99 {fmt(o99)} vs {fmt(r99)} µs" if ok is not None else "n/a",
+                latency_note(runs, impl),
+            )
     if "py" in impls:
-        p50, p99, r50, r99 = (med("lat", "py", "p50"), med("lat", "py", "p99"), med("lat", "rust", "p50"),
-                              med("lat", "rust", "p99"))
+        p50, p99, r50, r99 = (
+            med("lat", "py", "p50"),
+            med("lat", "py", "p99"),
+            med("lat", "rust", "p50"),
+            med("lat", "rust", "p99"),
+        )
         ok = None if None in (p50, p99, r50, r99) else (p50 <= 1.2 * r50 and p99 <= 1.2 * r99)
-        target("Python latency ≤ 1.2× Rust (p50 and p99)", ok,
-               f"p50 {p50 / r50:.2f}×, p99 {p99 / r99:.2f}×" if ok is not None else "n/a")
+        target(
+            "Python latency ≤ 1.2× Rust (p50 and p99)",
+            ok,
+            f"p50 {p50 / r50:.2f}×, p99 {p99 / r99:.2f}×" if ok is not None else "n/a",
+        )
     for impl in ("rust", "c", "py"):
         if impl not in impls:
             continue
         a, b = med("idle1000", impl, "update_us"), med("idle10000", impl, "update_us")
         ok = None if a is None or b is None else (a <= 10 and b <= 10)
         err = first_error(runs, "idle10000", impl)
-        target(f"update() ≤ 10 µs with 1,000 and with 10,000 idle ehyphae ({IMPL_NAME[impl]})", ok,
-               f"{fmt(a, 2)} µs / {fmt(b, 2)} µs",
-               why_missing=f"10,000 not measured: {short(err)}" if b is None and err else "")
+        target(
+            f"update() ≤ 10 µs with 1,000 and with 10,000 idle ehyphae ({IMPL_NAME[impl]})",
+            ok,
+            f"{fmt(a, 2)} µs / {fmt(b, 2)} µs",
+            why_missing=f"10,000 not measured: {short(err)}" if b is None and err else "",
+        )
     goal50 = 0.5 * A["cpp"]["fanout50"]
     f50, r50f = med("fanout50", "rust", "ms"), med("fanout50", "raw", "ms")
     k50, rk50 = med("fanout50keep", "rust", "ms"), med("fanout50keep", "raw", "ms")
-    target(f"fan-out 1 MiB to 50 subscribers ≤ 0.5× the original ({goal50:.1f} ms), glibc's malloc as it comes",
-           None if f50 is None else f50 <= goal50, f"{fmt(f50, 1)} ms",
-           f"CPU-bound: every subscriber needs its own CURVE encryption of the 1 MiB (50 MiB per round, and "
-           f"as much decryption), {os.cpu_count()} cores for all of it, and glibc gives each freed MiB buffer back "
-           f"to the kernel, so the next one pays page faults and zeroing; raw libzmq itself takes {fmt(r50f, 1)} ms"
-           + (f" (ours {f50 / r50f:.2f}× raw)" if f50 and r50f else "")
-           + (f"; with malloc keeping freed memory (next row) {fmt(k50, 1)} ms" if k50 else ""))
-    target(f"fan-out 1 MiB to 50 subscribers ≤ 0.5× the original ({goal50:.1f} ms), malloc keeping freed memory "
-           "(README, Large etales)", None if k50 is None else k50 <= goal50, f"{fmt(k50, 1)} ms",
-           f"raw libzmq with the same setting takes {fmt(rk50, 1)} ms")
+    target(
+        f"fan-out 1 MiB to 50 subscribers ≤ 0.5× the original ({goal50:.1f} ms), glibc's malloc as it comes",
+        None if f50 is None else f50 <= goal50,
+        f"{fmt(f50, 1)} ms",
+        f"CPU-bound: every subscriber needs its own CURVE encryption of the 1 MiB (50 MiB per round, and "
+        f"as much decryption), {os.cpu_count()} cores for all of it, and glibc gives each freed MiB buffer back "
+        f"to the kernel, so the next one pays page faults and zeroing; raw libzmq itself takes {fmt(r50f, 1)} ms"
+        + (f" (ours {f50 / r50f:.2f}× raw)" if f50 and r50f else "")
+        + (f"; with malloc keeping freed memory (next row) {fmt(k50, 1)} ms" if k50 else ""),
+    )
+    target(
+        f"fan-out 1 MiB to 50 subscribers ≤ 0.5× the original ({goal50:.1f} ms), malloc keeping freed memory "
+        "(README, Large etales)",
+        None if k50 is None else k50 <= goal50,
+        f"{fmt(k50, 1)} ms",
+        f"raw libzmq with the same setting takes {fmt(rk50, 1)} ms",
+    )
     ah, rtt = med("join", "rust", "after_handshake_us"), med("join", "rust", "rtt_us")
     # The value cannot come sooner than one round trip (the subscription has to reach the
     # publisher), so "within one round trip" is judged with 50% for timer noise: what it
     # separates is one round trip from waiting for the next emit (raw: ~1 ms at 1000/s).
-    target("late joiner gets the current value within one round trip of its handshake (≤ 1.5× one measured "
-           "subscription round trip)", None if ah is None or rtt is None else ah <= 1.5 * rtt,
-           f"{fmt(ah)} µs after the handshake; one round trip (subscribe to a second held title) {fmt(rtt)} µs; "
-           "the publisher emitted nothing meanwhile" if ah is not None and rtt is not None else "n/a",
-           "the value came later than one round trip after the handshake")
+    target(
+        "late joiner gets the current value within one round trip of its handshake (≤ 1.5× one measured "
+        "subscription round trip)",
+        None if ah is None or rtt is None else ah <= 1.5 * rtt,
+        f"{fmt(ah)} µs after the handshake; one round trip (subscribe to a second held title) {fmt(rtt)} µs; "
+        "the publisher emitted nothing meanwhile"
+        if ah is not None and rtt is not None
+        else "n/a",
+        "the value came later than one round trip after the handshake",
+    )
     ok_r = [r for r in runs.get("burst", {}).get("rust", []) if "ok" in r]
-    target("the last etale of a burst reaches every connected subscriber",
-           None if not ok_r else all(r["ok"] == r["total"] for r in ok_r),
-           f"{sum(r['ok'] for r in ok_r)}/{sum(r['total'] for r in ok_r)} (subscriber, burst) pairs over "
-           f"{len(ok_r)} runs" if ok_r else "n/a",
-           "some subscriber missed the last etale of a burst")
+    target(
+        "the last etale of a burst reaches every connected subscriber",
+        None if not ok_r else all(r["ok"] == r["total"] for r in ok_r),
+        f"{sum(r['ok'] for r in ok_r)}/{sum(r['total'] for r in ok_r)} (subscriber, burst) pairs over {len(ok_r)} runs"
+        if ok_r
+        else "n/a",
+        "some subscriber missed the last etale of a burst",
+    )
     return rows, targets
 
 
 def markdown(rows: list[dict], targets: list[dict], impls: list[str], meta: dict) -> str:
     cols = [IMPL_NAME[i] for i in impls]
     ratio_cols = [f"{IMPL_NAME[i]} ÷ raw" for i in impls if i != "raw"]
-    out = [f"Benchmarks — {meta['when']}, {meta['cores']} cores, libzmq {meta['libzmq']} (same build for all), "
-           f"{meta['reps']} repetitions{' (quick)' if meta['quick'] else ''}, load average at start "
-           f"{meta['load_start']}, at end {meta['load_end']}. Cells: median (min–max).", ""]
+    out = [
+        f"Benchmarks — {meta['when']}, {meta['cores']} cores, libzmq {meta['libzmq']} (same build for all), "
+        f"{meta['reps']} repetitions{' (quick)' if meta['quick'] else ''}, load average at start "
+        f"{meta['load_start']}, at end {meta['load_end']}. Cells: median (min–max).",
+        "",
+    ]
     out.append("| figure | " + " | ".join(cols + ratio_cols) + " | original C++ | original Python |")
     out.append("|---" + "|---:" * (len(cols) + len(ratio_cols) + 2) + "|")
     for r in rows:
@@ -503,9 +677,15 @@ def markdown(rows: list[dict], targets: list[dict], impls: list[str], meta: dict
     if errs:
         out.append("")
         out.append("¹ " + "; ".join(f"{f} / {IMPL_NAME[i]}: {short(e)}" for f, i, e in errs[:6]))
-    out += ["", f"Anchors (issue 6, same machine): raw libzmq 4.3.4 {ANCHOR['raw_434']['thr64']:,}/s at 64 B, "
-            f"{ANCHOR['raw_434']['mb_1m']} MB/s at 1 MiB, p50/p99 {ANCHOR['raw_434']['p50']}/"
-            f"{ANCHOR['raw_434']['p99']} µs.", "", "| target | measured | verdict | why not |", "|---|---|---|---|"]
+    out += [
+        "",
+        f"Anchors (measured once on the same machine): raw libzmq 4.3.4 {ANCHOR['raw_434']['thr64']:,}/s at 64 B, "
+        f"{ANCHOR['raw_434']['mb_1m']} MB/s at 1 MiB, p50/p99 {ANCHOR['raw_434']['p50']}/"
+        f"{ANCHOR['raw_434']['p99']} µs.",
+        "",
+        "| target | measured | verdict | why not |",
+        "|---|---|---|---|",
+    ]
     for t in targets:
         out.append(f"| {t['target']} | {t['measured']} | **{t['verdict']}** | {t['note']} |")
     return "\n".join(out) + "\n"
@@ -535,9 +715,17 @@ def main() -> None:
         print(f"warning: {m} not found: skipped (build it with bash benches/run.sh)", file=sys.stderr)
     opt.impls = impls
     info = json.loads(subprocess.check_output([opt.bin, "info"], text=True).splitlines()[0])
-    meta = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "cores": info["cores"], "libzmq": info["libzmq"],
-            "emyzelium": info["emyzelium"], "reps": opt.reps, "quick": opt.quick, "impls": impls,
-            "machine": platform.platform(), "load_start": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+    meta = {
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "cores": info["cores"],
+        "libzmq": info["libzmq"],
+        "emyzelium": info["emyzelium"],
+        "reps": opt.reps,
+        "quick": opt.quick,
+        "impls": impls,
+        "machine": platform.platform(),
+        "load_start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
     if os.getloadavg()[0] > 1.0:
         print(f"note: load average {meta['load_start']}: the machine is busy, figures will be noisy", flush=True)
     suite = Suite(opt)
@@ -552,8 +740,12 @@ def main() -> None:
     rows, targets = summarize(suite.runs, impls)
     md = markdown(rows, targets, impls, meta)
     with open(opt.out + ".json", "w") as f:
-        json.dump({"meta": meta, "anchors": ANCHOR, "rows": rows, "targets": targets, "runs": suite.runs}, f,
-                  indent=1, default=str)
+        json.dump(
+            {"meta": meta, "anchors": ANCHOR, "rows": rows, "targets": targets, "runs": suite.runs},
+            f,
+            indent=1,
+            default=str,
+        )
     with open(opt.out + ".md", "w") as f:
         f.write(md)
     print()

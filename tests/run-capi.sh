@@ -5,8 +5,8 @@
 # emz_update() next to Rust's update(). Last line: "capi: N passed, M failed".
 # Under CI=true nothing may be skipped: a missing tool is a failure.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 MK=(make -s -C emz-capi)
 BIN=$ROOT/target/capi/bin
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/emz-capi.XXXXXX")
@@ -19,7 +19,6 @@ trap cleanup EXIT
 
 passed=0
 failed=0
-say() { printf '\n==> %s\n' "$*"; }
 ok() { passed=$((passed + 1)); printf 'ok: %s\n' "$*"; }
 bad() { failed=$((failed + 1)); printf 'FAILED: %s\n' "$*" >&2; }
 step() { # step NAME CMD...: runs CMD, counts it
@@ -36,34 +35,7 @@ command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v valgrind >/dev/null || need+=(valgrind)
 echo '#include <curses.h>' | cc -E -x c - >/dev/null 2>&1 || need+=(libncurses-dev)
 command -v python3 >/dev/null || need+=(python3)
-if [ ${#need[@]} -gt 0 ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        say "installing ${need[*]}"
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-    else
-        echo "FAILED: missing ${need[*]} (install them, or run as root so this script can)" >&2
-        exit 1
-    fi
-fi
-
-free_ports() { # free_ports N: base of N consecutive free loopback ports
-    python3 - "$1" <<'PY'
-import socket, sys, random
-n = int(sys.argv[1])
-for _ in range(200):
-    base = random.randrange(20000, 60000 - n)
-    ss = []
-    try:
-        for i in range(n):
-            s = socket.socket(); ss.append(s); s.bind(("127.0.0.1", base + i))
-        print(base); break
-    except OSError:
-        pass
-    finally:
-        for s in ss: s.close()
-PY
-}
+require_packages "${need[@]}"
 
 # ---- header, build ---------------------------------------------------------------------
 step "header: cbindgen (pinned) regenerates include/emyzelium.h with no difference" "${MK[@]}" header-check

@@ -5,16 +5,12 @@
 # peer) and mypy's stubtest (the .pyi stubs against the runtime).
 # Under CI=true nothing may be skipped.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 TMP=$ROOT/tests/.tmp
 TOOLS=$TMP/py-tools
 FRESH=$TMP/py-fresh
 DIST=$TMP/dist
-PY=${PYTHON:-python3}
-
-say() { printf '\n==> %s\n' "$*"; }
-die() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
 mkdir -p "$TMP"
 
 say "Rust counterparts for the cross tests (emz CLI, Life realms, benchmark)"
@@ -22,26 +18,25 @@ cargo build -q -p emyzelium --bin emz
 cargo build -q -p emyzelium --example life
 cargo build -q -p emz-py --examples
 
-say "maturin (in $TOOLS)"
-[ -x "$TOOLS/bin/python" ] || "$PY" -m venv "$TOOLS"
-"$TOOLS/bin/python" -m pip install -q --disable-pip-version-check 'maturin>=1.5,<2'
-
-say "building the wheel (release; libzmq + libsodium inside)"
-rm -rf "$DIST"
-"$TOOLS/bin/maturin" build --release --quiet -m emz-py/Cargo.toml -o "$DIST" 2>&1 | grep -v '^$' || true
-WHEEL=$(ls "$DIST"/emyzelium-*.whl 2>/dev/null | head -1)
-[ -n "$WHEEL" ] || die "maturin produced no wheel"
+say "building the wheel (release; libzmq + libsodium inside; maturin in $TOOLS)"
+# maturin prints blank lines even when quiet; grep exits 1 when nothing is left.
+build_wheel "$TOOLS" "$DIST" 2>&1 | { grep -v '^$' || true; } || die "maturin could not build the wheel"
+wheels=("$DIST"/emyzelium-*.whl)
+[ -f "${wheels[0]}" ] || die "maturin produced no wheel"
+WHEEL=${wheels[0]}
 echo "$WHEEL"
 
 say "fresh venv: pip install of the wheel alone (no index: nothing else may be needed)"
 rm -rf "$FRESH"
-"$PY" -m venv "$FRESH"
-"$FRESH/bin/python" -m pip install -q --disable-pip-version-check --no-index "$WHEEL"
+make_venv "$FRESH"
+pip_install "$FRESH" --no-index "$WHEEL"
 ( cd "$TMP" && "$FRESH/bin/python" - <<'PY'
-import emyzelium as emz, sys
+import sys
+
+import emyzelium as emz
+
 assert "site-packages" in emz.__file__, emz.__file__
-for name in ("zmq",):
-    assert name not in sys.modules
+assert "zmq" not in sys.modules, "the wheel must not need pyzmq"
 pk, sk = emz.keypair()
 with emz.Efunguz(sk, port=0, bind_host="127.0.0.1") as ef:
     ef.update()
@@ -49,10 +44,10 @@ print(f"emyzelium {emz.__version__} from {emz.__file__}, libzmq {emz.libzmq_vers
 PY
 )
 ( cd "$TMP" && "$FRESH/bin/emyzelium" keygen >/dev/null ) || die "the emyzelium command does not run"
-"$FRESH/bin/python" -m pip list --disable-pip-version-check --format=freeze | grep -v -E '^(pip|setuptools)==' 
+"$FRESH/bin/python" -m pip list --disable-pip-version-check --format=freeze | grep -v -E '^(pip|setuptools)=='
 
 say "test dependencies (after the wheel)"
-"$FRESH/bin/python" -m pip install -q --disable-pip-version-check -r emz-py/tests/requirements.txt
+pip_install "$FRESH" -r emz-py/tests/requirements.txt
 
 say "pytest: Python API, Python <-> Rust (emz, Life realms), Python <-> pyzmq peer"
 ( cd "$TMP" && EMZ_BIN=$ROOT/target/debug/emz EMZ_LIFE=$ROOT/target/debug/examples/life \

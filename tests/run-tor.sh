@@ -13,26 +13,18 @@
 # EMZ_TOR_NO_NETNS=1 (run on the host's loopback, in a free port range),
 # Arguments go to pytest: bash tests/run-tor.sh -k latency
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
-CI=${CI:-false}
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-say() { printf '\n==> %s\n' "$*"; }
 result() { echo "tor: $1 passed, $2 failed"; }
-fail() { printf '\nFAILED: %s\n' "$*" >&2; result 0 1; exit 1; }
+DIE_SUMMARY=$(result 0 1)
 
 if [ -z "${EMZ_TOR_INNER:-}" ]; then
     # ---- outside the namespace: tools, build, venv (these may need the network) -------
-    if ! command -v tor >/dev/null || ! command -v tor-gencert >/dev/null; then
-        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-            say "installing tor (apt-get)"
-            DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tor >/dev/null
-        fi
-    fi
-    if ! command -v tor >/dev/null || ! command -v tor-gencert >/dev/null; then
+    have tor tor-gencert || apt_install tor || true
+    if ! have tor tor-gencert; then
         if [ "$CI" = true ]; then
-            fail "tor is not installed and cannot be installed here (CI=true: the Tor tests must run)"
+            die "tor is not installed and cannot be installed here (CI=true: the Tor tests must run)"
         fi
         echo
         echo "################################################################################"
@@ -45,29 +37,24 @@ if [ -z "${EMZ_TOR_INNER:-}" ]; then
 
     if [ -z "${EMZ_BIN:-}" ]; then
         say "cargo build -p emyzelium --bin emz --example life"
-        cargo build -q -p emyzelium --bin emz --example life || fail "cargo build of emz and the Life demo"
+        cargo build -q -p emyzelium --bin emz --example life || die "cargo build of emz and the Life demo"
         export EMZ_BIN=$ROOT/target/debug/emz
     fi
-    VENV=$ROOT/.venv
-    if [ ! -x "$VENV/bin/python" ]; then
-        say "creating $VENV"
-        python3 -m venv "$VENV"
-    fi
-    "$VENV/bin/python" -c 'import pytest' 2>/dev/null \
-        || "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r tests/requirements.txt
+    project_venv
 
     # The C face: tests/tor/emz_c_peer.c over the C ABI library (built by tests/run-capi.sh,
     # or here). Faces that must take part: all three under CI (run-all.sh runs run-capi.sh
     # and run-py.sh first), only Rust otherwise (the others join when built).
     mkdir -p "$ROOT/tests/.tmp"
-    if [ -f emz-capi/Makefile ] && command -v cc >/dev/null; then
+    if [ -f emz-capi/Makefile ] && have cc; then
         say "make -C emz-capi lib (for the C face; up to date after run-capi.sh)"
         make -s -C emz-capi lib || echo "note: the C library did not build"
     fi
-    if [ -e target/capi/lib/libemyzelium.so ]; then
-        cc -std=c99 -Wall -Wextra -Werror -O1 -Iinclude tests/tor/emz_c_peer.c -Ltarget/capi/lib \
-            -Wl,-rpath,"$ROOT/target/capi/lib" -lemyzelium -o tests/.tmp/emz-c-peer \
-            || { [ "$CI" = true ] && fail "building the C face (tests/tor/emz_c_peer.c)"; }
+    if [ -e target/capi/lib/libemyzelium.so ] \
+        && ! cc -std=c99 -Wall -Wextra -Werror -O1 -Iinclude tests/tor/emz_c_peer.c -Ltarget/capi/lib \
+            -Wl,-rpath,"$ROOT/target/capi/lib" -lemyzelium -o tests/.tmp/emz-c-peer; then
+        # Outside CI the C face is optional: EMZ_TOR_FACES decides whether its absence fails.
+        [ "$CI" != true ] || die "building the C face (tests/tor/emz_c_peer.c)"
     fi
     if [ -z "${EMZ_TOR_FACES:-}" ]; then
         if [ "$CI" = true ]; then export EMZ_TOR_FACES=rust,python,c; else export EMZ_TOR_FACES=rust; fi
@@ -86,7 +73,7 @@ if [ -z "${EMZ_TOR_INNER:-}" ]; then
 else
     export EMZ_TOR_NETNS=1
     # A fresh namespace has only `lo`, and it is down.
-    if command -v ip >/dev/null; then
+    if have ip; then
         ip link set lo up
     else
         python3 - <<'PY'
@@ -100,7 +87,7 @@ PY
 fi
 
 # ---- the network, once ---------------------------------------------------------------
-PY=$ROOT/.venv/bin/python
+TEST_PY=$ROOT/.venv/bin/python
 mkdir -p "$ROOT/tests/.tmp"
 NET=$(mktemp -d "$ROOT/tests/.tmp/tornet.XXXXXX")
 stop_net() { python3 tests/tor/tornet.py stop "$NET" || true; }
@@ -111,18 +98,18 @@ say "starting the private Tor network ($NET)"
 t0=$(python3 -c 'import time; print(time.time())')
 # Every tor also exits by itself when this shell dies (__OwningControllerProcess).
 if ! python3 tests/tor/tornet.py start "$NET" --owner-pid $$ --onions 6; then
-    fail "the private Tor network did not start (logs under $NET)"
+    die "the private Tor network did not start (logs under $NET)"
 fi
 python3 -c "import time; print(f'network usable after {time.time() - $t0:.1f} s')"
 
 say "pytest tests/tor (EMZ_BIN=$EMZ_BIN; required faces: $EMZ_TOR_FACES)"
 export TORNET_JSON=$NET/net.json TOR_METRICS_FILE=$NET/metrics.json
 set +e
-"$PY" -m pytest tests/tor -v -p no:cacheprovider --junitxml="$NET/junit.xml" "$@"
+"$TEST_PY" -m pytest tests/tor -v -p no:cacheprovider --junitxml="$NET/junit.xml" "$@"
 rc=$?
 set -e
 
-read -r passed failed < <("$PY" - "$NET/junit.xml" "$CI" <<'PY'
+read -r passed failed < <("$TEST_PY" - "$NET/junit.xml" "$CI" <<'PY'
 import sys
 import xml.etree.ElementTree as ET
 try:
@@ -141,7 +128,10 @@ PY
 )
 if [ "$rc" != 0 ] && [ "$failed" = 0 ]; then failed=1; fi
 [ -f "$NET/metrics.json" ] && { say "Tor measurements"; cat "$NET/metrics.json"; echo; }
-[ "$failed" = 0 ] && [ "$passed" -gt 0 ] || { result "$passed" "$failed"; exit 1; }
+if [ "$failed" != 0 ] || [ "$passed" -eq 0 ]; then
+    result "$passed" "$failed"
+    exit 1
+fi
 stop_net
 trap - EXIT
 rm -rf "$NET"

@@ -1,4 +1,4 @@
-"""The Python face of the emyzelium benchmark suite (issue 6): the same roles and JSON
+"""The Python face of the emyzelium benchmark suite: the same roles and JSON
 lines as benches/src/main.rs (pub flood|rate, sub thr|lat, idle), on the emyzelium
 wheel. Run by benches/run.py with the wheel's venv:
 
@@ -173,8 +173,17 @@ def role_sub(a: dict[str, str]) -> None:
         n = b.received - r0
         span = max(0, last - s0)
         dropped = max(0, span - n)
-        out({"recv": n, "secs": round(el, 4), "per_s": n / el, "mb_s": n * size / el / 1e6, "size": size,
-             "dropped": dropped, "drop_frac": dropped / span if span else 0.0})
+        out(
+            {
+                "recv": n,
+                "secs": round(el, 4),
+                "per_s": n / el,
+                "mb_s": n * size / el / 1e6,
+                "size": size,
+                "dropped": dropped,
+                "drop_frac": dropped / span if span else 0.0,
+            }
+        )
     else:
         now_us = emz.now_us
         lats: list[float] = []
@@ -205,8 +214,14 @@ def role_idle(a: dict[str, str]) -> None:
         dead = s.getsockname()[1]
     _, secret = emz.keypair()
     # As the Rust role: a monitor costs 2 more fds per ehypha, off past 5000.
-    ef = emz.Efunguz(secret, port=0, bind_host="127.0.0.1", reconnect_interval=60.0, reconnect_interval_max=60.0,
-                     ehypha_monitor=n <= 5000)
+    ef = emz.Efunguz(
+        secret,
+        port=0,
+        bind_host="127.0.0.1",
+        reconnect_interval=60.0,
+        reconnect_interval_max=60.0,
+        ehypha_monitor=n <= 5000,
+    )
     for i in range(n):
         try:
             ef.add_ehypha_direct(emz.keypair()[0], "127.0.0.1", dead).add_etale("t")

@@ -54,11 +54,21 @@ def _python():
         if not os.access(py, os.X_OK):
             why.append(f"{py}: absent")
             continue
-        r = subprocess.run([py, "-c", "import emyzelium._emyzelium"], env={**os.environ, **env},
-                           capture_output=True, text=True, cwd="/")
+        r = subprocess.run(
+            [py, "-c", "import emyzelium._emyzelium"],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            cwd="/",
+        )
         if r.returncode == 0:
-            h = subprocess.run([py, "-m", "emyzelium", "emit", "--help"], env={**os.environ, **env},
-                               capture_output=True, text=True, cwd="/")
+            h = subprocess.run(
+                [py, "-m", "emyzelium", "emit", "--help"],
+                env={**os.environ, **env},
+                capture_output=True,
+                text=True,
+                cwd="/",
+            )
             return Face("python", [py, "-m", "emyzelium"], env=env, tor_control="--tor-control" in h.stdout), None
         why.append(f"{py}: {r.stderr.strip().splitlines()[-1:]}")
     return None, "Python module emyzelium not importable (run tests/run-py.sh): " + "; ".join(why)
@@ -91,8 +101,9 @@ def faces():
 def keypair():
     """A CURVE key pair (public, secret), from any face's keygen."""
     f = FACES[0]
-    out = subprocess.run(f.argv + ["keygen"], env={**os.environ, **f.env}, capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        f.argv + ["keygen"], env={**os.environ, **f.env}, capture_output=True, text=True, check=True
+    ).stdout
     kv = dict(line.split(": ", 1) for line in out.strip().splitlines())
     return kv["public"], kv["secret"]
 
@@ -112,9 +123,16 @@ class Proc:
     def __init__(self, argv, env, name, cwd=None):
         self.name = name
         self.t_start = time.time()
-        self.p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  env={**os.environ, **env}, text=True, bufsize=1,
-                                  preexec_fn=_die_with_parent, cwd=cwd)
+        self.p = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **env},
+            text=True,
+            bufsize=1,
+            preexec_fn=_die_with_parent,
+            cwd=cwd,
+        )
         self.lines = queue.Queue()
         self.all_lines = []
         self.stderr = []
@@ -141,10 +159,13 @@ class Proc:
                 if self.p.poll() is not None and self.lines.empty():
                     time.sleep(0.1)
                     if self.lines.empty():
-                        raise AssertionError(f"{self.name} exited ({self.p.returncode}) before the next line; "
-                                             f"stderr: {self.stderr[-5:]}")
+                        raise AssertionError(
+                            f"{self.name} exited ({self.p.returncode}) before the next line; stderr: {self.stderr[-5:]}"
+                        ) from None
                 if time.time() >= deadline:
-                    raise AssertionError(f"{self.name}: no line within {timeout} s; stderr: {self.stderr[-5:]}")
+                    raise AssertionError(
+                        f"{self.name}: no line within {timeout} s; stderr: {self.stderr[-5:]}"
+                    ) from None
 
     def expect(self, prefix, timeout):
         while True:

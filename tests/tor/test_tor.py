@@ -12,9 +12,8 @@ import secrets
 import statistics
 import time
 
-import pytest
-
 import peers
+import pytest
 import tornet
 from peers import FACES, parse_etale
 
@@ -27,16 +26,36 @@ def onion(info, i):
 
 
 def emit_args(secret, title, parts, port, whitelist=(), every=100, extra=()):
-    a = ["emit", "--secret", secret, "--title", title, "--port", str(port), "--bind", "127.0.0.1",
-         "--every", str(every)]
+    a = [
+        "emit",
+        "--secret",
+        secret,
+        "--title",
+        title,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--every",
+        str(every),
+    ]
     for k in whitelist:
         a += ["--whitelist", k]
     return a + list(extra) + ["--"] + list(parts)
 
 
 def listen_args(info, secret, peer_key, host, port, title, count=None, timeout=None):
-    a = ["listen", "--secret", secret, "--peer", f"{peer_key}@{host}:{port}", "--title", title,
-         "--tor-proxy", f"127.0.0.1:{info['socks_port']}"]
+    a = [
+        "listen",
+        "--secret",
+        secret,
+        "--peer",
+        f"{peer_key}@{host}:{port}",
+        "--title",
+        title,
+        "--tor-proxy",
+        f"127.0.0.1:{info['socks_port']}",
+    ]
     if count is not None:
         a += ["--count", str(count)]
     if timeout is not None:
@@ -45,10 +64,11 @@ def listen_args(info, secret, peer_key, host, port, title, count=None, timeout=N
 
 
 def face_pairs():
-    return [(e, l) for e in FACES for l in FACES]
+    return [(emitter, listener) for emitter in FACES for listener in FACES]
 
 
 # ---- every face to every face over a fixed onion ---------------------------------------
+
 
 @pytest.mark.parametrize("emitter,listener", face_pairs(), ids=lambda f: f.name)
 def test_exchange_over_onion(tornet_info, procs, emitter, listener):
@@ -60,8 +80,9 @@ def test_exchange_over_onion(tornet_info, procs, emitter, listener):
     e = procs.start(emitter, emit_args(sec, "zone", ["hello over tor", ""], target))
     e.expect("ready", 30)
     t0 = time.time()
-    lis = procs.start(listener, listen_args(tornet_info, lsec, pub, f"{on}.onion", virt, "zone", count=3,
-                                            timeout=FIRST_ETALE_TIMEOUT))
+    lis = procs.start(
+        listener, listen_args(tornet_info, lsec, pub, f"{on}.onion", virt, "zone", count=3, timeout=FIRST_ETALE_TIMEOUT)
+    )
     t, line = lis.expect("etale", FIRST_ETALE_TIMEOUT + 5)
     title, t_out, t_in, parts = parse_etale(line)
     assert title == "zone" and parts == [b"hello over tor", b""]
@@ -84,16 +105,31 @@ def test_ephemeral_onion_creation_to_first_etale(tornet_info, procs, metrics, em
     pub, sec = peers.keypair()
     _, lsec = peers.keypair()
     t0 = time.time()
-    e = procs.start(emitter, emit_args(sec, "t", ["fresh"], 0, every=50, extra=[
-        "--tor-control", f"127.0.0.1:{tornet_info['onion_control_port']}",
-        "--tor-cookie", tornet_info["onion_cookie"]]))
+    e = procs.start(
+        emitter,
+        emit_args(
+            sec,
+            "t",
+            ["fresh"],
+            0,
+            every=50,
+            extra=[
+                "--tor-control",
+                f"127.0.0.1:{tornet_info['onion_control_port']}",
+                "--tor-cookie",
+                tornet_info["onion_cookie"],
+            ],
+        ),
+    )
     _, line = e.expect("ready", 30)
     port = int(line.split()[1])
     t_onion, line = e.expect("onion", 30)
     service_id = line.split()[1]
     assert len(service_id) == 56
-    lis = procs.start(rust, listen_args(tornet_info, lsec, pub, f"{service_id}.onion", port, "t", count=1,
-                                        timeout=FIRST_ETALE_TIMEOUT))
+    lis = procs.start(
+        rust,
+        listen_args(tornet_info, lsec, pub, f"{service_id}.onion", port, "t", count=1, timeout=FIRST_ETALE_TIMEOUT),
+    )
     _, line = lis.expect("etale", FIRST_ETALE_TIMEOUT + 5)
     _, _, t_in, parts = parse_etale(line)
     assert parts == [b"fresh"]
@@ -112,15 +148,22 @@ def test_ephemeral_onion_key_file_restart(tornet_info, procs, tmp_path, emitter)
     _, lsec = peers.keypair()
     keyfile = str(tmp_path / "onion.key")
     port = tornet_info["free_ports"][ONION_FACES.index(emitter)]
-    ctl = ["--tor-control", f"127.0.0.1:{tornet_info['onion_control_port']}",
-           "--tor-cookie", tornet_info["onion_cookie"], "--onion-key-file", keyfile]
+    ctl = [
+        "--tor-control",
+        f"127.0.0.1:{tornet_info['onion_control_port']}",
+        "--tor-cookie",
+        tornet_info["onion_cookie"],
+        "--onion-key-file",
+        keyfile,
+    ]
     e1 = procs.start(emitter, emit_args(sec, "t", ["first"], port, every=50, extra=ctl), name="emit#1")
     e1.expect("ready", 30)
     _, line = e1.expect("onion", 30)
     sid = line.split()[1]
     assert os.stat(keyfile).st_mode & 0o077 == 0
-    lis = procs.start(rust, listen_args(tornet_info, lsec, pub, f"{sid}.onion", port, "t",
-                                        timeout=3 * FIRST_ETALE_TIMEOUT))
+    lis = procs.start(
+        rust, listen_args(tornet_info, lsec, pub, f"{sid}.onion", port, "t", timeout=3 * FIRST_ETALE_TIMEOUT)
+    )
     _, line = lis.expect("etale", FIRST_ETALE_TIMEOUT)
     assert parse_etale(line)[3] == [b"first"]
     e1.stop()
@@ -140,6 +183,7 @@ def test_ephemeral_onion_key_file_restart(tornet_info, procs, tmp_path, emitter)
 
 # ---- whitelist over Tor ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("emitter", FACES, ids=lambda f: f.name)
 def test_whitelist_deny_over_tor(tornet_info, procs, emitter):
     """Behind the same onion, a whitelisted subscriber gets the etale, another key gets
@@ -151,10 +195,16 @@ def test_whitelist_deny_over_tor(tornet_info, procs, emitter):
     e = procs.start(emitter, emit_args(sec, "secret", ["for friends"], target, whitelist=[okpub]))
     e.expect("ready", 30)
     rust = FACES[0]
-    bad = procs.start(rust, listen_args(tornet_info, badsec, pub, f"{on}.onion", virt, "secret", count=1,
-                                        timeout=12) + ["--states"], name="denied listener")
-    ok = procs.start(rust, listen_args(tornet_info, oksec, pub, f"{on}.onion", virt, "secret", count=1,
-                                       timeout=FIRST_ETALE_TIMEOUT), name="allowed listener")
+    bad = procs.start(
+        rust,
+        listen_args(tornet_info, badsec, pub, f"{on}.onion", virt, "secret", count=1, timeout=12) + ["--states"],
+        name="denied listener",
+    )
+    ok = procs.start(
+        rust,
+        listen_args(tornet_info, oksec, pub, f"{on}.onion", virt, "secret", count=1, timeout=FIRST_ETALE_TIMEOUT),
+        name="allowed listener",
+    )
     _, line = ok.expect("etale", FIRST_ETALE_TIMEOUT + 5)
     assert parse_etale(line)[3] == [b"for friends"]
     assert bad.wait_exit(60) == 1, (bad.all_lines, bad.stderr)
@@ -168,6 +218,7 @@ def test_whitelist_deny_over_tor(tornet_info, procs, emitter):
 
 # ---- restart behind the same (fixed) onion ---------------------------------------------
 
+
 @pytest.mark.parametrize("emitter", FACES, ids=lambda f: f.name)
 def test_restart_behind_same_onion(tornet_info, procs, emitter):
     """A publisher behind a HiddenServiceDir onion is stopped and restarted (same key, same
@@ -177,8 +228,9 @@ def test_restart_behind_same_onion(tornet_info, procs, emitter):
     on, virt, target = onion(tornet_info, 2)
     e1 = procs.start(emitter, emit_args(sec, "t", ["before"], target, every=50), name="emit#1")
     e1.expect("ready", 30)
-    lis = procs.start(FACES[0], listen_args(tornet_info, lsec, pub, f"{on}.onion", virt, "t",
-                                            timeout=3 * FIRST_ETALE_TIMEOUT))
+    lis = procs.start(
+        FACES[0], listen_args(tornet_info, lsec, pub, f"{on}.onion", virt, "t", timeout=3 * FIRST_ETALE_TIMEOUT)
+    )
     _, line = lis.expect("etale", FIRST_ETALE_TIMEOUT)
     assert parse_etale(line)[3] == [b"before"]
     e1.stop()
@@ -196,6 +248,7 @@ def test_restart_behind_same_onion(tornet_info, procs, emitter):
 
 # ---- an onion that does not exist ------------------------------------------------------
 
+
 @pytest.mark.parametrize("listener", FACES, ids=lambda f: f.name)
 def test_nonexistent_onion(tornet_info, procs, listener):
     """An ehypha to a well-formed onion nobody serves: no crash, nothing received, a clean
@@ -205,8 +258,9 @@ def test_nonexistent_onion(tornet_info, procs, listener):
     _, lsec = peers.keypair()
     secs = 10
     extra = ["--states"] if listener.name == "rust" else []
-    lis = procs.start(listener, listen_args(tornet_info, lsec, pub, f"{fake}.onion", 60847, "t", count=1,
-                                            timeout=secs) + extra)
+    lis = procs.start(
+        listener, listen_args(tornet_info, lsec, pub, f"{fake}.onion", 60847, "t", count=1, timeout=secs) + extra
+    )
     rc = lis.wait_exit(secs + 30)
     assert rc == 1, (rc, lis.stderr)  # timeout, not a crash (a signal gives rc < 0)
     assert lis.all_lines == []
@@ -223,6 +277,7 @@ def test_nonexistent_onion(tornet_info, procs, listener):
 
 # ---- latency: Tor vs direct TCP, same run ----------------------------------------------
 
+
 def test_latency_tor_vs_direct(tornet_info, procs, metrics):
     """One publisher emitting every 20 ms; one subscriber connects directly over TCP, the
     other through its onion. Median of t_in - t_out over 100 etales each."""
@@ -234,10 +289,28 @@ def test_latency_tor_vs_direct(tornet_info, procs, metrics):
     n, skip = 100, 5
     e = procs.start(rust, emit_args(sec, "lat", ["x" * 64], target, every=20))
     e.expect("ready", 30)
-    direct = procs.start(rust, ["listen", "--secret", s1, "--peer", f"{pub}@127.0.0.1:{target}", "--title", "lat",
-                                "--count", str(n + skip), "--timeout", "60"], name="direct listener")
-    tor = procs.start(rust, listen_args(tornet_info, s2, pub, f"{on}.onion", virt, "lat", count=n + skip,
-                                        timeout=FIRST_ETALE_TIMEOUT + 60), name="tor listener")
+    direct = procs.start(
+        rust,
+        [
+            "listen",
+            "--secret",
+            s1,
+            "--peer",
+            f"{pub}@127.0.0.1:{target}",
+            "--title",
+            "lat",
+            "--count",
+            str(n + skip),
+            "--timeout",
+            "60",
+        ],
+        name="direct listener",
+    )
+    tor = procs.start(
+        rust,
+        listen_args(tornet_info, s2, pub, f"{on}.onion", virt, "lat", count=n + skip, timeout=FIRST_ETALE_TIMEOUT + 60),
+        name="tor listener",
+    )
     results = {}
     for name, lis in (("direct TCP", direct), ("Tor", tor)):
         assert lis.wait_exit(FIRST_ETALE_TIMEOUT + 90) == 0, lis.stderr
@@ -247,12 +320,14 @@ def test_latency_tor_vs_direct(tornet_info, procs, metrics):
             lat.append((t_in - t_out) / 1000)
         assert len(lat) == n
         results[name] = lat
-        metrics[f"latency {name}: median / p90 of {n} etales (ms)"] = \
+        metrics[f"latency {name}: median / p90 of {n} etales (ms)"] = (
             f"{statistics.median(lat):.2f} / {sorted(lat)[int(0.9 * n)]:.2f}"
+        )
     assert statistics.median(results["Tor"]) > statistics.median(results["direct TCP"])
 
 
 # ---- the Life demo over Tor ------------------------------------------------------------
+
 
 def test_life_demo_three_realms_over_tor(tornet_info, procs, tmp_path, metrics):
     """`life --tor`: each realm makes its onion through the control port, shares it in
@@ -265,12 +340,32 @@ def test_life_demo_three_realms_over_tor(tornet_info, procs, tmp_path, metrics):
     t0 = time.time()
     realms = []
     for name in ("alien", "john", "mary"):
-        realms.append(procs.start(face, [
-            "--tor", "--realm", name, "--headless", "2400", "--linger", "15", "--base-port", str(base),
-            "--tor-control", f"127.0.0.1:{tornet_info['onion_control_port']}",
-            "--tor-cookie", tornet_info["onion_cookie"],
-            "--tor-proxy", f"127.0.0.1:{tornet_info['socks_port']}",
-            "--onion-key-file", "new"], name=f"life {name}", cwd=str(tmp_path)))
+        realms.append(
+            procs.start(
+                face,
+                [
+                    "--tor",
+                    "--realm",
+                    name,
+                    "--headless",
+                    "2400",
+                    "--linger",
+                    "15",
+                    "--base-port",
+                    str(base),
+                    "--tor-control",
+                    f"127.0.0.1:{tornet_info['onion_control_port']}",
+                    "--tor-cookie",
+                    tornet_info["onion_cookie"],
+                    "--tor-proxy",
+                    f"127.0.0.1:{tornet_info['socks_port']}",
+                    "--onion-key-file",
+                    "new",
+                ],
+                name=f"life {name}",
+                cwd=str(tmp_path),
+            )
+        )
     for r in realms:
         # The triple others need: REALM public_key onion port.
         _, line = r.next_line(60)

@@ -53,6 +53,7 @@ def log(msg):
 
 # ---- helpers -----------------------------------------------------------------------------
 
+
 def onion_from_ed25519(pubkey: bytes) -> str:
     """v3 onion (without .onion) of a 32-byte ed25519 public key."""
     assert len(pubkey) == 32
@@ -149,7 +150,7 @@ class TorControl:
     def getinfo(self, key):
         for line in self.command(f"GETINFO {key}"):
             if line.startswith(key + "="):
-                return line[len(key) + 1:]
+                return line[len(key) + 1 :]
         return None
 
     def add_onion(self, virt_port, target_port, key="NEW:ED25519-V3", flags=None):
@@ -177,6 +178,7 @@ class TorControl:
 
 
 # ---- the network -------------------------------------------------------------------------
+
 
 class Node:
     def __init__(self, root, name, index, base, role):
@@ -261,7 +263,9 @@ AUTH_OPTS = [
 
 def _tor():
     tor = shutil.which("tor") or ("/usr/sbin/tor" if os.path.exists("/usr/sbin/tor") else None)
-    gencert = shutil.which("tor-gencert") or ("/usr/bin/tor-gencert" if os.path.exists("/usr/bin/tor-gencert") else None)
+    gencert = shutil.which("tor-gencert") or (
+        "/usr/bin/tor-gencert" if os.path.exists("/usr/bin/tor-gencert") else None
+    )
     if not tor or not gencert:
         raise RuntimeError("tor and tor-gencert are needed (Debian package `tor`)")
     return tor, gencert
@@ -296,7 +300,7 @@ def _is_tor(pid):
             stat = f.read()
     except OSError:
         return False
-    name, state = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:][:1]
+    name, state = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :][:1]
     return name == "tor" and state not in ("Z", "X")
 
 
@@ -441,7 +445,12 @@ def start(root, base_port=None, owner_pid=None, n_onions=4, timeout=180):
     if base_port is None:
         base_port = pick_base_port(100 + n_onions)
     else:
-        busy = [p for p in list(range(base_port, base_port + SLOT * n_nodes)) + list(range(base_port + 100, base_port + 100 + n_onions)) if not port_free(p)]
+        busy = [
+            p
+            for p in list(range(base_port, base_port + SLOT * n_nodes))
+            + list(range(base_port + 100, base_port + 100 + n_onions))
+            if not port_free(p)
+        ]
         if busy:
             raise RuntimeError(f"ports in use: {busy[:10]}")
 
@@ -460,24 +469,60 @@ def start(root, base_port=None, owner_pid=None, n_onions=4, timeout=180):
         for a in auths:
             keys = os.path.join(a.dir, "keys")
             os.makedirs(keys, mode=0o700)
-            _run([gencert, "--create-identity-key", "--passphrase-fd", "0", "-m", "12",
-                  "-a", f"127.0.0.1:{a.dir_port}",
-                  "-i", os.path.join(keys, "authority_identity_key"),
-                  "-s", os.path.join(keys, "authority_signing_key"),
-                  "-c", os.path.join(keys, "authority_certificate")], input="\n", cwd=a.dir, timeout=60)
+            _run(
+                [
+                    gencert,
+                    "--create-identity-key",
+                    "--passphrase-fd",
+                    "0",
+                    "-m",
+                    "12",
+                    "-a",
+                    f"127.0.0.1:{a.dir_port}",
+                    "-i",
+                    os.path.join(keys, "authority_identity_key"),
+                    "-s",
+                    os.path.join(keys, "authority_signing_key"),
+                    "-c",
+                    os.path.join(keys, "authority_certificate"),
+                ],
+                input="\n",
+                cwd=a.dir,
+                timeout=60,
+            )
             with open(os.path.join(keys, "authority_certificate")) as f:
                 for line in f:
                     if line.startswith("fingerprint "):
                         a.v3ident = line.split()[1].strip()
-            r = _run([tor, "--defaults-torrc", "/dev/null", "--list-fingerprint", "--DataDirectory", a.dir,
-                      "--ORPort", "1", "--Nickname", a.name, "--GeoIPFile", "/nonexistent",
-                      "--GeoIPv6File", "/nonexistent", "--Log", "err stderr"], timeout=60)
+            r = _run(
+                [
+                    tor,
+                    "--defaults-torrc",
+                    "/dev/null",
+                    "--list-fingerprint",
+                    "--DataDirectory",
+                    a.dir,
+                    "--ORPort",
+                    "1",
+                    "--Nickname",
+                    a.name,
+                    "--GeoIPFile",
+                    "/nonexistent",
+                    "--GeoIPv6File",
+                    "/nonexistent",
+                    "--Log",
+                    "err stderr",
+                ],
+                timeout=60,
+            )
             with open(os.path.join(a.dir, "fingerprint")) as f:
                 a.fingerprint = f.read().split()[1]
             if not a.v3ident or not a.fingerprint:
                 raise RuntimeError(f"{a.name}: no identity ({r.stdout})")
-        auth_lines = [f"DirAuthority {a.name} orport={a.or_port} no-v2 v3ident={a.v3ident} "
-                      f"127.0.0.1:{a.dir_port} {a.fingerprint}" for a in auths]
+        auth_lines = [
+            f"DirAuthority {a.name} orport={a.or_port} no-v2 v3ident={a.v3ident} 127.0.0.1:{a.dir_port} {a.fingerprint}"
+            for a in auths
+        ]
 
         for a in auths:
             a.conf = _common(a, auth_lines, owner_pid) + _relay(a) + [f"DirPort 127.0.0.1:{a.dir_port}"] + AUTH_OPTS
@@ -486,7 +531,9 @@ def start(root, base_port=None, owner_pid=None, n_onions=4, timeout=180):
         # Vanguards-lite (layer-2 guards for onion circuits) over a 5-relay network
         # sometimes leaves no node for hop #2 ("Failed to find node for hop #2"): off.
         client.conf = _common(client, auth_lines, owner_pid) + [
-            f"SocksPort 127.0.0.1:{client.socks_port} ExtendedErrors", "VanguardsLiteEnabled 0"]
+            f"SocksPort 127.0.0.1:{client.socks_port} ExtendedErrors",
+            "VanguardsLiteEnabled 0",
+        ]
         onions = []
         hs.conf = _common(hs, auth_lines, owner_pid) + ["SocksPort 0", "VanguardsLiteEnabled 0"]
         for i in range(n_onions):
@@ -499,16 +546,24 @@ def start(root, base_port=None, owner_pid=None, n_onions=4, timeout=180):
         for n in auths + relays:
             _record(root, n.name, _launch(tor, n))
         log(f"{len(auths)} authorities + {len(relays)} relays started (base port {base_port})")
-        _wait("consensus listing every relay Running+HSDir",
-              lambda: _consensus_ok(auths[0].dir_port, [n.name for n in auths + relays]), timeout, auths + relays)
+        _wait(
+            "consensus listing every relay Running+HSDir",
+            lambda: _consensus_ok(auths[0].dir_port, [n.name for n in auths + relays]),
+            timeout,
+            auths + relays,
+        )
         t_consensus = time.time() - t0
         log(f"consensus ready after {t_consensus:.1f} s")
 
         for attempt in (1, 2):
             for n in (client, hs):
                 _record(root, n.name, _launch(tor, n))
-            _wait("client and onion tor bootstrapped 100%", lambda: _bootstrapped(client) and _bootstrapped(hs),
-                  timeout, nodes)
+            _wait(
+                "client and onion tor bootstrapped 100%",
+                lambda: _bootstrapped(client) and _bootstrapped(hs),
+                timeout,
+                nodes,
+            )
             t_boot = time.time() - t0
             log(f"client and onion-service tor bootstrapped after {t_boot:.1f} s")
 
@@ -519,13 +574,15 @@ def start(root, base_port=None, owner_pid=None, n_onions=4, timeout=180):
             errors, attempts = [], {}
             probe_timeout = timeout / 3 if attempt == 1 else timeout
 
-            def probe(o):
+            def probe(o, attempts, errors, probe_timeout):
                 try:
-                    attempts[o["name"]] = _probe_onion(client.socks_port, o["onion"], o["virt_port"],
-                                                       o["target_port"], probe_timeout)
+                    attempts[o["name"]] = _probe_onion(
+                        client.socks_port, o["onion"], o["virt_port"], o["target_port"], probe_timeout
+                    )
                 except Exception as e:
                     errors.append(e)
-            threads = [threading.Thread(target=probe, args=(o,)) for o in onions]
+
+            threads = [threading.Thread(target=probe, args=(o, attempts, errors, probe_timeout)) for o in onions]
             for t in threads:
                 t.start()
             for t in threads:
@@ -557,15 +614,20 @@ def start(root, base_port=None, owner_pid=None, n_onions=4, timeout=180):
             "onions": onions,
             "free_ports": [base_port + 100 + n_onions + k for k in range(50)],
             "pids": {n.name: _read_pid(n.pidfile) for n in nodes},
-            "timings_s": {"consensus": round(t_consensus, 1), "bootstrap": round(t_boot, 1),
-                          "onions_reachable": round(t_ready, 1)},
+            "timings_s": {
+                "consensus": round(t_consensus, 1),
+                "bootstrap": round(t_boot, 1),
+                "onions_reachable": round(t_ready, 1),
+            },
         }
         with open(os.path.join(root, "net.json"), "w") as f:
             json.dump(info, f, indent=2)
         with open(os.path.join(root, "net.env"), "w") as f:
-            f.write(f"TORNET_JSON={root}/net.json\nTOR_SOCKS_PORT={client.socks_port}\n"
-                    f"TOR_CONTROL_PORT={hs.control_port}\nTOR_CONTROL_COOKIE={info['onion_cookie']}\n"
-                    f"TOR_CLIENT_CONTROL_PORT={client.control_port}\n")
+            f.write(
+                f"TORNET_JSON={root}/net.json\nTOR_SOCKS_PORT={client.socks_port}\n"
+                f"TOR_CONTROL_PORT={hs.control_port}\nTOR_CONTROL_COOKIE={info['onion_cookie']}\n"
+                f"TOR_CLIENT_CONTROL_PORT={client.control_port}\n"
+            )
             for o in onions:
                 f.write(f"TOR_ONION_{o['name'].upper()}={o['onion']}:{o['virt_port']}:{o['target_port']}\n")
         return info
@@ -578,8 +640,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("command", choices=["start", "stop", "status"])
     ap.add_argument("dir")
-    ap.add_argument("--owner-pid", type=int, default=None,
-                    help="every tor exits when this process dies (__OwningControllerProcess)")
+    ap.add_argument(
+        "--owner-pid", type=int, default=None, help="every tor exits when this process dies (__OwningControllerProcess)"
+    )
     ap.add_argument("--base-port", type=int, default=None)
     ap.add_argument("--onions", type=int, default=4, help="fixed HiddenServiceDir onions")
     ap.add_argument("--timeout", type=float, default=180)
@@ -596,6 +659,7 @@ def main():
 
     def on_signal(signum, _frame):
         raise KeyboardInterrupt(f"signal {signum}")
+
     for s in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, on_signal)
     try:

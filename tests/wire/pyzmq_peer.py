@@ -221,8 +221,18 @@ def run_sub(a):
 # ---- main ---------------------------------------------------------------------------------
 
 
-VALUE_OPTIONS = {"--secret", "--bind", "--port", "--whitelist", "--title", "--every", "--count", "--t-out",
-                 "--peer", "--timeout"}
+VALUE_OPTIONS = {
+    "--secret",
+    "--bind",
+    "--port",
+    "--whitelist",
+    "--title",
+    "--every",
+    "--count",
+    "--t-out",
+    "--peer",
+    "--timeout",
+}
 
 
 def glue_values(argv):

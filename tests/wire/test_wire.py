@@ -81,7 +81,9 @@ class Proc:
         try:
             line = self.lines.get(timeout=timeout)
         except queue.Empty:
-            raise AssertionError(f"no output from {self.cmd[:3]} within {timeout} s; stderr:\n{self.stderr()}") from None
+            raise AssertionError(
+                f"no output from {self.cmd[:3]} within {timeout} s; stderr:\n{self.stderr()}"
+            ) from None
         if line is None:
             self.lines.put(None)
         return line
@@ -197,18 +199,64 @@ def test_pyzmq_pub_to_emz_listen(emz, spawn, tmp_path):
     pub, port = start_publisher(
         spawn,
         lambda port: peer_cmd(
-            "pub", "--secret", pub_secret, "--bind", "127.0.0.1", "--port", str(port),
-            "--title", "zone2", "--title", "zon", "--title", "zone",
-            "--every", "200", "--t-out", str(T_OUT), "--file", *files,
+            "pub",
+            "--secret",
+            pub_secret,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--title",
+            "zone2",
+            "--title",
+            "zon",
+            "--title",
+            "zone",
+            "--every",
+            "200",
+            "--t-out",
+            str(T_OUT),
+            "--file",
+            *files,
         ),
         "pyzmq-pub",
     )
     peer = f"{pub_key}@127.0.0.1:{port}"
-    listen = spawn([emz, "listen", "--secret", sub_secret, "--peer", peer, "--title", "zone",
-                    "--count", "3", "--timeout", str(LONG)], "emz-listen")
+    listen = spawn(
+        [
+            emz,
+            "listen",
+            "--secret",
+            sub_secret,
+            "--peer",
+            peer,
+            "--title",
+            "zone",
+            "--count",
+            "3",
+            "--timeout",
+            str(LONG),
+        ],
+        "emz-listen",
+    )
     # Control: the publisher does send "zone2", to whoever subscribes to it.
-    listen2 = spawn([emz, "listen", "--secret", sub_secret, "--peer", peer, "--title", "zone2",
-                     "--count", "1", "--timeout", str(LONG)], "emz-listen2")
+    listen2 = spawn(
+        [
+            emz,
+            "listen",
+            "--secret",
+            sub_secret,
+            "--peer",
+            peer,
+            "--title",
+            "zone2",
+            "--count",
+            "1",
+            "--timeout",
+            str(LONG),
+        ],
+        "emz-listen2",
+    )
 
     assert listen.wait(LONG + 10) == 0, listen.stderr()
     assert listen2.wait(LONG + 10) == 0, listen2.stderr()
@@ -233,14 +281,45 @@ def test_pyzmq_pub_to_emz_listen_edge_parts(emz, spawn):
     for hex_parts, t_out in (([], -1234567890123), (["-"], -1), (["00", "-", "ff"], 0)):
         pub, port = start_publisher(
             spawn,
-            lambda port: peer_cmd(
-                "pub", "--secret", pub_secret, "--bind", "127.0.0.1", "--port", str(port),
-                "--title", "", "--title", "x", "--every", "50", "--t-out", str(t_out), "--hex", *hex_parts,
+            # The defaults pin this iteration's values into the lambda.
+            lambda port, t_out=t_out, hex_parts=hex_parts: peer_cmd(
+                "pub",
+                "--secret",
+                pub_secret,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--title",
+                "",
+                "--title",
+                "x",
+                "--every",
+                "50",
+                "--t-out",
+                str(t_out),
+                "--hex",
+                *hex_parts,
             ),
             "pyzmq-pub",
         )
-        listen = spawn([emz, "listen", "--secret", sub_secret, "--peer", f"{pub_key}@127.0.0.1:{port}",
-                        "--title", "", "--count", "2", "--timeout", str(LONG)], "emz-listen")
+        listen = spawn(
+            [
+                emz,
+                "listen",
+                "--secret",
+                sub_secret,
+                "--peer",
+                f"{pub_key}@127.0.0.1:{port}",
+                "--title",
+                "",
+                "--count",
+                "2",
+                "--timeout",
+                str(LONG),
+            ],
+            "emz-listen",
+        )
         assert listen.wait(LONG + 10) == 0, listen.stderr()
         want = [b"" if h == "-" else bytes.fromhex(h) for h in hex_parts]
         for line in listen.all_lines:
@@ -260,16 +339,42 @@ def test_emz_emit_to_pyzmq_sub(emz, spawn, tmp_path):
     files = write_parts(tmp_path, PARTS)
     emit, port = start_publisher(
         spawn,
-        lambda port: [emz, "emit", "--secret", pub_secret, "--bind", "127.0.0.1", "--port", str(port),
-                      "--title", "zone2", "--title", "zon", "--title", "zone", "--every", "200", "--file", *files],
+        lambda port: [
+            emz,
+            "emit",
+            "--secret",
+            pub_secret,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--title",
+            "zone2",
+            "--title",
+            "zon",
+            "--title",
+            "zone",
+            "--every",
+            "200",
+            "--file",
+            *files,
+        ],
         "emz-emit",
     )
     peer = f"{pub_key}@127.0.0.1:{port}"
     # The pyzmq subscriber prints whatever arrives, whatever its title.
-    sub = spawn(peer_cmd("sub", "--secret", sub_secret, "--peer", peer, "--title", "zone",
-                         "--count", "3", "--timeout", str(LONG)), "pyzmq-sub")
-    sub2 = spawn(peer_cmd("sub", "--secret", sub_secret, "--peer", peer, "--title", "zone2",
-                          "--count", "1", "--timeout", str(LONG)), "pyzmq-sub2")
+    sub = spawn(
+        peer_cmd(
+            "sub", "--secret", sub_secret, "--peer", peer, "--title", "zone", "--count", "3", "--timeout", str(LONG)
+        ),
+        "pyzmq-sub",
+    )
+    sub2 = spawn(
+        peer_cmd(
+            "sub", "--secret", sub_secret, "--peer", peer, "--title", "zone2", "--count", "1", "--timeout", str(LONG)
+        ),
+        "pyzmq-sub2",
+    )
 
     assert sub.wait(LONG + 10) == 0, sub.stderr()
     assert sub2.wait(LONG + 10) == 0, sub2.stderr()
@@ -291,12 +396,44 @@ def test_emz_emit_to_pyzmq_sub_edge_parts(emz, spawn):
     for hex_parts in ([], ["-"], ["00", "-", "ff"]):
         emit, port = start_publisher(
             spawn,
-            lambda port: [emz, "emit", "--secret", pub_secret, "--bind", "127.0.0.1", "--port", str(port),
-                          "--title", "", "--title", "x", "--every", "50", "--hex", "--", *hex_parts],
+            # The defaults pin this iteration's values into the lambda.
+            lambda port, hex_parts=hex_parts: [
+                emz,
+                "emit",
+                "--secret",
+                pub_secret,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--title",
+                "",
+                "--title",
+                "x",
+                "--every",
+                "50",
+                "--hex",
+                "--",
+                *hex_parts,
+            ],
             "emz-emit",
         )
-        sub = spawn(peer_cmd("sub", "--secret", sub_secret, "--peer", f"{pub_key}@127.0.0.1:{port}",
-                             "--title", "", "--count", "2", "--timeout", str(LONG)), "pyzmq-sub")
+        sub = spawn(
+            peer_cmd(
+                "sub",
+                "--secret",
+                sub_secret,
+                "--peer",
+                f"{pub_key}@127.0.0.1:{port}",
+                "--title",
+                "",
+                "--count",
+                "2",
+                "--timeout",
+                str(LONG),
+            ),
+            "pyzmq-sub",
+        )
         assert sub.wait(LONG + 10) == 0, sub.stderr()
         want = [b"" if h == "-" else bytes.fromhex(h) for h in hex_parts]
         for line in sub.all_lines:
@@ -311,8 +448,23 @@ def test_emz_emit_count_then_exit(emz, spawn):
     pub_key, pub_secret = keypair()
     emit, port = start_publisher(
         spawn,
-        lambda port: [emz, "emit", "--secret", pub_secret, "--bind", "127.0.0.1", "--port", str(port),
-                      "--title", "t", "--every", "50", "--count", "5", "a"],
+        lambda port: [
+            emz,
+            "emit",
+            "--secret",
+            pub_secret,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--title",
+            "t",
+            "--every",
+            "50",
+            "--count",
+            "5",
+            "a",
+        ],
         "emz-emit",
     )
     assert emit.wait(LONG) == 0, emit.stderr()
@@ -328,15 +480,36 @@ def test_emz_emit_whitelist(emz, spawn):
     _, other_secret = keypair()
     emit, port = start_publisher(
         spawn,
-        lambda port: [emz, "emit", "--secret", pub_secret, "--bind", "127.0.0.1", "--port", str(port),
-                      "--whitelist", allowed_public, "--title", "zone", "--every", "50", "secret data"],
+        lambda port: [
+            emz,
+            "emit",
+            "--secret",
+            pub_secret,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--whitelist",
+            allowed_public,
+            "--title",
+            "zone",
+            "--every",
+            "50",
+            "secret data",
+        ],
         "emz-emit",
     )
     peer = f"{pub_key}@127.0.0.1:{port}"
-    denied = spawn(peer_cmd("sub", "--secret", other_secret, "--peer", peer, "--title", "zone",
-                            "--timeout", str(SHORT)), "pyzmq-denied")
-    allowed = spawn(peer_cmd("sub", "--secret", allowed_secret, "--peer", peer, "--title", "zone",
-                             "--count", "2", "--timeout", str(LONG)), "pyzmq-allowed")
+    denied = spawn(
+        peer_cmd("sub", "--secret", other_secret, "--peer", peer, "--title", "zone", "--timeout", str(SHORT)),
+        "pyzmq-denied",
+    )
+    allowed = spawn(
+        peer_cmd(
+            "sub", "--secret", allowed_secret, "--peer", peer, "--title", "zone", "--count", "2", "--timeout", str(LONG)
+        ),
+        "pyzmq-allowed",
+    )
 
     assert allowed.wait(LONG + 10) == 0, allowed.stderr()
     assert [parse_etale(line)[3] for line in allowed.all_lines] == [[b"secret data"]] * 2
@@ -354,15 +527,47 @@ def test_pyzmq_pub_whitelist_denies_emz_listen(emz, spawn):
     other_public, other_secret = keypair()
     pub, port = start_publisher(
         spawn,
-        lambda port: peer_cmd("pub", "--verbose", "--secret", pub_secret, "--bind", "127.0.0.1", "--port", str(port),
-                              "--whitelist", allowed_public, "--title", "zone", "--every", "50", "secret data"),
+        lambda port: peer_cmd(
+            "pub",
+            "--verbose",
+            "--secret",
+            pub_secret,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--whitelist",
+            allowed_public,
+            "--title",
+            "zone",
+            "--every",
+            "50",
+            "secret data",
+        ),
         "pyzmq-pub",
     )
     peer = f"{pub_key}@127.0.0.1:{port}"
-    denied = spawn([emz, "listen", "--secret", other_secret, "--peer", peer, "--title", "zone",
-                    "--timeout", str(SHORT)], "emz-denied")
-    allowed = spawn([emz, "listen", "--secret", allowed_secret, "--peer", peer, "--title", "zone",
-                     "--count", "2", "--timeout", str(LONG)], "emz-allowed")
+    denied = spawn(
+        [emz, "listen", "--secret", other_secret, "--peer", peer, "--title", "zone", "--timeout", str(SHORT)],
+        "emz-denied",
+    )
+    allowed = spawn(
+        [
+            emz,
+            "listen",
+            "--secret",
+            allowed_secret,
+            "--peer",
+            peer,
+            "--title",
+            "zone",
+            "--count",
+            "2",
+            "--timeout",
+            str(LONG),
+        ],
+        "emz-allowed",
+    )
 
     assert allowed.wait(LONG + 10) == 0, allowed.stderr()
     assert [parse_etale(line)[3] for line in allowed.all_lines] == [[b"secret data"]] * 2
@@ -392,23 +597,81 @@ def test_keys_beginning_with_dash(emz, spawn):
     sub_public, sub_secret = dash_keypair(public=True, secret=True)
     emit, port = start_publisher(
         spawn,
-        lambda port: [emz, "emit", "--secret", pub_secret, "--bind", "127.0.0.1", "--port", str(port),
-                      "--whitelist", sub_public, "--title", "zone", "--every", "50", "x"],
+        lambda port: [
+            emz,
+            "emit",
+            "--secret",
+            pub_secret,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--whitelist",
+            sub_public,
+            "--title",
+            "zone",
+            "--every",
+            "50",
+            "x",
+        ],
         "emz-emit",
     )
-    sub = spawn(peer_cmd("sub", "--secret", sub_secret, "--peer", f"{pub_key}@127.0.0.1:{port}",
-                         "--title", "zone", "--count", "1", "--timeout", str(LONG)), "pyzmq-sub")
+    sub = spawn(
+        peer_cmd(
+            "sub",
+            "--secret",
+            sub_secret,
+            "--peer",
+            f"{pub_key}@127.0.0.1:{port}",
+            "--title",
+            "zone",
+            "--count",
+            "1",
+            "--timeout",
+            str(LONG),
+        ),
+        "pyzmq-sub",
+    )
     assert sub.wait(LONG + 10) == 0, sub.stderr()
     emit.kill()
 
     pub, port = start_publisher(
         spawn,
-        lambda port: peer_cmd("pub", "--secret", pub_secret, "--bind", "127.0.0.1", "--port", str(port),
-                              "--whitelist", sub_public, "--title", "zone", "--every", "50", "x"),
+        lambda port: peer_cmd(
+            "pub",
+            "--secret",
+            pub_secret,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--whitelist",
+            sub_public,
+            "--title",
+            "zone",
+            "--every",
+            "50",
+            "x",
+        ),
         "pyzmq-pub",
     )
-    listen = spawn([emz, "listen", "--secret", sub_secret, "--peer", f"{pub_key}@127.0.0.1:{port}",
-                    "--title", "zone", "--count", "1", "--timeout", str(LONG)], "emz-listen")
+    listen = spawn(
+        [
+            emz,
+            "listen",
+            "--secret",
+            sub_secret,
+            "--peer",
+            f"{pub_key}@127.0.0.1:{port}",
+            "--title",
+            "zone",
+            "--count",
+            "1",
+            "--timeout",
+            str(LONG),
+        ],
+        "emz-listen",
+    )
     assert listen.wait(LONG + 10) == 0, listen.stderr()
 
     for tool in ([emz], peer_cmd()):
@@ -424,9 +687,15 @@ def test_emz_help_and_errors(emz):
     assert r.returncode == 0
     for word in ("keygen", "public", "emit", "listen", "--whitelist", "--every", "--count", "--hex", "--timeout"):
         assert word in r.stdout
-    for bad in ([], ["nope"], ["public"], ["public", "not-a-key"], ["emit", "--title", "t"],
-                ["listen", "--secret", keypair()[1], "--peer", "nokey", "--title", "t"],
-                ["emit", "--secret", keypair()[1], "--title", "t", "--hex", "zz"]):
+    for bad in (
+        [],
+        ["nope"],
+        ["public"],
+        ["public", "not-a-key"],
+        ["emit", "--title", "t"],
+        ["listen", "--secret", keypair()[1], "--peer", "nokey", "--title", "t"],
+        ["emit", "--secret", keypair()[1], "--title", "t", "--hex", "zz"],
+    ):
         r = subprocess.run([emz, *bad], capture_output=True, text=True, timeout=30)
         assert r.returncode == 2, (bad, r)
         assert r.stderr.startswith("emz: "), (bad, r.stderr)

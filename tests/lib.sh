@@ -1,0 +1,133 @@
+# shellcheck shell=bash
+# Helpers shared by the test scripts and the benchmark script, so that installing, port
+# finding and venv handling follow one rule everywhere. Sourced, never run:
+#   . "$(dirname "$0")/lib.sh"            (from tests/)
+# Leaves the caller at the root of the tree, with ROOT, CI (true/false) and PY set.
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    echo "tests/lib.sh is sourced by the test scripts; it does nothing on its own" >&2
+    exit 1
+fi
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd) || exit 1
+cd "$ROOT" || exit 1
+CI=${CI:-false}
+PY=${PYTHON:-python3}
+
+say() { printf '\n==> %s\n' "$*"; }
+
+# A script whose last line must be its summary (read by CI) sets DIE_SUMMARY to it, so a
+# failure before the summary still ends on one.
+die() {
+    printf '\nFAILED: %s\n' "$*" >&2
+    if [ -n "${DIE_SUMMARY:-}" ]; then echo "$DIE_SUMMARY"; fi
+    exit 1
+}
+
+# have CMD...: true when every CMD is on PATH.
+have() {
+    local c
+    for c in "$@"; do command -v "$c" >/dev/null || return 1; done
+}
+
+# can_apt: only root installs packages; a developer's own machine is theirs to change.
+can_apt() { [ "$(id -u)" = 0 ] && have apt-get; }
+
+# apt_install PKG...: installs Debian packages; returns 1 without trying when it cannot, so
+# the caller decides between failing and skipping. apt-get update runs once per run of the
+# test command, not once per script.
+apt_install() {
+    can_apt || return 1
+    say "installing $* (apt-get)"
+    if [ "${EMZ_APT_UPDATED:-}" != 1 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || return 1
+        export EMZ_APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# require_packages PKG...: installs what is listed (nothing listed: nothing to do) or dies
+# naming it: a missing tool is never a skip.
+require_packages() {
+    [ $# -gt 0 ] || return 0
+    if ! can_apt; then
+        die "missing: $* (install them, or run as root so this script can)"
+    fi
+    apt_install "$@" || die "apt-get could not install: $*"
+}
+
+# require_python: $PY with the venv module (Debian ships venv and ensurepip apart).
+require_python() {
+    have "$PY" && "$PY" -c 'import venv, ensurepip' 2>/dev/null && return 0
+    require_packages python3 python3-venv python3-pip
+    "$PY" -c 'import venv, ensurepip' 2>/dev/null || die "$PY cannot create venvs"
+}
+
+# make_venv DIR: a venv at DIR unless one is there already.
+make_venv() {
+    [ -x "$1/bin/python" ] && return 0
+    require_python
+    say "creating the venv $1"
+    "$PY" -m venv "$1"
+}
+
+# pip_install VENV ARG...: pip install into VENV, quietly.
+pip_install() {
+    local venv=$1
+    shift
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "$@"
+}
+
+# project_venv: $ROOT/.venv with tests/requirements.txt (pyzmq, pytest, ruff); sets VENV.
+# pip runs only when the requirements changed since the last install, so each script may
+# call this without paying for it twice.
+project_venv() {
+    VENV=$ROOT/.venv
+    make_venv "$VENV" || return 1
+    if ! cmp -s tests/requirements.txt "$VENV/.emz-requirements"; then
+        pip_install "$VENV" -r tests/requirements.txt || die "pip could not install tests/requirements.txt into $VENV"
+        cp tests/requirements.txt "$VENV/.emz-requirements"
+    fi
+}
+
+# build_wheel VENV DIST: maturin into VENV, then the release wheel of emz-py (abi3, libzmq
+# and libsodium inside) into DIST, emptied first. maturin's output goes to the caller. Steps
+# chained with && in a subshell: any failed step (a die too) is the function's status, also
+# where the caller turns set -e off (an if, a ||) to carry on without the wheel.
+build_wheel() (
+    make_venv "$1" \
+        && pip_install "$1" 'maturin>=1.5,<2' \
+        && rm -rf "$2" \
+        && "$1/bin/maturin" build --release --quiet -m emz-py/Cargo.toml -o "$2"
+)
+
+# free_ports N: prints the first of N consecutive free TCP ports on 127.0.0.1. The base is
+# random so that parallel runs on one machine rarely pick the same range.
+free_ports() {
+    local base
+    base=$("$PY" - "$1" <<'PY'
+import random
+import socket
+import sys
+
+n = int(sys.argv[1])
+for _ in range(200):
+    base = random.randrange(20000, 60000 - n)
+    sockets = []
+    try:
+        for i in range(n):
+            s = socket.socket()
+            sockets.append(s)
+            s.bind(("127.0.0.1", base + i))
+        print(base)
+        break
+    except OSError:
+        pass
+    finally:
+        for s in sockets:
+            s.close()
+PY
+)
+    [ -n "$base" ] || die "no $1 consecutive free ports on 127.0.0.1"
+    echo "$base"
+}
