@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Driver of the emyzelium benchmark suite (issue 6). Standard library only.
+"""Driver of the emyzelium benchmark suite. Standard library only.
 
 Runs every figure `--reps` times, alternating the implementations inside each repetition
 (raw libzmq baseline, Rust API, C API, Python API), each publisher and subscriber in its
 own process over loopback TCP with CURVE on; then reports medians with min-max spread,
-ratios to the raw baseline, the original emyzelium's figures (constants from issue 6)
-and a verdict for each target. Writes benches/results/latest.json and latest.md.
+ratios to the raw baseline, the original emyzelium's figures (constants measured once on
+this machine) and a verdict for each target. Writes benches/results/latest.json and latest.md.
 
 Normally started by `bash benches/run.sh` (which builds what it needs first):
 
@@ -32,7 +32,7 @@ ROOT = os.path.dirname(HERE)
 RESULTS = os.path.join(HERE, "results")
 
 # The original emyzelium's figures and raw libzmq 4.3.4's, measured on this 2-core
-# machine (issue 6). Shown beside ours; never re-measured.
+# machine before this rewrite. Shown beside ours; never re-measured.
 ANCHOR = {
     "raw_434": {"thr64": 202_000, "mb_1m": 537, "p50": 44, "p99": 117},
     "cpp": {"thr64": 213_000, "mb_1m": 532, "p50": 38, "p99": 87, "update1000": 473, "max_ehyphae": 1019,
@@ -138,11 +138,13 @@ class Suite:
         self.log.flush()
 
     def pubsub(self, impl: str, pub_args: list[str], sub_role: str, sub_args: list[str], timeout: float,
-               whitelist: bool = True, go: bool = True, env: dict[str, str] | None = None) -> dict:
-        """Starts a publisher, then a subscriber; `go` once it is ready; its result line."""
+               whitelist: bool = True, go: bool = True, env: dict[str, str] | None = None,
+               pub_impl: str | None = None) -> dict:
+        """Starts a publisher (`pub_impl`, by default the one that goes with `impl`), then
+        a subscriber; `go` once it is ready; its result line."""
         pk, sk = self.key()
         ck, cs = self.key()
-        pub_impl = impl if sub_role == "sub" else ("raw" if impl == "raw" else "rust")
+        pub_impl = pub_impl or (impl if sub_role == "sub" else ("raw" if impl == "raw" else "rust"))
         pa = self.cmd(pub_impl, "pub") + ["--secret", sk] + (["--wl", ck] if whitelist else []) + pub_args
         procs = []
         try:
@@ -182,6 +184,14 @@ class Suite:
                 self.attempt(f"thr{size}nb", "rust", lambda: self.pubsub(
                     "rust", ["--mode", "flood", "--size", str(size), "--secs", str(secs + warm + 3), "--backoff", "0"],
                     "sub", ["--mode", "thr", "--secs", str(secs), "--warm", str(warm)], timeout=secs + warm + 30))
+        if "rust" in self.opt.impls:
+            # The same Rust publisher for every face's subscriber: what receiving costs in
+            # each binding, apart from what its publisher's loop costs.
+            for impl in rotate([i for i in self.opt.impls if i != "raw"], rep):
+                self.attempt("thr64rp", impl, lambda: self.pubsub(
+                    impl, ["--mode", "flood", "--size", "64", "--secs", str(secs + warm + 3)],
+                    "sub", ["--mode", "thr", "--secs", str(secs), "--warm", str(warm)], timeout=secs + warm + 30,
+                    pub_impl="rust"))
 
     def fig_lat(self, rep: int) -> None:
         secs, warm = (1.5, 0.3) if self.opt.quick else (3.0, 0.5)
@@ -355,6 +365,9 @@ def summarize(runs: dict, impls: list[str]) -> tuple[list[dict], list[dict]]:
         base = stat(runs, f"thr{size}", "raw", "per_s")
         if base and base["median"] and nb["cells"].get("rust"):
             nb["ratios"]["rust"] = nb["cells"]["rust"]["median"] / base["median"]
+        if size == 64:
+            row("throughput 64 B: etales/s received from the same Rust publisher (each face's subscriber)", "thr64rp",
+                "per_s", impl_list=[i for i in impls if i != "raw"], ratio=False)
     for f, nm, anc in [("p50", "p50", (A["cpp"]["p50"], A["py"]["p50"])), ("p99", "p99", (A["cpp"]["p99"], "")),
                        ("p999", "p99.9", ("", ""))]:
         row(f"latency emit → visible after update(), 1000/s: {nm} µs", "lat", f, better="lower",
@@ -503,7 +516,7 @@ def markdown(rows: list[dict], targets: list[dict], impls: list[str], meta: dict
     if errs:
         out.append("")
         out.append("¹ " + "; ".join(f"{f} / {IMPL_NAME[i]}: {short(e)}" for f, i, e in errs[:6]))
-    out += ["", f"Anchors (issue 6, same machine): raw libzmq 4.3.4 {ANCHOR['raw_434']['thr64']:,}/s at 64 B, "
+    out += ["", f"Anchors (measured once, same machine): raw libzmq 4.3.4 {ANCHOR['raw_434']['thr64']:,}/s at 64 B, "
             f"{ANCHOR['raw_434']['mb_1m']} MB/s at 1 MiB, p50/p99 {ANCHOR['raw_434']['p50']}/"
             f"{ANCHOR['raw_434']['p99']} µs.", "", "| target | measured | verdict | why not |", "|---|---|---|---|"]
     for t in targets:

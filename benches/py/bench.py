@@ -1,4 +1,4 @@
-"""The Python face of the emyzelium benchmark suite (issue 6): the same roles and JSON
+"""The Python face of the emyzelium benchmark suite: the same roles and JSON
 lines as benches/src/main.rs (pub flood|rate, sub thr|lat, idle), on the emyzelium
 wheel. Run by benches/run.py with the wheel's venv:
 
