@@ -157,11 +157,12 @@ class Suite:
         whitelist: bool = True,
         go: bool = True,
         env: dict[str, str] | None = None,
+        pub_impl: str | None = None,
     ) -> dict:
         """Starts a publisher, then a subscriber; `go` once it is ready; its result line."""
         pk, sk = self.key()
         ck, cs = self.key()
-        pub_impl = impl if sub_role == "sub" else ("raw" if impl == "raw" else "rust")
+        pub_impl = pub_impl or (impl if sub_role == "sub" else ("raw" if impl == "raw" else "rust"))
         pa = self.cmd(pub_impl, "pub") + ["--secret", sk] + (["--wl", ck] if whitelist else []) + pub_args
         procs = []
         try:
@@ -214,6 +215,20 @@ class Suite:
                     "sub",
                     ["--mode", "thr", "--secs", str(secs), "--warm", str(warm)],
                     timeout=secs + warm + 30,
+                )
+        if "rust" in self.opt.impls:
+            # The same Rust publisher for every face's subscriber: what receiving costs in
+            # each binding, apart from what its publisher's loop costs.
+            for impl in rotate([i for i in self.opt.impls if i != "raw"], rep):
+                self.attempt(
+                    "thr64rp",
+                    impl,
+                    self.pubsub,
+                    ["--mode", "flood", "--size", "64", "--secs", str(secs + warm + 3)],
+                    "sub",
+                    ["--mode", "thr", "--secs", str(secs), "--warm", str(warm)],
+                    timeout=secs + warm + 30,
+                    pub_impl="rust",
                 )
 
     def fig_lat(self, rep: int) -> None:
@@ -441,6 +456,14 @@ def summarize(runs: dict, impls: list[str]) -> tuple[list[dict], list[dict]]:
         base = stat(runs, f"thr{size}", "raw", "per_s")
         if base and base["median"] and nb["cells"].get("rust"):
             nb["ratios"]["rust"] = nb["cells"]["rust"]["median"] / base["median"]
+        if size == 64:
+            row(
+                "throughput 64 B: etales/s received from the same Rust publisher (each face's subscriber)",
+                "thr64rp",
+                "per_s",
+                impl_list=[i for i in impls if i != "raw"],
+                ratio=False,
+            )
     for f, nm, anc in [
         ("p50", "p50", (A["cpp"]["p50"], A["py"]["p50"])),
         ("p99", "p99", (A["cpp"]["p99"], "")),

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Python wheel: builds it with maturin (release, abi3), installs it ALONE into a fresh
 # venv (proving it is self-contained: no libzmq, no pyzmq), then adds the test tools and
-# runs the pytest suite of emz-py/tests (Python API, Python <-> Rust, Python <-> pyzmq
-# peer) and mypy's stubtest (the .pyi stubs against the runtime).
+# runs the pytest suite of emz-py/tests (Python API and command line), mypy's stubtest (the
+# .pyi stubs against the runtime), and tests/cross: every face (Rust, C, Python) to every
+# face and to the independent pyzmq peer over loopback, which needs this wheel.
 # Under CI=true nothing may be skipped.
 set -euo pipefail
 # shellcheck source=tests/lib.sh
@@ -12,11 +13,6 @@ TOOLS=$TMP/py-tools
 FRESH=$TMP/py-fresh
 DIST=$TMP/dist
 mkdir -p "$TMP"
-
-say "Rust counterparts for the cross tests (emz CLI, Life realms, benchmark)"
-cargo build -q -p emyzelium --bin emz
-cargo build -q -p emyzelium --example life
-cargo build -q -p emz-py --examples
 
 say "building the wheel (release; libzmq + libsodium inside; maturin in $TOOLS)"
 # maturin prints blank lines even when quiet; grep exits 1 when nothing is left.
@@ -49,13 +45,14 @@ PY
 say "test dependencies (after the wheel)"
 pip_install "$FRESH" -r emz-py/tests/requirements.txt
 
-say "pytest: Python API, Python <-> Rust (emz, Life realms), Python <-> pyzmq peer"
-( cd "$TMP" && EMZ_BIN=$ROOT/target/debug/emz EMZ_LIFE=$ROOT/target/debug/examples/life \
-    "$FRESH/bin/python" -m pytest "$ROOT/emz-py/tests" -p no:cacheprovider -q -rs )
+say "pytest: Python API and command line"
+( cd "$TMP" && "$FRESH/bin/python" -m pytest "$ROOT/emz-py/tests" -p no:cacheprovider -q -rs )
 
 say "stubtest: emyzelium's .pyi stubs against the runtime; mypy on the examples"
 ( cd "$TMP" && "$FRESH/bin/python" -m mypy.stubtest emyzelium --allowlist "$ROOT/emz-py/stubtest-allowlist.txt" )
 ( cd "$TMP" && "$FRESH/bin/python" -m mypy --strict --no-error-summary "$ROOT/examples-py" ) \
     && echo "mypy --strict examples-py: ok"
+
+EMZ_PYTHON=$FRESH/bin/python bash "$ROOT/tests/cross/run.sh"
 
 say "Python: all passed"

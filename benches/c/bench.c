@@ -1,4 +1,4 @@
-/* The C-API face of the emyzelium benchmark suite (issue 6): the same roles and JSON
+/* The C-API face of the emyzelium benchmark suite: the same roles and JSON
  * lines as benches/src/main.rs (pub flood|rate, sub thr|lat, idle), written on
  * include/emyzelium.h and linked to libemyzelium.so. Run by benches/run.py.
  *

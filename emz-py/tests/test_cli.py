@@ -1,37 +1,104 @@
-"""The ``emyzelium`` command, run in process: keys that begin with "-" are values, not options."""
+"""The Python command line on its own (keygen, public, emit from stdin, bad arguments), and
+the Python API against frames outside the wire format from a raw pyzmq publisher. The
+Python face against the other faces and the independent pyzmq peer is tests/cross."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import emyzelium as emz
-import pytest
-from emyzelium.__main__ import main
+from conftest import LONG, pump
+
+T_OUT = 0x0123456789ABCDEF  # distinct bytes: a byte-order mistake cannot go unnoticed
+PY_CLI = [sys.executable, "-m", "emyzelium"]
 
 
-def dash_keypair() -> tuple[str, str]:
-    """A key pair whose public and secret keys both begin with "-" (1 in 85² tries)."""
-    for _ in range(200_000):
-        public, secret = emz.keypair()
-        if public.startswith("-") and secret.startswith("-"):
-            return public, secret
-    raise AssertionError("no key pair beginning with '-' found")
+def ready_port(proc) -> int:
+    line = proc.next_line()
+    assert line.startswith("ready "), line
+    return int(line.split()[1])
 
 
-def test_keys_beginning_with_a_dash(capsys: pytest.CaptureFixture[str]) -> None:
-    public, secret = dash_keypair()
-    assert main(["public", secret]) == 0
-    assert capsys.readouterr().out.strip() == public
-    # Every option taking a value takes a dash key, whatever its subcommand; listening to
-    # nobody times out (1) instead of failing on usage (2).
-    peer = f"{public}@127.0.0.1:1"
-    assert main(["listen", "--secret", secret, "--peer", peer, "--title", "t", "--timeout", "0.1"]) == 1
-    assert "timeout" in capsys.readouterr().err
+def test_python_cli_stdin_once_and_keygen(procs):
+    out = subprocess.run([*PY_CLI, "keygen"], capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == "public:" and out[2] == "secret:" and emz.public_key(out[3]) == out[1]
+    pub = subprocess.run([*PY_CLI, "public", out[3]], capture_output=True, text=True, check=True).stdout.strip()
+    assert pub == out[1]
+    # a key that begins with "-" must not be taken for an option
+    dashes = subprocess.run([*PY_CLI, "public", "-" * 40], capture_output=True, text=True)  # valid Z85
+    assert dashes.returncode == 0 and emz.is_valid_key(dashes.stdout.strip())
+    # emit from stdin; late subscribers still get the latest etale (the publisher keeps it)
+    pk, sk = emz.keypair()
+    p = procs(
+        [
+            *PY_CLI,
+            "emit",
+            "--secret",
+            sk,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--title",
+            "s",
+            "--stdin",
+            "--linger",
+            str(LONG),
+        ],
+        stdin=subprocess.PIPE,
+    )
+    port = ready_port(p)
+    assert p.p.stdin is not None
+    p.p.stdin.write(b"first line\nsecond line\n")
+    p.p.stdin.close()
+    lst = procs(
+        [
+            *PY_CLI,
+            "listen",
+            "--peer",
+            f"{pk}@127.0.0.1:{port}",
+            "--title",
+            "s",
+            "--count",
+            "1",
+            "--text",
+            "--timeout",
+            str(LONG),
+        ]
+    )
+    line = lst.next_line().split(" ")
+    assert line[1] == "s" and line[5] == "second\\x20line", line
+    bad = subprocess.run([*PY_CLI, "listen", "--peer", "nokey@127.0.0.1:1", "--title", "t"], capture_output=True)
+    assert bad.returncode == 2
 
 
-def test_bad_usage_and_bad_addresses_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    public = emz.keypair()[0]
-    with pytest.raises(SystemExit) as ei:
-        main(["listen", "--peer", "nokey@127.0.0.1:1", "--title", "t"])
-    assert ei.value.code == 2
-    for address in ("127.0.0.1", "127.0.0.1:x", "abc.onion:80", "127.0.0.1:0"):
-        assert main(["listen", "--peer", f"{public}@{address}", "--title", "t", "--timeout", "0.1"]) == 2
-        assert "emyzelium: invalid" in capsys.readouterr().err
+def test_malformed_from_pyzmq_are_dropped_and_counted():
+    """A raw pyzmq CURVE publisher sends frames outside the wire format."""
+    import struct
+
+    import zmq
+
+    pk, sk = (k.decode() for k in zmq.curve_keypair())
+    ctx = zmq.Context()
+    pub = ctx.socket(zmq.PUB)
+    pub.linger = 0
+    pub.curve_server = 1
+    pub.curve_secretkey = sk.encode()
+    port = pub.bind_to_random_port("tcp://127.0.0.1")
+    try:
+        with emz.Efunguz(emz.keypair()[1], port=0, bind_host="127.0.0.1") as ef:
+            t = ef.add_ehypha_direct(pk, "127.0.0.1", port).add_etale("t")
+            good = [b"t\0", struct.pack("<q", T_OUT), b"good"]
+
+            def send_all() -> bool:
+                pub.send_multipart([b"t\0", b"short"])  # t_out not 8 bytes
+                pub.send_multipart([b"t\0"])  # no t_out
+                pub.send_multipart(good)
+                return t.parts == [b"good"] and ef.stats.malformed >= 2
+
+            assert pump([ef], send_all)
+            assert t.t_out == T_OUT
+    finally:
+        pub.close(0)
+        ctx.term()

@@ -4,7 +4,7 @@ The private Tor network is started once per run: by tests/run-tor.sh (which pass
 TORNET_JSON, the file tornet.py wrote), or, when TORNET_JSON is unset, by the `tornet`
 fixture itself (and stopped at the end of the session).
 
-Faces — the implementations whose efungi take part — are described in peers.py.
+Faces — the implementations whose efungi take part — are described in tests/faces.py.
 """
 
 import json
@@ -18,10 +18,12 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-import peers  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import faces as peers  # noqa: E402
 import tornet  # noqa: E402
 
 METRICS = {}
+N_ONIONS = 6  # fixed HiddenServiceDir onions the network provides (hs0..hs5)
 
 
 def _watch_parent():
@@ -49,7 +51,7 @@ def tornet_info():
             yield json.load(f)
         return
     root = tempfile.mkdtemp(prefix="emz-tornet-")
-    info = tornet.start(root, owner_pid=os.getpid(), n_onions=peers.N_ONIONS)
+    info = tornet.start(root, owner_pid=os.getpid(), n_onions=N_ONIONS)
     try:
         yield info
     finally:

@@ -2,10 +2,11 @@
  * the Rust `emz`, with the same options (a subset) and the same output, over the C ABI.
  *
  *   emz-c-peer emit --secret S --title T [--port P] [--bind H] [--whitelist K]...
- *                   [--every MS] [--count N] [--tor-control HOST:PORT [--tor-cookie PATH]
+ *                   [--every MS] [--count N] [--hex] [--tor-control HOST:PORT [--tor-cookie PATH]
  *                   [--onion-key-file F]] [--] [PART]...
  *       prints `ready <port>` (and `onion <service id>` with --tor-control: an ephemeral
- *       onion made by emz_publish_onion), then emits T with the UTF-8 PARTs every MS ms
+ *       onion made by emz_publish_onion), then emits T with the PARTs every MS ms (UTF-8,
+ *       or with --hex hex, `-` = an empty part)
  *   emz-c-peer listen --secret S --peer KEY@HOST:PORT --title T [--count N]
  *                     [--timeout SECS] [--tor-proxy HOST:PORT]
  *       prints `etale <title> <t_out> <t_in> <n_parts> <hex part>...` per etale (`-` for
@@ -17,6 +18,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "emyzelium.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +43,23 @@ static void print_hex(const emz_part_t *p) {
     for (i = 0; i < p->len; i++) printf("%02x", p->ptr[i]);
 }
 
+/* Decodes the hex of s in place (the decoded bytes are shorter); "-" is an empty part. */
+static int unhex(char *s, emz_part_t *part) {
+    size_t n = strlen(s), i;
+    if (strcmp(s, "-") == 0) n = 0;
+    if (n % 2) return 0;
+    for (i = 0; i < n / 2; i++) {
+        unsigned v;
+        if (!isxdigit((unsigned char)s[2 * i]) || !isxdigit((unsigned char)s[2 * i + 1]) ||
+            sscanf(s + 2 * i, "%2x", &v) != 1)
+            return 0;
+        s[i] = (char)v;
+    }
+    part->ptr = (const uint8_t *)s;
+    part->len = n / 2;
+    return 1;
+}
+
 static int cmd_emit(int argc, char **argv) {
     const char *secret = NULL, *title = NULL, *bind = "*";
     const char *control = NULL, *cookie = NULL, *keyfile = NULL, *onion = NULL;
@@ -50,15 +69,16 @@ static int cmd_emit(int argc, char **argv) {
     emz_part_t parts[64];
     emz_config_t c;
     emz_efunguz_t *ef = NULL;
-    int a;
+    int a, hex = 0, first_part = argc;
     for (a = 0; a < argc; a++) {
         const char *o = argv[a];
         if (strcmp(o, "--") == 0) {
-            for (a++; a < argc && nparts < 64; a++) {
-                parts[nparts].ptr = (const uint8_t *)argv[a];
-                parts[nparts++].len = strlen(argv[a]);
-            }
+            first_part = a + 1;
             break;
+        }
+        if (strcmp(o, "--hex") == 0) {
+            hex = 1;
+            continue;
         }
         if (a + 1 >= argc) return usage("option without value");
         if (strcmp(o, "--secret") == 0) secret = argv[++a];
@@ -74,6 +94,16 @@ static int cmd_emit(int argc, char **argv) {
         else return usage("unknown option");
     }
     if (!secret || !title) return usage("--secret and --title are required");
+    for (a = first_part; a < argc; a++) {
+        if (nparts == 64) return usage("more than 64 parts");
+        if (!hex) {
+            parts[nparts].ptr = (const uint8_t *)argv[a];
+            parts[nparts].len = strlen(argv[a]);
+        } else if (!unhex(argv[a], &parts[nparts])) {
+            return usage("--hex: a part is not hex");
+        }
+        nparts++;
+    }
     emz_config_init(&c, secret);
     c.bind_host = bind;
     if (port == 0) c.any_port = true;

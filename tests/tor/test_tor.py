@@ -1,6 +1,6 @@
 """End-to-end tests of emyzelium over a private Tor network (see tornet.py).
 
-Efungi of every available face (peers.FACES: rust, and python / c when built) publish
+Efungi of every available face (faces.FACES in tests/faces.py: rust, and python / c when built) publish
 behind onion services (fixed HiddenServiceDir onions of the network, or ephemeral ones
 made with ADD_ONION by `emz emit --tor-control`) and subscribe through the client tor's
 SOCKS port, with CURVE. Measurements (creation → first etale over a fresh ephemeral onion,
@@ -12,10 +12,10 @@ import secrets
 import statistics
 import time
 
-import peers
+import faces as peers
 import pytest
 import tornet
-from peers import FACES, parse_etale
+from faces import FACES, parse_etale
 
 FIRST_ETALE_TIMEOUT = 120  # s; measured typical 2-20 s, with rare intro/rendezvous retries
 

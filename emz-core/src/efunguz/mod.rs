@@ -108,9 +108,11 @@ impl Efunguz {
     // ---- publishing --------------------------------------------------------------------
 
     /// Publishes `parts` under `title`, stamped with the current time, to every
-    /// subscriber of the title. Never blocks. Returns `false` when a subscriber's queue
-    /// is full (HWM): the etale is then kept and sent by a later update, unless a newer
-    /// one of the same title replaces it first (see [`Options::retry_unsent`]).
+    /// subscriber of the title. Never blocks. Returns `false` when the etale could not
+    /// be queued for at least one subscriber (its queue is full, HWM): it is then
+    /// pending as that subscriber's latest of the title and goes out, during a later
+    /// update, as soon as that subscriber has room, unless a newer etale of the title
+    /// supersedes it first; the others got it now (see [`Options::retry_unsent`]).
     pub fn emit_etale<P: AsRef<[u8]>>(&mut self, title: &str, parts: &[P]) -> Result<bool> {
         self.emit_etale_at(title, parts, wire::now_us())
     }
@@ -122,7 +124,8 @@ impl Efunguz {
         self.publisher.emit(title, &parts, t_out)
     }
 
-    /// Titles whose latest etale still waits for room in a subscriber's queue.
+    /// Titles whose latest etale is still pending for some subscriber, waiting for
+    /// room in its queue (0 when every subscriber has the latest of every title).
     pub fn unsent_etales(&self) -> usize {
         self.publisher.unsent()
     }

@@ -1,17 +1,24 @@
-"""Peers of the Tor tests: processes of the command-line faces of emyzelium.
+"""Faces of emyzelium: each implementation's command-line peer, run as a process.
 
-A *face* is one implementation's command-line peer. Every face speaks the same protocol
-on the command line (the one of the Rust `emz`):
+Both end-to-end suites use them: tests/cross (every face to every face over loopback) and
+tests/tor (the same over a private Tor network). Every face speaks the protocol of the
+Rust `emz` on the command line:
 
-    emit   --secret S --title T --port P --bind 127.0.0.1 [--whitelist K]... --every MS PART...
+    emit   --secret S --title T --port P --bind 127.0.0.1 [--whitelist K]... --every MS
+           [--hex] [--] PART...
            prints `ready <port>` (and, with --tor-control, `onion <service id>`)
     listen --secret S --peer KEY@HOST:PORT --title T [--count N] [--timeout SECS]
            [--tor-proxy HOST:PORT]
            prints `etale <title> <t_out> <t_in> <n_parts> <hex part>...` per etale,
            exits 1 on timeout; a HOST ending in .onion goes through Tor
 
-To add a face (the C one, say), add an entry to `FACES` below: its argv prefix and whether
-it can create ephemeral onions (`--tor-control`). It is then used by every cross-face test.
+and each has a Life demo whose realms (alien, john, mary) find each other on loopback
+ports base, base+1, base+2 (`Face.life`).
+
+To add a face, add a discovery function to `faces()` below: its argv prefix, its Life
+command and whether it can create ephemeral onions (`--tor-control`). Every cross-face
+test then uses it. EMZ_FACES=rust,python,c (or, for the Tor suite, EMZ_TOR_FACES) makes
+the listed faces mandatory: a missing one is an error, not a silent omission.
 """
 
 import ctypes
@@ -24,13 +31,21 @@ import sys
 import threading
 import time
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-N_ONIONS = 6  # fixed HiddenServiceDir onions the network provides (hs0..hs5)
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
 
 class Face:
-    def __init__(self, name, argv, env=None, tor_control=False):
+    """`argv`: the command-line peer; `verbs`: its names for `emit` / `listen` where they
+    differ; `life(realms, base, frames, linger)`: the argv lists of processes that run those
+    Life realms headless (None when the face has no Life demo built)."""
+
+    def __init__(self, name, argv, env=None, tor_control=False, life=None, verbs=None):
         self.name, self.argv, self.env, self.tor_control = name, argv, env or {}, tor_control
+        self.life, self.verbs = life, verbs or {}
+
+    def command(self, args):
+        """The argv of `args` (a verb, then its options) for this face."""
+        return self.argv + [self.verbs.get(args[0], args[0])] + list(args[1:])
 
     def __repr__(self):
         return self.name
@@ -40,7 +55,24 @@ def _rust():
     exe = os.environ.get("EMZ_BIN", os.path.join(ROOT, "target", "debug", "emz"))
     if not os.access(exe, os.X_OK):
         return None, f"no emz binary at {exe} (cargo build -p emyzelium --bin emz)"
-    return Face("rust", [exe], tor_control=True), None
+    life = os.environ.get("EMZ_LIFE", os.path.join(ROOT, "target", "debug", "examples", "life"))
+
+    def run_life(realms, base, frames, linger):
+        return [
+            [
+                life,
+                "--headless",
+                str(frames),
+                "--realms",
+                ",".join(realms),
+                "--base-port",
+                str(base),
+                "--linger",
+                str(linger),
+            ]
+        ]
+
+    return Face("rust", [exe], tor_control=True, life=run_life if os.access(life, os.X_OK) else None), None
 
 
 def _python():
@@ -69,7 +101,28 @@ def _python():
                 text=True,
                 cwd="/",
             )
-            return Face("python", [py, "-m", "emyzelium"], env=env, tor_control="--tor-control" in h.stdout), None
+
+            def run_life(realms, base, frames, linger, py=py):
+                return [
+                    [
+                        py,
+                        "-m",
+                        "emyzelium",
+                        "demo",
+                        "--headless",
+                        str(frames),
+                        "--realms",
+                        ",".join(realms),
+                        "--base-port",
+                        str(base),
+                        "--linger",
+                        str(linger),
+                    ]
+                ]
+
+            return Face(
+                "python", [py, "-m", "emyzelium"], env=env, tor_control="--tor-control" in h.stdout, life=run_life
+            ), None
         why.append(f"{py}: {r.stderr.strip().splitlines()[-1:]}")
     return None, "Python module emyzelium not importable (run tests/run-py.sh): " + "; ".join(why)
 
@@ -78,12 +131,21 @@ def _c():
     exe = os.environ.get("EMZ_C_PEER", os.path.join(ROOT, "tests", ".tmp", "emz-c-peer"))
     if not os.access(exe, os.X_OK):
         return None, f"no C peer at {exe}"
-    return Face("c", [exe], tor_control=True), None
+    life = os.environ.get("EMZ_C_LIFE", os.path.join(ROOT, "target", "capi", "bin", "life"))
+
+    def run_life(realms, base, frames, linger):
+        # The C demo runs one realm per process.
+        return [
+            [life, "--headless", str(frames), "--realm", r, "--base-port", str(base), "--linger", str(linger)]
+            for r in realms
+        ]
+
+    return Face("c", [exe], tor_control=True, life=run_life if os.access(life, os.X_OK) else None), None
 
 
 def faces():
-    """(available faces, {name: why not available}). EMZ_TOR_FACES=rust,python,c makes
-    the listed faces mandatory (a missing one is an error, not a silent omission)."""
+    """(available faces, {name: why not available}); EMZ_FACES, else EMZ_TOR_FACES, names
+    the mandatory ones (default: rust)."""
     found, missing = [], {}
     for name, fn in (("rust", _rust), ("python", _python), ("c", _c)):
         f, why = fn()
@@ -91,7 +153,8 @@ def faces():
             found.append(f)
         else:
             missing[name] = why
-    required = [x for x in os.environ.get("EMZ_TOR_FACES", "rust").split(",") if x]
+    names = os.environ.get("EMZ_FACES") or os.environ.get("EMZ_TOR_FACES") or "rust"
+    required = [x for x in names.split(",") if x]
     absent = [x for x in required if x in missing]
     if absent:
         raise RuntimeError("required faces missing: " + "; ".join(f"{x}: {missing[x]}" for x in absent))
@@ -201,7 +264,10 @@ class Procs:
         self.all = []
 
     def start(self, face, args, name=None, cwd=None):
-        p = Proc(face.argv + args, face.env, name or f"{face.name} {args[0]}", cwd=cwd)
+        return self.run(face.command(args), face.env, name or f"{face.name} {args[0]}", cwd=cwd)
+
+    def run(self, argv, env=None, name=None, cwd=None):
+        p = Proc(argv, env or {}, name or os.path.basename(argv[0]), cwd=cwd)
         self.all.append(p)
         return p
 
