@@ -375,6 +375,24 @@ typedef struct emz_config_t {
 } emz_config_t;
 
 /**
+ * Connections to an efunguz's publish socket, from its monitor.
+ */
+typedef struct emz_counters_t {
+  /**
+   * TCP connections accepted.
+   */
+  uint64_t in_attempted;
+  /**
+   * CURVE handshakes that succeeded (key allowed by the whitelist).
+   */
+  uint64_t in_permitted;
+  /**
+   * Connections open now.
+   */
+  uint64_t in_absorbing;
+} emz_counters_t;
+
+/**
  * What ehyphae received and dropped.
  */
 typedef struct emz_stats_t {
@@ -410,58 +428,20 @@ typedef struct emz_part_t {
   size_t len;
 } emz_part_t;
 
-/**
- * Connections to an efunguz's publish socket, from its monitor.
- */
-typedef struct emz_counters_t {
-  /**
-   * TCP connections accepted.
-   */
-  uint64_t in_attempted;
-  /**
-   * CURVE handshakes that succeeded (key allowed by the whitelist).
-   */
-  uint64_t in_permitted;
-  /**
-   * Connections open now.
-   */
-  uint64_t in_absorbing;
-} emz_counters_t;
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
-
-/**
- * This library's version, e.g. "0.10.0" (static string).
- */
-const char *emz_version(void);
-
-/**
- * Version of the linked libzmq; NULL outputs are skipped.
- */
-void emz_libzmq_version(int *major, int *minor, int *patch);
-
-/**
- * Whether the linked libzmq supports CURVE (always true with the bundled libzmq).
- */
-bool emz_has_curve(void);
-
-/**
- * Microseconds since the Unix epoch, the clock of `t_out` and `t_in`.
- */
-int64_t emz_now_us(void);
-
-/**
- * Static text describing `code` (any value; unknown codes get "unknown result code").
- */
-const char *emz_result_str(int code);
 
 /**
  * Detailed message of the last failed call made by this thread ("" if none). Valid
  * until the next failed call on this thread.
  */
 const char *emz_last_error(void);
+
+/**
+ * Static text describing `code` (any value; unknown codes get "unknown result code").
+ */
+const char *emz_result_str(int code);
 
 /**
  * A new CURVE key pair, Z85. `public_key_out` and `secret_key_out` must each have room
@@ -491,6 +471,26 @@ enum emz_result_t emz_read_keys_file(const char *path,
                                      char (*keys_out)[EMZ_KEY_BUF_LEN],
                                      size_t capacity,
                                      size_t *count_out);
+
+/**
+ * This library's version, e.g. "0.10.0" (static string).
+ */
+const char *emz_version(void);
+
+/**
+ * Version of the linked libzmq; NULL outputs are skipped.
+ */
+void emz_libzmq_version(int *major, int *minor, int *patch);
+
+/**
+ * Whether the linked libzmq supports CURVE (always true with the bundled libzmq).
+ */
+bool emz_has_curve(void);
+
+/**
+ * Microseconds since the Unix epoch, the clock of `t_out` and `t_in`.
+ */
+int64_t emz_now_us(void);
 
 /**
  * Fills `*options` with the defaults (no-op for NULL).
@@ -558,52 +558,29 @@ uint16_t emz_efunguz_port(const struct emz_efunguz_t *ef);
 enum emz_result_t emz_efunguz_options(const struct emz_efunguz_t *ef, struct emz_options_t *out);
 
 /**
- * Allows `key` to subscribe (from the next handshake on).
+ * The publish socket's connection counters, into `*out`.
  */
-enum emz_result_t emz_add_whitelist_key(struct emz_efunguz_t *ef, const char *key);
+enum emz_result_t emz_counters(const struct emz_efunguz_t *ef, struct emz_counters_t *out);
 
 /**
- * Allows `n` keys at once; nothing is added when any is invalid. Keys already present are fine.
+ * TCP connections accepted by the publish socket (0 for NULL).
  */
-enum emz_result_t emz_add_whitelist_keys(struct emz_efunguz_t *ef,
-                                         const char *const *keys,
-                                         size_t n);
+uint64_t emz_in_attempted(const struct emz_efunguz_t *ef);
 
 /**
- * Removes `key` from the whitelist.
+ * CURVE handshakes passed (whitelisted keys) at the publish socket (0 for NULL).
  */
-enum emz_result_t emz_del_whitelist_key(struct emz_efunguz_t *ef, const char *key);
+uint64_t emz_in_permitted(const struct emz_efunguz_t *ef);
 
 /**
- * Empties the whitelist: everyone may subscribe again.
+ * Connections open now at the publish socket (0 for NULL).
  */
-enum emz_result_t emz_clear_whitelist(struct emz_efunguz_t *ef);
+uint64_t emz_in_absorbing(const struct emz_efunguz_t *ef);
 
 /**
- * Adds the keys of a file, one a line (whitespace, blank lines and `#` comments are
- * fine); nothing is added when any line is bad (EMZ_ERR_IO naming the line). The
- * number of keys read goes to `*count_out` (NULL: not wanted).
+ * What all ehyphae of the efunguz received and dropped so far (deleted ones included).
  */
-enum emz_result_t emz_read_whitelist_file(struct emz_efunguz_t *ef,
-                                          const char *path,
-                                          size_t *count_out);
-
-/**
- * Number of keys in the whitelist (0 = everyone may subscribe; 0 for NULL).
- */
-size_t emz_whitelist_count(const struct emz_efunguz_t *ef);
-
-/**
- * Whether `key` is in the whitelist (false for NULL arguments).
- */
-bool emz_whitelist_contains(const struct emz_efunguz_t *ef, const char *key);
-
-/**
- * The `index`-th key of the whitelist in sorted order (0 up to `emz_whitelist_count`
- * − 1), into `key_out` (room for `EMZ_KEY_BUF_LEN` bytes); EMZ_ERR_INVALID_ARGUMENT past
- * the end. Indices hold until the whitelist changes.
- */
-enum emz_result_t emz_whitelist_key_at(struct emz_efunguz_t *ef, size_t index, char *key_out);
+enum emz_result_t emz_efunguz_stats(const struct emz_efunguz_t *ef, struct emz_stats_t *out);
 
 /**
  * Subscribes to the efunguz with `public_key` behind the v3 `onion` (".onion"
@@ -781,6 +758,39 @@ enum emz_result_t emz_etale_t_in(struct emz_etale_t *et, int64_t *out);
 enum emz_result_t emz_etale_is_paused(struct emz_etale_t *et, bool *out);
 
 /**
+ * Publishes the efunguz behind a v3 onion service made through Tor's control port
+ * `control` ("HOST:PORT"; NULL = "127.0.0.1:9051"): onion port = publish port, forwarded
+ * to 127.0.0.1 (bind to "127.0.0.1" or "*"). `auth_kind` is an `emz_tor_auth_t` with its
+ * `auth_value`, `key_kind` an `emz_onion_key_t` with its `key_value`. `*onion_out` (NULL:
+ * not wanted) gets the onion without ".onion", NUL-terminated, valid until
+ * `emz_unpublish_onion` or `emz_efunguz_free`. Others reach us with
+ * `emz_add_ehypha(their_ef, our_public_key, onion, port, ...)`. Blocks while Tor
+ * answers (connect timeout 5 s). EMZ_ERR_TOR when the control port is missing or Tor
+ * refuses; EMZ_ERR_IO for an unreadable cookie or key file; EMZ_ERR_INVALID_KEY for a bad
+ * onion key; EMZ_ERR_ALREADY_PRESENT when an onion is published already. The service
+ * goes with `emz_unpublish_onion` or `emz_efunguz_free`.
+ */
+enum emz_result_t emz_publish_onion(struct emz_efunguz_t *ef,
+                                    const char *control,
+                                    int auth_kind,
+                                    const char *auth_value,
+                                    int key_kind,
+                                    const char *key_value,
+                                    const char **onion_out);
+
+/**
+ * The onion published by `emz_publish_onion` (without ".onion"), valid until
+ * `emz_unpublish_onion` or `emz_efunguz_free`; NULL when there is none (or for NULL).
+ */
+const char *emz_efunguz_onion(const struct emz_efunguz_t *ef);
+
+/**
+ * Removes the onion service now (EMZ_ERR_ALREADY_ABSENT when there is none). The string
+ * of `emz_efunguz_onion` is freed, even when Tor fails to answer (EMZ_ERR_TOR).
+ */
+enum emz_result_t emz_unpublish_onion(struct emz_efunguz_t *ef);
+
+/**
  * Publishes `n` parts under `title`, stamped with the current time, to every
  * subscriber of the title. The bytes are only read during the call (no copy needed
  * by the caller); `parts` may be NULL when `n` is 0. Never blocks: when a subscriber's
@@ -836,62 +846,52 @@ size_t emz_changes_count(const struct emz_efunguz_t *ef);
 enum emz_result_t emz_change(struct emz_efunguz_t *ef, size_t index, struct emz_etale_t **out);
 
 /**
- * Publishes the efunguz behind a v3 onion service made through Tor's control port
- * `control` ("HOST:PORT"; NULL = "127.0.0.1:9051"): onion port = publish port, forwarded
- * to 127.0.0.1 (bind to "127.0.0.1" or "*"). `auth_kind` is an `emz_tor_auth_t` with its
- * `auth_value`, `key_kind` an `emz_onion_key_t` with its `key_value`. `*onion_out` (NULL:
- * not wanted) gets the onion without ".onion", NUL-terminated, valid until
- * `emz_unpublish_onion` or `emz_efunguz_free`. Others reach us with
- * `emz_add_ehypha(their_ef, our_public_key, onion, port, ...)`. Blocks while Tor
- * answers (connect timeout 5 s). EMZ_ERR_TOR when the control port is missing or Tor
- * refuses; EMZ_ERR_IO for an unreadable cookie or key file; EMZ_ERR_INVALID_KEY for a bad
- * onion key; EMZ_ERR_ALREADY_PRESENT when an onion is published already. The service
- * goes with `emz_unpublish_onion` or `emz_efunguz_free`.
+ * Allows `key` to subscribe (from the next handshake on).
  */
-enum emz_result_t emz_publish_onion(struct emz_efunguz_t *ef,
-                                    const char *control,
-                                    int auth_kind,
-                                    const char *auth_value,
-                                    int key_kind,
-                                    const char *key_value,
-                                    const char **onion_out);
+enum emz_result_t emz_add_whitelist_key(struct emz_efunguz_t *ef, const char *key);
 
 /**
- * The onion published by `emz_publish_onion` (without ".onion"), valid until
- * `emz_unpublish_onion` or `emz_efunguz_free`; NULL when there is none (or for NULL).
+ * Allows `n` keys at once; nothing is added when any is invalid. Keys already present are fine.
  */
-const char *emz_efunguz_onion(const struct emz_efunguz_t *ef);
+enum emz_result_t emz_add_whitelist_keys(struct emz_efunguz_t *ef,
+                                         const char *const *keys,
+                                         size_t n);
 
 /**
- * Removes the onion service now (EMZ_ERR_ALREADY_ABSENT when there is none). The string
- * of `emz_efunguz_onion` is freed, even when Tor fails to answer (EMZ_ERR_TOR).
+ * Removes `key` from the whitelist.
  */
-enum emz_result_t emz_unpublish_onion(struct emz_efunguz_t *ef);
+enum emz_result_t emz_del_whitelist_key(struct emz_efunguz_t *ef, const char *key);
 
 /**
- * The publish socket's connection counters, into `*out`.
+ * Empties the whitelist: everyone may subscribe again.
  */
-enum emz_result_t emz_counters(const struct emz_efunguz_t *ef, struct emz_counters_t *out);
+enum emz_result_t emz_clear_whitelist(struct emz_efunguz_t *ef);
 
 /**
- * TCP connections accepted by the publish socket (0 for NULL).
+ * Adds the keys of a file, one a line (whitespace, blank lines and `#` comments are
+ * fine); nothing is added when any line is bad (EMZ_ERR_IO naming the line). The
+ * number of keys read goes to `*count_out` (NULL: not wanted).
  */
-uint64_t emz_in_attempted(const struct emz_efunguz_t *ef);
+enum emz_result_t emz_read_whitelist_file(struct emz_efunguz_t *ef,
+                                          const char *path,
+                                          size_t *count_out);
 
 /**
- * CURVE handshakes passed (whitelisted keys) at the publish socket (0 for NULL).
+ * Number of keys in the whitelist (0 = everyone may subscribe; 0 for NULL).
  */
-uint64_t emz_in_permitted(const struct emz_efunguz_t *ef);
+size_t emz_whitelist_count(const struct emz_efunguz_t *ef);
 
 /**
- * Connections open now at the publish socket (0 for NULL).
+ * Whether `key` is in the whitelist (false for NULL arguments).
  */
-uint64_t emz_in_absorbing(const struct emz_efunguz_t *ef);
+bool emz_whitelist_contains(const struct emz_efunguz_t *ef, const char *key);
 
 /**
- * What all ehyphae of the efunguz received and dropped so far (deleted ones included).
+ * The `index`-th key of the whitelist in sorted order (0 up to `emz_whitelist_count`
+ * − 1), into `key_out` (room for `EMZ_KEY_BUF_LEN` bytes); EMZ_ERR_INVALID_ARGUMENT past
+ * the end. Indices hold until the whitelist changes.
  */
-enum emz_result_t emz_efunguz_stats(const struct emz_efunguz_t *ef, struct emz_stats_t *out);
+enum emz_result_t emz_whitelist_key_at(struct emz_efunguz_t *ef, size_t index, char *key_out);
 
 #ifdef __cplusplus
 }  // extern "C"
