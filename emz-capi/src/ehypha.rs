@@ -4,11 +4,11 @@ use crate::efunguz::{emz_efunguz_t, with_ef};
 use crate::error::{null, Fail, Res};
 use crate::etale::emz_etale_t;
 use crate::ffi::{key_arg, out_arg, str_arg, to_cstring};
-use crate::panic::run;
+use crate::panic::{quiet, run};
 use crate::result::emz_result_t::{self, *};
-use crate::types::{emz_ehypha_state_t, emz_stats_t, state_of};
+use crate::types::{emz_ehypha_state_t, emz_stats_t, state_name, state_of};
 use std::collections::HashMap;
-use std::ffi::{c_char, c_int, CString};
+use std::ffi::{c_char, c_int, CStr, CString};
 use std::ptr;
 
 /// A borrowed view of one ehypha (the subscription to one peer). Belongs to its
@@ -206,18 +206,7 @@ pub unsafe extern "C" fn emz_ehypha_state(
 /// outside `emz_ehypha_state_t`.
 #[no_mangle]
 pub extern "C" fn emz_ehypha_state_name(state: c_int) -> *const c_char {
-    let s: &'static str = match state {
-        0 => "unknown\0",
-        1 => "connecting\0",
-        2 => "retrying\0",
-        3 => "handshaking\0",
-        4 => "up\0",
-        5 => "rejected\0",
-        6 => "failed\0",
-        7 => "disconnected\0",
-        _ => "invalid state\0",
-    };
-    s.as_ptr() as *const c_char
+    quiet(None, || state_name(state)).map_or(b"invalid state\0".as_ptr() as *const c_char, CStr::as_ptr)
 }
 
 /// Subscribes to `title` ("" is a title too). Its etale stays empty (t_in == -1) until

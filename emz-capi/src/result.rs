@@ -60,27 +60,42 @@ pub enum emz_result_t {
     EMZ_ERR_PANIC = 102,
 }
 
-pub(crate) fn code_of(kind: ErrorKind) -> emz_result_t {
-    match kind {
-        ErrorKind::InvalidKey => EMZ_ERR_INVALID_KEY,
-        ErrorKind::InvalidAddress => EMZ_ERR_INVALID_ADDRESS,
-        ErrorKind::InvalidPort => EMZ_ERR_INVALID_PORT,
-        ErrorKind::InvalidTitle => EMZ_ERR_INVALID_TITLE,
-        ErrorKind::InvalidArgument => EMZ_ERR_INVALID_ARGUMENT,
-        ErrorKind::AlreadyPresent => EMZ_ERR_ALREADY_PRESENT,
-        ErrorKind::Absent => EMZ_ERR_ABSENT,
-        ErrorKind::AlreadyAbsent => EMZ_ERR_ALREADY_ABSENT,
-        ErrorKind::AlreadyPaused => EMZ_ERR_ALREADY_PAUSED,
-        ErrorKind::AlreadyResumed => EMZ_ERR_ALREADY_RESUMED,
-        ErrorKind::AddressInUse => EMZ_ERR_ADDRESS_IN_USE,
-        ErrorKind::Limit => EMZ_ERR_LIMIT,
-        ErrorKind::Io => EMZ_ERR_IO,
-        ErrorKind::CurveUnavailable => EMZ_ERR_CURVE_UNAVAILABLE,
-        ErrorKind::Zmq => EMZ_ERR_ZMQ,
-        ErrorKind::Tor => EMZ_ERR_TOR,
-        // A kind added to the core after this header.
-        _ => EMZ_ERR_OTHER,
+/// The code of each core error kind, in the order of their numbers (`ErrorKind::ALL`).
+const KIND_CODES: [emz_result_t; 16] = [
+    EMZ_ERR_INVALID_KEY,
+    EMZ_ERR_INVALID_ADDRESS,
+    EMZ_ERR_INVALID_PORT,
+    EMZ_ERR_INVALID_TITLE,
+    EMZ_ERR_INVALID_ARGUMENT,
+    EMZ_ERR_ALREADY_PRESENT,
+    EMZ_ERR_ABSENT,
+    EMZ_ERR_ALREADY_ABSENT,
+    EMZ_ERR_ALREADY_PAUSED,
+    EMZ_ERR_ALREADY_RESUMED,
+    EMZ_ERR_ADDRESS_IN_USE,
+    EMZ_ERR_LIMIT,
+    EMZ_ERR_IO,
+    EMZ_ERR_CURVE_UNAVAILABLE,
+    EMZ_ERR_ZMQ,
+    EMZ_ERR_TOR,
+];
+
+// The build fails when the core's kinds and the C codes drift apart: same count, and each
+// code is the core's number of its kind. The names are compared by the tests below.
+const _: () = {
+    assert!(ErrorKind::ALL.len() == KIND_CODES.len(), "the core's ErrorKind and emz_result_t differ in length");
+    let mut i = 0;
+    while i < KIND_CODES.len() {
+        assert!(ErrorKind::ALL[i].code() == KIND_CODES[i] as u32, "emz_result_t differs from ErrorKind::code()");
+        i += 1;
     }
+};
+
+/// The code of a core error kind: its stable number.
+pub(crate) fn code_of(kind: ErrorKind) -> emz_result_t {
+    // Every kind has its code (checked above at build time); OTHER is the answer the
+    // header promises for a kind it predates.
+    KIND_CODES.into_iter().find(|c| *c as u32 == kind.code()).unwrap_or(EMZ_ERR_OTHER)
 }
 
 /// Static text describing `code` (any value; unknown codes get "unknown result code").
@@ -111,4 +126,41 @@ pub extern "C" fn emz_result_str(code: c_int) -> *const c_char {
         _ => "unknown result code\0",
     };
     s.as_ptr() as *const c_char
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// "InvalidKey" -> "INVALID_KEY".
+    fn screaming(name: &str) -> String {
+        let mut out = String::new();
+        for (i, ch) in name.chars().enumerate() {
+            if ch.is_ascii_uppercase() && i > 0 {
+                out.push('_');
+            }
+            out.push(ch.to_ascii_uppercase());
+        }
+        out
+    }
+
+    #[test]
+    fn every_error_kind_has_the_c_code_of_its_number_and_name() {
+        assert_eq!(ErrorKind::ALL.len(), KIND_CODES.len());
+        for &kind in ErrorKind::ALL {
+            let code = code_of(kind);
+            assert_eq!(code as u32, kind.code(), "{kind:?}");
+            assert_eq!(format!("{code:?}"), format!("EMZ_ERR_{}", screaming(kind.name())), "{kind:?}");
+            assert_eq!(ErrorKind::from_code(code as u32), Some(kind));
+        }
+    }
+
+    #[test]
+    fn every_kind_code_has_its_own_text() {
+        let unknown = unsafe { std::ffi::CStr::from_ptr(emz_result_str(-1)) };
+        for code in KIND_CODES {
+            let text = unsafe { std::ffi::CStr::from_ptr(emz_result_str(code as c_int)) };
+            assert_ne!(text, unknown, "{code:?}");
+        }
+    }
 }

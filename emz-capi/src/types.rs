@@ -1,7 +1,9 @@
 //! Constants, enums and plain data structs shared by the handle types.
 
+use crate::ffi::to_cstring;
 use emyzelium::{EhyphaState, Options};
-use std::ffi::c_char;
+use std::ffi::{c_char, c_int, CStr, CString};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Length of a Z85-encoded CURVE key (public or secret), without the terminating NUL.
@@ -37,21 +39,45 @@ pub enum emz_ehypha_state_t {
     EMZ_EHYPHA_DISCONNECTED = 7,
 }
 
-pub(crate) fn state_of(s: EhyphaState) -> emz_ehypha_state_t {
+/// The C value of each core state, in the order of their numbers (`EhyphaState::ALL`).
+const STATES: [emz_ehypha_state_t; 8] = {
     use emz_ehypha_state_t::*;
-    match s {
-        EhyphaState::Unknown => EMZ_EHYPHA_UNKNOWN,
-        EhyphaState::Connecting => EMZ_EHYPHA_CONNECTING,
-        EhyphaState::Retrying => EMZ_EHYPHA_RETRYING,
-        EhyphaState::Handshaking => EMZ_EHYPHA_HANDSHAKING,
-        EhyphaState::Up => EMZ_EHYPHA_UP,
-        EhyphaState::Rejected => EMZ_EHYPHA_REJECTED,
-        EhyphaState::Failed => EMZ_EHYPHA_FAILED,
-        EhyphaState::Disconnected => EMZ_EHYPHA_DISCONNECTED,
-        // A state added to the core after this header.
-        #[allow(unreachable_patterns)]
-        _ => EMZ_EHYPHA_UNKNOWN,
+    [
+        EMZ_EHYPHA_UNKNOWN,
+        EMZ_EHYPHA_CONNECTING,
+        EMZ_EHYPHA_RETRYING,
+        EMZ_EHYPHA_HANDSHAKING,
+        EMZ_EHYPHA_UP,
+        EMZ_EHYPHA_REJECTED,
+        EMZ_EHYPHA_FAILED,
+        EMZ_EHYPHA_DISCONNECTED,
+    ]
+};
+
+// The build fails when the core's states and the C enum drift apart (names: see tests).
+const _: () = {
+    assert!(EhyphaState::ALL.len() == STATES.len(), "the core's EhyphaState and emz_ehypha_state_t differ in length");
+    let mut i = 0;
+    while i < STATES.len() {
+        assert!(EhyphaState::ALL[i].code() == STATES[i] as u32, "emz_ehypha_state_t differs from EhyphaState::code()");
+        i += 1;
     }
+};
+
+/// The C value of a core state: its stable number.
+pub(crate) fn state_of(s: EhyphaState) -> emz_ehypha_state_t {
+    // Every state has its value (checked above at build time); UNKNOWN is what the header
+    // promises for a state it predates.
+    STATES.into_iter().find(|c| *c as u32 == s.code()).unwrap_or(emz_ehypha_state_t::EMZ_EHYPHA_UNKNOWN)
+}
+
+/// The core's name of the state numbered `code`, NUL-terminated for C; None outside the enum.
+pub(crate) fn state_name(code: c_int) -> Option<&'static CStr> {
+    static NAMES: OnceLock<Vec<CString>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| EhyphaState::ALL.iter().map(|s| to_cstring(s.name().to_string())).collect());
+    let state = EhyphaState::from_code(u32::try_from(code).ok()?)?;
+    let index = EhyphaState::ALL.iter().position(|s| *s == state)?;
+    names.get(index).map(CString::as_c_str)
 }
 
 /// How `emz_publish_onion` proves to Tor that it may control it (`auth_kind`).
@@ -240,4 +266,22 @@ pub struct emz_config_t {
     pub tor_proxy_port: u16,
     /// Socket options.
     pub options: emz_options_t,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_has_the_c_value_of_its_number_and_name() {
+        assert_eq!(EhyphaState::ALL.len(), STATES.len());
+        for &state in EhyphaState::ALL {
+            let c = state_of(state);
+            assert_eq!(c as u32, state.code(), "{state:?}");
+            assert_eq!(format!("{c:?}"), format!("EMZ_EHYPHA_{}", state.name().to_ascii_uppercase()), "{state:?}");
+            assert_eq!(state_name(c as c_int).map(CStr::to_str), Some(Ok(state.name())));
+        }
+        assert_eq!(state_name(-1), None);
+        assert_eq!(state_name(STATES.len() as c_int), None);
+    }
 }
