@@ -1,9 +1,10 @@
 //! Publishing an efunguz behind a Tor onion service.
 
 use crate::efunguz::{emz_efunguz_t, with_ef};
-use crate::error::Fail;
+use crate::error::{Fail, Res};
 use crate::ffi::{opt_str_arg, str_arg, to_cstring};
 use crate::result::emz_result_t::{self, *};
+use crate::types::{emz_onion_key_t, emz_tor_auth_t};
 use emyzelium::{OnionKey, TorAuth};
 use std::ffi::{c_char, c_int};
 use std::path::PathBuf;
@@ -11,6 +12,36 @@ use std::ptr;
 
 /// Default control port of Tor, for `emz_publish_onion` with a NULL `control`.
 const DEFAULT_TOR_CONTROL: &str = "127.0.0.1:9051";
+
+/// `auth_kind` and its `auth_value`. The kind stays a C int up to here: an int outside
+/// `emz_tor_auth_t` gets an error instead of being an invalid enum value.
+unsafe fn tor_auth_arg(kind: c_int, value: *const c_char) -> Res<TorAuth> {
+    let kind = emz_tor_auth_t::ALL
+        .into_iter()
+        .find(|k| *k as c_int == kind)
+        .ok_or_else(|| Fail::Code(EMZ_ERR_INVALID_ARGUMENT, format!("auth_kind {kind} is not an emz_tor_auth_t")))?;
+    let (cookie, password) = match kind {
+        emz_tor_auth_t::EMZ_TOR_AUTH_AUTO => (None, None),
+        emz_tor_auth_t::EMZ_TOR_AUTH_COOKIE => (Some(str_arg(value, "auth_value (cookie file)")?), None),
+        emz_tor_auth_t::EMZ_TOR_AUTH_PASSWORD => (None, Some(str_arg(value, "auth_value (password)")?)),
+    };
+    Ok(TorAuth::from_choice(cookie, password)?)
+}
+
+/// `key_kind` and its `key_value`, checked as `tor_auth_arg` checks the auth kind.
+unsafe fn onion_key_arg(kind: c_int, value: *const c_char) -> Res<OnionKey> {
+    let kind = emz_onion_key_t::ALL
+        .into_iter()
+        .find(|k| *k as c_int == kind)
+        .ok_or_else(|| Fail::Code(EMZ_ERR_INVALID_ARGUMENT, format!("key_kind {kind} is not an emz_onion_key_t")))?;
+    Ok(match kind {
+        emz_onion_key_t::EMZ_ONION_KEY_NEW => OnionKey::New,
+        emz_onion_key_t::EMZ_ONION_KEY_ED25519_V3 => {
+            OnionKey::Ed25519V3(str_arg(value, "key_value (onion key)")?.to_string())
+        }
+        emz_onion_key_t::EMZ_ONION_KEY_FILE => OnionKey::File(PathBuf::from(str_arg(value, "key_value (key file)")?)),
+    })
+}
 
 /// Publishes the efunguz behind a v3 onion service made through Tor's control port
 /// `control` ("HOST:PORT"; NULL = "127.0.0.1:9051"): onion port = publish port, forwarded
@@ -35,18 +66,8 @@ pub unsafe extern "C" fn emz_publish_onion(
 ) -> emz_result_t {
     with_ef(ef, |h| {
         let control = opt_str_arg(control, "control", DEFAULT_TOR_CONTROL)?;
-        let auth = match auth_kind {
-            0 => TorAuth::Auto,
-            1 => TorAuth::Cookie(PathBuf::from(str_arg(auth_value, "auth_value (cookie file)")?)),
-            2 => TorAuth::Password(str_arg(auth_value, "auth_value (password)")?.to_string()),
-            k => return Err(Fail::Code(EMZ_ERR_INVALID_ARGUMENT, format!("auth_kind {k} is not an emz_tor_auth_t"))),
-        };
-        let key = match key_kind {
-            0 => OnionKey::New,
-            1 => OnionKey::Ed25519V3(str_arg(key_value, "key_value (onion key)")?.to_string()),
-            2 => OnionKey::File(PathBuf::from(str_arg(key_value, "key_value (key file)")?)),
-            k => return Err(Fail::Code(EMZ_ERR_INVALID_ARGUMENT, format!("key_kind {k} is not an emz_onion_key_t"))),
-        };
+        let auth = tor_auth_arg(auth_kind, auth_value)?;
+        let key = onion_key_arg(key_kind, key_value)?;
         let onion = h.ef.publish_onion(control, &auth, &key)?;
         let c = h.onion_c.insert(to_cstring(onion));
         if let Some(o) = onion_out.as_mut() {

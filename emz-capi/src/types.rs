@@ -93,6 +93,12 @@ pub enum emz_tor_auth_t {
     EMZ_TOR_AUTH_PASSWORD = 2,
 }
 
+impl emz_tor_auth_t {
+    /// Every kind, for turning a C int into one.
+    pub(crate) const ALL: [emz_tor_auth_t; 3] =
+        [emz_tor_auth_t::EMZ_TOR_AUTH_AUTO, emz_tor_auth_t::EMZ_TOR_AUTH_COOKIE, emz_tor_auth_t::EMZ_TOR_AUTH_PASSWORD];
+}
+
 /// Which key the onion service of `emz_publish_onion` gets (`key_kind`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +111,15 @@ pub enum emz_onion_key_t {
     /// `key_value` is the path of a file keeping the key: created (mode 0600) with a new
     /// key when missing, so the address stays the same across restarts.
     EMZ_ONION_KEY_FILE = 2,
+}
+
+impl emz_onion_key_t {
+    /// Every kind, for turning a C int into one.
+    pub(crate) const ALL: [emz_onion_key_t; 3] = [
+        emz_onion_key_t::EMZ_ONION_KEY_NEW,
+        emz_onion_key_t::EMZ_ONION_KEY_ED25519_V3,
+        emz_onion_key_t::EMZ_ONION_KEY_FILE,
+    ];
 }
 
 /// A read-only view of bytes: `len` bytes at `ptr`. `ptr` may be NULL when `len` is 0.
