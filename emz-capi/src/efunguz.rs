@@ -7,6 +7,7 @@ use crate::panic::run;
 use crate::result::emz_result_t::{self, *};
 use crate::types::*;
 use emyzelium::{Efunguz, Options};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::{c_char, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -17,7 +18,8 @@ use std::ptr;
 pub struct emz_efunguz_t {
     pub(crate) ef: Efunguz,
     pub(crate) public_key: CString,
-    pub(crate) last_error: CString,
+    /// Interior-mutable, so that a failure of a call taking a `const` handle is recorded.
+    pub(crate) last_error: RefCell<CString>,
     /// View of each ehypha, by public key (allocated apart, see the crate docs).
     pub(crate) views: HashMap<String, *mut emz_ehypha_t>,
     /// Sorted keys of the ehyphae for `emz_ehypha_at`, made on demand; dropped by every
@@ -39,12 +41,20 @@ impl Drop for emz_efunguz_t {
 }
 
 impl emz_efunguz_t {
+    /// Keeps `msg` as the message of `emz_efunguz_last_error`.
+    pub(crate) fn set_last_error(&self, msg: CString) {
+        // Never borrowed across calls; should it be, the thread's last error still has it.
+        if let Ok(mut last) = self.last_error.try_borrow_mut() {
+            *last = msg;
+        }
+    }
+
     pub(crate) fn new(ef: Efunguz) -> *mut emz_efunguz_t {
         let public_key = to_cstring(ef.public_key().to_string());
         Box::into_raw(Box::new(emz_efunguz_t {
             ef,
             public_key,
-            last_error: CString::default(),
+            last_error: RefCell::default(),
             views: HashMap::new(),
             ehyphae_sorted: None,
             whitelist_sorted: None,
@@ -119,7 +129,7 @@ pub unsafe extern "C" fn emz_efunguz_new(
     out: *mut *mut emz_efunguz_t,
 ) -> emz_result_t {
     let Ok(mut c) = catch_unwind(|| config_default(secret_key)) else {
-        return record(ptr::null_mut(), Fail::Code(EMZ_ERR_PANIC, "internal error (panic) in defaults".into()));
+        return record(ptr::null(), Fail::Code(EMZ_ERR_PANIC, "internal error (panic) in defaults".into()));
     };
     c.whitelist = whitelist;
     c.whitelist_len = whitelist_len;
@@ -136,7 +146,7 @@ pub unsafe extern "C" fn emz_efunguz_new_with(
     config: *const emz_config_t,
     out: *mut *mut emz_efunguz_t,
 ) -> emz_result_t {
-    run(ptr::null_mut(), || {
+    run(ptr::null(), || {
         let c = config.as_ref().ok_or_else(|| null("config"))?;
         let out = out_arg(out, "out")?;
         let secret = key_arg(c.secret_key, "secret_key")?;
@@ -179,7 +189,8 @@ pub unsafe extern "C" fn emz_efunguz_destroy(ef: *mut *mut emz_efunguz_t) {
 /// NULL for a NULL handle). Valid until the next failed call on it or its free.
 #[no_mangle]
 pub unsafe extern "C" fn emz_efunguz_last_error(ef: *const emz_efunguz_t) -> *const c_char {
-    ef.as_ref().map_or(ptr::null(), |h| h.last_error.as_ptr())
+    ef.as_ref()
+        .map_or(ptr::null(), |h| h.last_error.try_borrow().map_or(b"\0".as_ptr() as *const c_char, |l| l.as_ptr()))
 }
 
 /// Own public key, Z85, NUL-terminated; valid until the handle is freed. NULL for NULL.
@@ -197,9 +208,7 @@ pub unsafe extern "C" fn emz_efunguz_port(ef: *const emz_efunguz_t) -> u16 {
 /// The options in force, into `*out`.
 #[no_mangle]
 pub unsafe extern "C" fn emz_efunguz_options(ef: *const emz_efunguz_t, out: *mut emz_options_t) -> emz_result_t {
-    let ef = ef as *mut emz_efunguz_t;
-    run(ef, || {
-        let h = ef.as_ref().ok_or_else(|| null("efunguz"))?;
+    with_ef_ref(ef, |h| {
         *out_arg(out, "out")? = emz_options_t::from(h.ef.options());
         Ok(())
     })
@@ -210,11 +219,15 @@ pub(crate) unsafe fn with_ef(ef: *mut emz_efunguz_t, f: impl FnOnce(&mut emz_efu
     run(ef, || f(ef.as_mut().ok_or_else(|| null("efunguz"))?))
 }
 
+/// As `with_ef`, for calls that only read the handle.
+unsafe fn with_ef_ref(ef: *const emz_efunguz_t, f: impl FnOnce(&emz_efunguz_t) -> Res) -> emz_result_t {
+    run(ef, || f(ef.as_ref().ok_or_else(|| null("efunguz"))?))
+}
+
 /// The publish socket's connection counters, into `*out`.
 #[no_mangle]
 pub unsafe extern "C" fn emz_counters(ef: *const emz_efunguz_t, out: *mut emz_counters_t) -> emz_result_t {
-    let ef = ef as *mut emz_efunguz_t;
-    with_ef(ef, |h| {
+    with_ef_ref(ef, |h| {
         let c = h.ef.counters();
         *out_arg(out, "out")? =
             emz_counters_t { in_attempted: c.in_attempted, in_permitted: c.in_permitted, in_absorbing: c.in_absorbing };
@@ -243,8 +256,7 @@ pub unsafe extern "C" fn emz_in_absorbing(ef: *const emz_efunguz_t) -> u64 {
 /// What all ehyphae of the efunguz received and dropped so far (deleted ones included).
 #[no_mangle]
 pub unsafe extern "C" fn emz_efunguz_stats(ef: *const emz_efunguz_t, out: *mut emz_stats_t) -> emz_result_t {
-    let ef = ef as *mut emz_efunguz_t;
-    with_ef(ef, |h| {
+    with_ef_ref(ef, |h| {
         *out_arg(out, "out")? = h.ef.stats().into();
         Ok(())
     })

@@ -33,15 +33,16 @@ thread_local! {
 
 /// Records a failure in the thread's last error (and the handle's, when there is one)
 /// and returns its code.
-pub(crate) fn record(ef: *mut emz_efunguz_t, fail: Fail) -> emz_result_t {
+pub(crate) fn record(ef: *const emz_efunguz_t, fail: Fail) -> emz_result_t {
     let (code, msg) = match fail {
         Fail::Core(e) => (code_of(e.kind()), e.to_string()),
         Fail::Code(c, m) => (c, m),
     };
     let msg = to_cstring(msg);
-    if !ef.is_null() {
-        // SAFETY: a non-NULL handle passed in is live (caller's contract).
-        unsafe { (*ef).last_error = msg.clone() };
+    // SAFETY: a non-NULL handle passed in is live (caller's contract), and no other
+    // reference to it is in use while a call ends.
+    if let Some(h) = unsafe { ef.as_ref() } {
+        h.set_last_error(msg.clone());
     }
     LAST_ERROR.with(|l| *l.borrow_mut() = msg);
     code

@@ -13,7 +13,7 @@ use std::ptr;
 /// for `EMZ_KEY_BUF_LEN` (41) bytes; they are written (NUL-terminated) only on success.
 #[no_mangle]
 pub unsafe extern "C" fn emz_new_key_pair(public_key_out: *mut c_char, secret_key_out: *mut c_char) -> emz_result_t {
-    run(ptr::null_mut(), || {
+    run(ptr::null(), || {
         if public_key_out.is_null() {
             return Err(null("public_key_out"));
         }
@@ -31,7 +31,7 @@ pub unsafe extern "C" fn emz_new_key_pair(public_key_out: *mut c_char, secret_ke
 /// `EMZ_KEY_BUF_LEN` bytes; written only on success).
 #[no_mangle]
 pub unsafe extern "C" fn emz_public_key(secret_key: *const c_char, public_key_out: *mut c_char) -> emz_result_t {
-    run(ptr::null_mut(), || {
+    run(ptr::null(), || {
         let secret = key_arg(secret_key, "secret_key")?;
         if public_key_out.is_null() {
             return Err(null("public_key_out"));
@@ -60,7 +60,7 @@ pub unsafe extern "C" fn emz_read_keys_file(
     capacity: usize,
     count_out: *mut usize,
 ) -> emz_result_t {
-    run(ptr::null_mut(), || {
+    run(ptr::null(), || {
         let path = str_arg(path, "path")?;
         let count_out = out_arg(count_out, "count_out")?;
         if capacity > 0 && keys_out.is_null() {

@@ -15,7 +15,7 @@ pub(crate) fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
 }
 
 /// Runs `f` with no panic escaping; failures are recorded against `ef` (may be NULL).
-pub(crate) fn run(ef: *mut emz_efunguz_t, f: impl FnOnce() -> Res) -> emz_result_t {
+pub(crate) fn run(ef: *const emz_efunguz_t, f: impl FnOnce() -> Res) -> emz_result_t {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => EMZ_OK,
         Ok(Err(fail)) => record(ef, fail),
