@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Everything of the C side (issue 3): header freshness, library, examples, C tests as C and
+# Everything of the C side: header freshness, library, examples, C tests as C and
 # as C++, the C++ wrapper, ASan/UBSan + LeakSanitizer, valgrind, pkg-config and install,
 # C <-> Rust cross-realm exchange, the C Life realm against Rust realms, and the cost of
 # emz_update() next to Rust's update(). Last line: "capi: N passed, M failed".

@@ -1,5 +1,5 @@
 //! The C ABI of emyzelium: `libemyzelium.so` / `libemyzelium.a` and the header
-//! `include/emyzelium.h`, generated from this crate by cbindgen (`make header`).
+//! `include/emyzelium.h`, generated from this crate by cbindgen (`make -C emz-capi header`).
 //!
 //! Only translation lives here: every call goes to the Rust core (`emz-core`), so C,
 //! C++, Rust and Python programs run the very same implementation.
