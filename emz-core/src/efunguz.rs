@@ -4,7 +4,7 @@ use crate::address::Address;
 use crate::builder::{millis, EfunguzBuilder, Options};
 use crate::ehypha::{Change, Ehypha, Stats};
 use crate::error::{Error, Result};
-use crate::keys::{check_key, read_keys_file};
+use crate::keys::{check_key, read_keys_file, SecretKey};
 use crate::publisher::Publisher;
 use crate::sys::{self, Context, Poller, Socket};
 use crate::tor::{OnionKey, TorAuth, TorControl};
@@ -37,7 +37,7 @@ pub struct Counters {
 /// ehyphae subscribed to other peers. Drive it by calling [`Efunguz::update`] from your
 /// loop (never blocks) or [`Efunguz::wait`].
 pub struct Efunguz {
-    pub(crate) secret_key: String,
+    pub(crate) secret_key: SecretKey,
     pub(crate) public_key: String,
     pub(crate) whitelist: HashSet<String>,
     pub(crate) port: u16,
@@ -97,11 +97,11 @@ impl Efunguz {
     }
 
     pub(crate) fn from_builder(b: EfunguzBuilder) -> Result<Self> {
-        let secret = check_key(&b.secret_key)?;
+        let secret = b.secret_key.decode()?;
         if !sys::has("curve") {
             return Err(Error::CurveUnavailable);
         }
-        let public_key = crate::keys::public_key(&b.secret_key)?;
+        let public_key = b.secret_key.public_key()?;
         let mut whitelist = HashSet::new();
         for k in &b.whitelist {
             check_key(k)?;
@@ -122,7 +122,7 @@ impl Efunguz {
         let publisher = ctx.socket(sys::ZMQ_XPUB).map_err(zerr("zmq_socket(XPUB)"))?;
         let set = |opt, v: i32, name| publisher.set_i32(opt, v).map_err(zerr(name));
         set(sys::ZMQ_CURVE_SERVER, 1, "ZMQ_CURVE_SERVER")?;
-        publisher.set_bytes(sys::ZMQ_CURVE_SECRETKEY, &secret).map_err(zerr("ZMQ_CURVE_SECRETKEY"))?;
+        publisher.set_bytes(sys::ZMQ_CURVE_SECRETKEY, &secret[..]).map_err(zerr("ZMQ_CURVE_SECRETKEY"))?;
         publisher.set_bytes(sys::ZMQ_ZAP_DOMAIN, crate::ZAP_DOMAIN.as_bytes()).map_err(zerr("ZMQ_ZAP_DOMAIN"))?;
         set(sys::ZMQ_SNDHWM, o.send_hwm, "ZMQ_SNDHWM")?;
         set(sys::ZMQ_IPV6, i32::from(o.ipv6), "ZMQ_IPV6")?;
@@ -323,11 +323,11 @@ impl Efunguz {
     fn new_ehypha(&mut self, public_key: &str, server_key: &[u8; 32], address: Address) -> Result<Ehypha> {
         let o = &self.options;
         let sub = self.ctx.socket(sys::ZMQ_SUB).map_err(zerr("zmq_socket(SUB)"))?;
-        let secret = check_key(&self.secret_key)?;
+        let secret = self.secret_key.decode()?;
         let public = check_key(&self.public_key)?;
         sub.set_bytes(sys::ZMQ_CURVE_SERVERKEY, server_key).map_err(zerr("ZMQ_CURVE_SERVERKEY"))?;
         sub.set_bytes(sys::ZMQ_CURVE_PUBLICKEY, &public).map_err(zerr("ZMQ_CURVE_PUBLICKEY"))?;
-        sub.set_bytes(sys::ZMQ_CURVE_SECRETKEY, &secret).map_err(zerr("ZMQ_CURVE_SECRETKEY"))?;
+        sub.set_bytes(sys::ZMQ_CURVE_SECRETKEY, &secret[..]).map_err(zerr("ZMQ_CURVE_SECRETKEY"))?;
         let set = |opt, v: i32, name| sub.set_i32(opt, v).map_err(zerr(name));
         set(sys::ZMQ_RCVHWM, o.recv_hwm, "ZMQ_RCVHWM")?;
         set(sys::ZMQ_IPV6, i32::from(o.ipv6), "ZMQ_IPV6")?;

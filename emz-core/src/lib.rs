@@ -53,7 +53,10 @@ pub use efunguz::{Counters, Efunguz};
 pub use ehypha::{Change, Ehypha, Stats};
 pub use error::{Error, ErrorKind, Result};
 pub use etale::{Etale, Part};
-pub use keys::{is_valid_key, new_key_pair, public_key, read_keys_file, z85_decode, z85_encode, KEY_Z85_LEN};
+pub use keys::{
+    is_valid_key, new_key_pair, public_key, read_keys_file, read_secret_file, z85_decode, z85_encode, SecretKey,
+    KEY_Z85_LEN,
+};
 pub use state::EhyphaState;
 pub use tor::{OnionKey, OnionService, TorAuth, TorControl};
 pub use wire::now_us;
