@@ -1,6 +1,7 @@
 //! The one error type of the crate, and its stable kinds (the C and Python faces map
 //! kinds to result codes and exception classes).
 
+use crate::wire::MAX_TITLE_LEN;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -85,7 +86,8 @@ pub enum Error {
     InvalidPort {
         what: &'static str,
     },
-    /// A title containing a NUL byte (the wire format ends titles with one).
+    /// A title containing a NUL byte (the wire format ends titles with one), or longer
+    /// than [`crate::MAX_TITLE_LEN`] bytes.
     InvalidTitle {
         title: String,
     },
@@ -188,6 +190,12 @@ impl fmt::Display for Error {
             Error::InvalidKey { key, reason } => write!(f, "invalid key {:?}: {reason}", redact(key)),
             Error::InvalidAddress { address, reason } => write!(f, "invalid address {address:?}: {reason}"),
             Error::InvalidPort { what } => write!(f, "invalid port: {what} must be 1..=65535"),
+            Error::InvalidTitle { title } if title.len() > MAX_TITLE_LEN => write!(
+                f,
+                "invalid title {:?} ({} bytes): titles must be at most {MAX_TITLE_LEN} bytes",
+                shorten(title),
+                title.len()
+            ),
             Error::InvalidTitle { title } => {
                 write!(f, "invalid title {:?}: titles must not contain a NUL byte", shorten(title))
             }

@@ -59,7 +59,7 @@ pub use keys::{
 };
 pub use state::EhyphaState;
 pub use tor::{OnionKey, OnionService, TorAuth, TorControl};
-pub use wire::now_us;
+pub use wire::{now_us, MAX_TITLE_LEN};
 
 /// Default publish port of an efunguz.
 pub const DEFAULT_PORT: u16 = 60847;
