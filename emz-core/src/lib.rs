@@ -46,6 +46,7 @@ mod sys;
 mod tor;
 mod update;
 mod wire;
+mod zap;
 
 pub use address::{normalize_onion, onion_from_ed25519, Address, ONION_V3_LEN};
 pub use builder::{EfunguzBuilder, Options};
@@ -81,6 +82,14 @@ pub fn libzmq_version() -> (i32, i32, i32) {
 /// Whether the linked libzmq supports CURVE (always true with the default build).
 pub fn has_curve() -> bool {
     sys::has("curve")
+}
+
+/// The pure functions behind the receive path and the publisher's subscription and ZAP
+/// handling, for the fuzz targets in `emz-core/fuzz`. Not part of the stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::wire::{parse_etale, parse_subscription, parse_t_out, parse_title, Malformed, Subscription};
+    pub use crate::zap::{zap_verdict, ZapVerdict};
 }
 
 /// Plain libzmq sockets from the same build, for tests and benchmarks that need a

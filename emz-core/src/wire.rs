@@ -59,6 +59,15 @@ pub fn parse_t_out(frame: &[u8]) -> std::result::Result<i64, Malformed> {
     Ok(i64::from_le_bytes(b))
 }
 
+/// The title and `t_out` of a received etale's frames (the parts follow them), as an
+/// ehypha reads them.
+pub fn parse_etale<'a>(frames: &[&'a [u8]]) -> std::result::Result<(&'a str, i64), Malformed> {
+    let (first, rest) = frames.split_first().ok_or(Malformed::NoTerminator)?;
+    let title = parse_title(first)?;
+    let t_out = rest.first().ok_or(Malformed::NoTimestamp).and_then(|f| parse_t_out(f))?;
+    Ok((title, t_out))
+}
+
 /// A subscriber's message to a publisher.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subscription<'a> {
@@ -105,6 +114,11 @@ mod tests {
 
     #[test]
     fn etales_and_subscriptions() {
+        let t = 7i64.to_le_bytes();
+        assert_eq!(parse_etale(&[b"a\0", &t, b"part"]), Ok(("a", 7)));
+        assert_eq!(parse_etale(&[b"a\0"]), Err(Malformed::NoTimestamp));
+        assert_eq!(parse_etale(&[]), Err(Malformed::NoTerminator));
+        assert_eq!(parse_etale(&[b"a\0", b"short"]), Err(Malformed::BadTimestamp));
         assert_eq!(parse_subscription(b"\x01a\0"), Some(Subscription::Subscribe(b"a\0")));
         assert_eq!(parse_subscription(b"\x00a\0"), Some(Subscription::Unsubscribe(b"a\0")));
         assert_eq!(parse_subscription(b"\x01"), Some(Subscription::Subscribe(b"")));
