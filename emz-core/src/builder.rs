@@ -3,6 +3,7 @@
 use crate::address::{check_port, normalize_host};
 use crate::efunguz::Efunguz;
 use crate::error::{Error, Result};
+use crate::keys::SecretKey;
 use crate::{DEFAULT_PORT, DEFAULT_TOR_PROXY_HOST, DEFAULT_TOR_PROXY_PORT};
 use std::time::Duration;
 
@@ -114,10 +115,11 @@ impl Options {
     }
 }
 
-/// Builds an [`Efunguz`]; see [`Efunguz::builder`].
+/// Builds an [`Efunguz`]; see [`Efunguz::builder`]. Its `Debug` shows only a prefix of
+/// the secret key, and the key is wiped from memory when the builder is dropped.
 #[derive(Debug, Clone)]
 pub struct EfunguzBuilder {
-    pub(crate) secret_key: String,
+    pub(crate) secret_key: SecretKey,
     pub(crate) whitelist: Vec<String>,
     pub(crate) bind_host: String,
     /// `None`: any free port, chosen by the system.
@@ -130,7 +132,7 @@ pub struct EfunguzBuilder {
 impl EfunguzBuilder {
     pub(crate) fn new(secret_key: &str) -> Self {
         EfunguzBuilder {
-            secret_key: secret_key.to_string(),
+            secret_key: SecretKey::unchecked(secret_key),
             whitelist: Vec::new(),
             bind_host: "*".to_string(),
             port: Some(DEFAULT_PORT),

@@ -45,6 +45,7 @@ mod state;
 mod sys;
 mod tor;
 mod wire;
+mod zap;
 
 pub use address::{normalize_onion, onion_from_ed25519, Address, ONION_V3_LEN};
 pub use builder::{EfunguzBuilder, Options};
@@ -52,10 +53,13 @@ pub use efunguz::{Counters, Efunguz};
 pub use ehypha::{Change, Ehypha, Stats};
 pub use error::{Error, ErrorKind, Result};
 pub use etale::{Etale, Part};
-pub use keys::{is_valid_key, new_key_pair, public_key, read_keys_file, z85_decode, z85_encode, KEY_Z85_LEN};
+pub use keys::{
+    is_valid_key, new_key_pair, public_key, read_keys_file, read_secret_file, z85_decode, z85_encode, SecretKey,
+    KEY_Z85_LEN,
+};
 pub use state::EhyphaState;
 pub use tor::{OnionKey, OnionService, TorAuth, TorControl};
-pub use wire::now_us;
+pub use wire::{now_us, MAX_TITLE_LEN};
 
 /// Default publish port of an efunguz.
 pub const DEFAULT_PORT: u16 = 60847;
@@ -77,6 +81,14 @@ pub fn libzmq_version() -> (i32, i32, i32) {
 /// Whether the linked libzmq supports CURVE (always true with the default build).
 pub fn has_curve() -> bool {
     sys::has("curve")
+}
+
+/// The pure functions behind the receive path and the publisher's subscription and ZAP
+/// handling, for the fuzz targets in `emz-core/fuzz`. Not part of the stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::wire::{parse_etale, parse_subscription, parse_t_out, parse_title, Malformed, Subscription};
+    pub use crate::zap::{zap_verdict, ZapVerdict};
 }
 
 /// Plain libzmq sockets from the same build, for tests and benchmarks that need a

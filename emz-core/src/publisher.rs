@@ -209,12 +209,16 @@ impl Publisher {
                 self.touched = false;
                 return Ok(());
             }
-            let Some((&op, topic)) = m.split_first() else { continue };
+            // Over-long prefixes and other odd messages are dropped (see parse_subscription).
+            let (op, topic) = match wire::parse_subscription(&m) {
+                Some(wire::Subscription::Subscribe(t)) => (sys::ZMQ_SUBSCRIBE, t),
+                Some(wire::Subscription::Unsubscribe(t)) => (sys::ZMQ_UNSUBSCRIBE, t),
+                None => continue,
+            };
             // In manual mode the subscription takes effect only when set here, on the
             // pipe it came from (libzmq remembers that pipe until the next send).
-            let opt = if op == 1 { sys::ZMQ_SUBSCRIBE } else { sys::ZMQ_UNSUBSCRIBE };
-            self.sock.set_bytes(opt, topic).map_err(zerr("XPUB subscribe"))?;
-            if op != 1 {
+            self.sock.set_bytes(op, topic).map_err(zerr("XPUB subscribe"))?;
+            if op != sys::ZMQ_SUBSCRIBE {
                 continue;
             }
             self.welcome(topic)?;

@@ -36,7 +36,8 @@ pub struct Counters {
 /// loop (never blocks) or [`Efunguz::wait`].
 pub struct Efunguz {
     /// Our key pair, decoded once: every new ehypha's socket needs the bytes.
-    secret: [u8; 32],
+    /// Wiped when the efunguz drops.
+    secret: zeroize::Zeroizing<[u8; 32]>,
     public: [u8; 32],
     public_key: String,
     whitelist: HashSet<String>,

@@ -25,11 +25,11 @@ pub(super) fn zerr(op: &'static str) -> impl FnOnce(sys::ZmqError) -> Error {
 
 impl Efunguz {
     pub(crate) fn from_builder(b: EfunguzBuilder) -> Result<Self> {
-        let secret = check_key(&b.secret_key)?;
+        let secret = b.secret_key.decode()?;
         if !sys::has("curve") {
             return Err(Error::CurveUnavailable);
         }
-        let public_key = crate::keys::public_key(&b.secret_key)?;
+        let public_key = b.secret_key.public_key()?;
         let public = check_key(&public_key)?;
         let whitelist = checked_whitelist(&b.whitelist)?;
         let o = &b.options;

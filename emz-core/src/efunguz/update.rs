@@ -34,7 +34,8 @@ impl Efunguz {
     /// doing the work of [`Efunguz::update`] meanwhile. Returns how many etales changed
     /// (0 on timeout).
     pub fn wait(&mut self, timeout: Option<Duration>) -> Result<usize> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout beyond what an Instant can hold is no limit (`+` would panic).
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         self.changes.clear();
         self.stamp += 1;
         self.poll(0)?;
