@@ -22,6 +22,7 @@ pub(crate) struct Publisher {
     /// Titles whose latest value has not been sent yet, oldest first.
     unsent: Vec<String>,
     keep_latest: bool,
+    retry_unsent: bool,
     /// Set by every send: libzmq may have taken in, while sending, the command that
     /// would have signalled a subscription, so look at the socket in the next update.
     pub(crate) touched: bool,
@@ -40,10 +41,23 @@ impl Publisher {
     /// `retry_unsent`: hold back (and retry) rather than drop for a subscriber whose
     /// queue is full.
     pub(crate) fn new(sock: Socket, keep_latest: bool, retry_unsent: bool) -> Result<Self> {
+        Self::configure(&sock, retry_unsent)?;
+        Ok(Publisher { sock, latest: HashMap::new(), unsent: Vec::new(), keep_latest, retry_unsent, touched: true })
+    }
+
+    fn configure(sock: &Socket, retry_unsent: bool) -> Result<()> {
         // Manual mode: subscriptions come to us first (see `serve`).
         sock.set_i32(sys::ZMQ_XPUB_MANUAL, 1).map_err(zerr("ZMQ_XPUB_MANUAL"))?;
         sock.set_i32(sys::ZMQ_XPUB_NODROP, i32::from(retry_unsent)).map_err(zerr("ZMQ_XPUB_NODROP"))?;
-        Ok(Publisher { sock, latest: HashMap::new(), unsent: Vec::new(), keep_latest, touched: true })
+        Ok(())
+    }
+
+    /// Puts `sock` (not bound yet) in place of the socket, which is returned; the latest
+    /// etales stay, for the subscribers of the new socket.
+    pub(crate) fn replace_socket(&mut self, sock: Socket) -> Result<Socket> {
+        Self::configure(&sock, self.retry_unsent)?;
+        self.touched = true;
+        Ok(std::mem::replace(&mut self.sock, sock))
     }
 
     /// Titles whose latest etale waits for room in some subscriber's queue.
