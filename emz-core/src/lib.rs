@@ -55,7 +55,7 @@ pub use etale::{Etale, Part};
 pub use keys::{is_valid_key, new_key_pair, public_key, read_keys_file, z85_decode, z85_encode, KEY_Z85_LEN};
 pub use state::EhyphaState;
 pub use tor::{OnionKey, OnionService, TorAuth, TorControl};
-pub use wire::now_us;
+pub use wire::{now_us, MAX_TITLE_LEN};
 
 /// Default publish port of an efunguz.
 pub const DEFAULT_PORT: u16 = 60847;
@@ -87,6 +87,6 @@ pub mod raw {
     pub use crate::sys::{
         Context, Msg, Poller, Socket, ZmqError, ZMQ_CURVE_PUBLICKEY, ZMQ_CURVE_SECRETKEY, ZMQ_CURVE_SERVER,
         ZMQ_CURVE_SERVERKEY, ZMQ_LINGER, ZMQ_MAX_SOCKETS, ZMQ_PUB, ZMQ_RCVHWM, ZMQ_REP, ZMQ_SNDHWM, ZMQ_SUB,
-        ZMQ_SUBSCRIBE, ZMQ_ZAP_DOMAIN,
+        ZMQ_SUBSCRIBE, ZMQ_UNSUBSCRIBE, ZMQ_ZAP_DOMAIN,
     };
 }
