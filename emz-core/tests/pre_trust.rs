@@ -272,3 +272,59 @@ fn fd_flood_child() {
     assert!(flood.len() >= 1500, "the flood opened only {} connections", flood.len());
     assert!((ticks as f64 / hz / secs) < 0.5, "the publisher spun during the flood");
 }
+
+/// An allowed peer subscribing to 16 topics of 1 MiB each is dropped at the first one:
+/// the publisher neither grows nor stalls. The attacker runs in a child process, since
+/// its own SUB socket's subscription trie takes hundreds of MB.
+#[test]
+fn huge_subscriptions_are_refused() {
+    if let Some(target) = std::env::var_os("EMZ_HUGE_SUB_CHILD") {
+        return huge_subscriber(target.to_str().unwrap());
+    }
+    let ka = keys();
+    let mut a = builder(&ka).build().unwrap();
+    a.emit_etale("t", &[b"x".as_slice()]).unwrap();
+    pump(&mut a, Duration::from_millis(100));
+    let rss0 = vm_rss_kib();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "huge_subscriptions_are_refused", "--nocapture"])
+        .env("EMZ_HUGE_SUB_CHILD", format!("{} {}", ka.public, a.port()))
+        .spawn()
+        .unwrap();
+    let (t0, ticks0) = (Instant::now(), cpu_ticks());
+    let mut slowest = Duration::ZERO;
+    while t0.elapsed() < Duration::from_secs(3) {
+        let u = Instant::now();
+        a.update().unwrap();
+        slowest = slowest.max(u.elapsed());
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let ticks = cpu_ticks() - ticks0;
+    let _ = child.kill();
+    let _ = child.wait();
+    let grown = vm_rss_kib().saturating_sub(rss0);
+    eprintln!(
+        "16 × 1 MiB subscriptions: publisher RSS grew by {grown} KiB, slowest update {slowest:?}, {ticks} CPU ticks in 3 s, {:?}",
+        a.counters()
+    );
+    assert!(a.in_permitted() >= 1, "the attacker never got in: the test proves nothing");
+    assert!(grown < 16 * 1024, "RSS grew by {grown} KiB");
+    assert!(slowest < Duration::from_millis(500), "an update took {slowest:?}");
+}
+
+fn huge_subscriber(target: &str) {
+    let (key, port) = target.split_once(' ').unwrap();
+    let k = keys();
+    let ctx = Context::new().unwrap();
+    let s = ctx.socket(raw::ZMQ_SUB).unwrap();
+    s.set_bytes(raw::ZMQ_CURVE_SERVERKEY, &z85_decode(key).unwrap()).unwrap();
+    s.set_bytes(raw::ZMQ_CURVE_PUBLICKEY, &z85_decode(&k.public).unwrap()).unwrap();
+    s.set_bytes(raw::ZMQ_CURVE_SECRETKEY, &z85_decode(&k.secret).unwrap()).unwrap();
+    s.connect(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    for i in 0..16u8 {
+        let mut topic = vec![b'a' + i; 1 << 20];
+        topic.push(0);
+        s.set_bytes(raw::ZMQ_SUBSCRIBE, &topic).unwrap();
+    }
+    std::thread::sleep(Duration::from_secs(5));
+}
