@@ -37,6 +37,15 @@ pub(crate) fn title_frame(title: &str) -> Vec<u8> {
     f
 }
 
+/// Whether `topic` is what an emyzelium subscriber subscribes to: a title (UTF-8, no
+/// NUL, at most [`MAX_TITLE_LEN`] bytes) and its NUL terminator.
+pub(crate) fn is_title_frame(topic: &[u8]) -> bool {
+    match topic.split_last() {
+        Some((0, title)) => title.len() <= MAX_TITLE_LEN && !title.contains(&0) && std::str::from_utf8(title).is_ok(),
+        _ => false,
+    }
+}
+
 /// Why an incoming message was dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Malformed {
@@ -110,6 +119,10 @@ mod tests {
         assert!(check_title("").is_ok());
         assert!(check_title(&"x".repeat(MAX_TITLE_LEN)).is_ok());
         assert!(check_title(&"x".repeat(MAX_TITLE_LEN + 1)).is_err());
+        assert!(is_title_frame(b"zone\0") && is_title_frame(b"\0"));
+        assert!(!is_title_frame(b"") && !is_title_frame(b"zone") && !is_title_frame(b"a\0b\0"));
+        assert!(!is_title_frame(b"\xff\0"));
+        assert!(!is_title_frame(&title_frame(&"x".repeat(MAX_TITLE_LEN + 1))));
     }
 
     #[test]

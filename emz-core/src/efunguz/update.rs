@@ -9,17 +9,19 @@ use super::token::Token;
 use super::Efunguz;
 use crate::ehypha::Change;
 use crate::error::{Error, Result};
-use crate::keys::z85_encode;
 use crate::state::EhyphaState;
 use crate::sys::{self, Msg};
 use std::time::{Duration, Instant};
 
 impl Efunguz {
     /// Does all pending work without blocking and returns how many etales got new data;
-    /// [`Efunguz::changes`] lists them until the next update.
+    /// [`Efunguz::changes`] lists them until the next update. After a whitelist change
+    /// that narrowed access, it first cuts every subscriber's session (see
+    /// [`Efunguz::del_whitelist_key`]).
     pub fn update(&mut self) -> Result<usize> {
         self.changes.clear();
         self.stamp += 1;
+        self.apply_narrowing()?;
         self.poll(0)?;
         Ok(self.changes.len())
     }
@@ -38,6 +40,7 @@ impl Efunguz {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         self.changes.clear();
         self.stamp += 1;
+        self.apply_narrowing()?;
         self.poll(0)?;
         while self.changes.is_empty() {
             let ms = match deadline {
@@ -54,6 +57,17 @@ impl Efunguz {
             self.poll(ms)?;
         }
         Ok(self.changes.len())
+    }
+
+    /// Cuts live sessions when access narrowed since the last update; when that fails
+    /// (the port could not be bound again), the next update tries again.
+    fn apply_narrowing(&mut self) -> Result<()> {
+        if !self.cut_sessions {
+            return Ok(());
+        }
+        self.recreate_publish_socket()?;
+        self.cut_sessions = false;
+        Ok(())
     }
 
     /// One round: waits up to `timeout_ms` for readiness (not at all when some socket is
@@ -180,31 +194,13 @@ impl Efunguz {
             if frames.is_empty() {
                 return Ok(());
             }
-            let (status, text, user) = self.zap_verdict(&frames);
+            let crate::zap::ZapVerdict { status, text, user_id: user } =
+                crate::zap::zap_verdict(&frames, |k| self.admits(k));
             let request_id: &[u8] = frames.get(1).map(|m| &m[..]).unwrap_or(b"");
             let reply: [&[u8]; 6] = [b"1.0", request_id, status.as_bytes(), text.as_bytes(), user.as_bytes(), b""];
             for (i, part) in reply.iter().enumerate() {
                 self.zap.send(part, i + 1 < reply.len()).map_err(|e| Error::zmq("ZAP send", e))?;
             }
-        }
-    }
-
-    fn zap_verdict(&self, frames: &[Msg]) -> (&'static str, &'static str, String) {
-        // version, request id, domain, address, routing id, mechanism, credentials…
-        if frames.len() < 6 || &frames[0][..] != b"1.0" {
-            return ("500", "Malformed ZAP request", String::new());
-        }
-        if &frames[2][..] != crate::ZAP_DOMAIN.as_bytes() || &frames[5][..] != b"CURVE" {
-            return ("400", "Unknown domain or mechanism", String::new());
-        }
-        let Some(key) = frames.get(6).and_then(|k| <[u8; 32]>::try_from(&k[..]).ok()) else {
-            return ("400", "No CURVE key", String::new());
-        };
-        let key = z85_encode(&key);
-        if self.admits(&key) {
-            ("200", "OK", key)
-        } else {
-            ("400", "Not in whitelist", String::new())
         }
     }
 
@@ -216,6 +212,9 @@ impl Efunguz {
                 c.in_absorbing += 1;
             }
             sys::ZMQ_EVENT_HANDSHAKE_SUCCEEDED => c.in_permitted += 1,
+            sys::ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+            | sys::ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+            | sys::ZMQ_EVENT_HANDSHAKE_FAILED_AUTH => c.in_failed += 1,
             sys::ZMQ_EVENT_DISCONNECTED => c.in_absorbing = c.in_absorbing.saturating_sub(1),
             _ => {}
         })

@@ -472,6 +472,12 @@ impl Drop for Msg {
     }
 }
 
+impl AsRef<[u8]> for Msg {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
 impl std::ops::Deref for Msg {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
