@@ -38,6 +38,17 @@ pub struct Options {
     /// Most messages taken from one ehypha in one update, so one flooding peer cannot
     /// stall the loop; the rest waits for the next update (default 100,000).
     pub drain_budget: usize,
+    /// Most frames taken from one ehypha in one update, parts of unfinished messages
+    /// included: a message of a million parts is taken over several updates (default
+    /// 100,000, some 20 ms of work at worst).
+    pub drain_frame_budget: usize,
+    /// Most bytes taken from one ehypha in one update; a frame is never split, so one
+    /// larger frame still goes whole (default 64 MiB).
+    pub drain_byte_budget: usize,
+    /// Most data parts of one etale; a message with more is dropped and counted in
+    /// [`crate::Stats::too_many_parts`] (default 4096: far above what etales carry, while
+    /// the parts of one etale stay within 256 KiB of bookkeeping).
+    pub max_parts: usize,
     /// Keep the latest etale of each title, and send it to each new subscriber of the
     /// title as soon as it subscribes (default true).
     pub keep_latest: bool,
@@ -69,6 +80,9 @@ impl Default for Options {
             handshake_interval: Duration::from_secs(30),
             ipv6: false,
             drain_budget: 100_000,
+            drain_frame_budget: 100_000,
+            drain_byte_budget: 64 << 20,
+            max_parts: 4096,
             keep_latest: true,
             retry_unsent: true,
             ehypha_monitor: true,
@@ -98,6 +112,9 @@ impl Options {
         }
         if self.drain_budget == 0 {
             return bad("drain_budget must be at least 1");
+        }
+        if self.drain_frame_budget == 0 || self.drain_byte_budget == 0 {
+            return bad("drain_frame_budget and drain_byte_budget must be at least 1");
         }
         millis(self.reconnect_interval, "reconnect_interval")?;
         millis(self.reconnect_interval_max, "reconnect_interval_max")?;
@@ -246,6 +263,22 @@ impl EfunguzBuilder {
 
     pub fn drain_budget(mut self, n: usize) -> Self {
         self.options.drain_budget = n;
+        self
+    }
+
+    pub fn drain_frame_budget(mut self, n: usize) -> Self {
+        self.options.drain_frame_budget = n;
+        self
+    }
+
+    pub fn drain_byte_budget(mut self, n: usize) -> Self {
+        self.options.drain_byte_budget = n;
+        self
+    }
+
+    /// Most data parts of one etale (0: only etales without data parts).
+    pub fn max_parts(mut self, n: usize) -> Self {
+        self.options.max_parts = n;
         self
     }
 

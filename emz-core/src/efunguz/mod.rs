@@ -58,8 +58,8 @@ pub struct Efunguz {
     stats: Stats,
     /// The onion service publishing this efunguz, and the control connection that owns it.
     onion: Option<(TorControl, String)>,
-    /// Slots of ehyphae refused by their peer, to retry.
-    rejected: Vec<usize>,
+    /// Slots of ehyphae in a state libzmq may not leave by itself, to reconnect.
+    healing: Vec<usize>,
     monitor_seq: u64,
 
     // Declared last: dropped after the ehyphae, so the context ends last of all.
@@ -108,7 +108,8 @@ impl Efunguz {
     // ---- publishing --------------------------------------------------------------------
 
     /// Publishes `parts` under `title`, stamped with the current time, to every
-    /// subscriber of the title. Never blocks. Returns `false` when a subscriber's queue
+    /// subscriber of the title. Never blocks. Also answers waiting handshakes and
+    /// subscriptions, so a program that only emits is reachable without `update()`. Returns `false` when a subscriber's queue
     /// is full (HWM): the etale is then kept and sent by a later update, unless a newer
     /// one of the same title replaces it first (see [`Options::retry_unsent`]).
     pub fn emit_etale<P: AsRef<[u8]>>(&mut self, title: &str, parts: &[P]) -> Result<bool> {
@@ -119,6 +120,7 @@ impl Efunguz {
     pub fn emit_etale_at<P: AsRef<[u8]>>(&mut self, title: &str, parts: &[P], t_out: i64) -> Result<bool> {
         wire::check_title(title)?;
         let parts: Vec<&[u8]> = parts.iter().map(AsRef::as_ref).collect();
+        self.serve_subscribers()?;
         self.publisher.emit(title, &parts, t_out)
     }
 
