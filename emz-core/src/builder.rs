@@ -23,7 +23,9 @@ pub struct Options {
     pub max_message_size: i64,
     /// First reconnect delay of an ehypha (default 100 ms).
     pub reconnect_interval: Duration,
-    /// Reconnect backoff cap; zero = no backoff (default 2 s).
+    /// Reconnect backoff cap; zero = no backoff (default 2 s). Also how long an ehypha
+    /// stays `Rejected`, `Failed` or `Disconnected` (libzmq not retrying) before the
+    /// efunguz reconnects it (at least 100 ms).
     pub reconnect_interval_max: Duration,
     /// ZMTP heartbeat period; zero = off (default 10 s).
     pub heartbeat_interval: Duration,
@@ -58,7 +60,7 @@ pub struct Options {
     /// reading then slows the others until heartbeats drop it (default true).
     pub retry_unsent: bool,
     /// Watch each ehypha's connection with a monitor, for [`crate::Ehypha::state`], and
-    /// reconnect ehyphae their peer refused (default true). Costs two more sockets and
+    /// reconnect ehyphae libzmq gives up on (default true). Costs two more sockets and
     /// fds per ehypha: turn off for tens of thousands of ehyphae under a low fd limit.
     pub ehypha_monitor: bool,
 }
