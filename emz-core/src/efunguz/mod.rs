@@ -108,10 +108,11 @@ impl Efunguz {
     // ---- publishing --------------------------------------------------------------------
 
     /// Publishes `parts` under `title`, stamped with the current time, to every
-    /// subscriber of the title. Never blocks. Also answers waiting handshakes and
-    /// subscriptions, so a program that only emits is reachable without `update()`. Returns `false` when a subscriber's queue
+    /// subscriber of the title. Never blocks. Returns `false` when a subscriber's queue
     /// is full (HWM): the etale is then kept and sent by a later update, unless a newer
-    /// one of the same title replaces it first (see [`Options::retry_unsent`]).
+    /// one of the same title replaces it first (see [`Options::retry_unsent`]). Also
+    /// answers waiting handshakes and subscriptions, so that a program that only emits
+    /// is reachable without `update()`.
     pub fn emit_etale<P: AsRef<[u8]>>(&mut self, title: &str, parts: &[P]) -> Result<bool> {
         self.emit_etale_at(title, parts, wire::now_us())
     }
