@@ -21,7 +21,8 @@ crate::error::stable_enum! {
         Retrying = 2 => "retrying",
         /// Connected; the CURVE handshake is under way. Next: `Up`, `Rejected` or
         /// `Failed`; a peer that never answers is dropped after
-        /// `Options::handshake_interval` and retried by libzmq.
+        /// `Options::handshake_interval` and retried by libzmq (and reconnected by the
+        /// efunguz should the state outlast that interval plus the backoff cap).
         Handshaking = 3 => "handshaking",
         /// Handshake done: etales flow. Next: `Disconnected` when the connection ends.
         Up = 4 => "up",

@@ -82,7 +82,8 @@ fn stranger_then_publisher(reply: &'static [u8]) -> Vec<EhyphaState> {
     let (ka, kb) = (keys(), keys());
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let mut b = efunguz(&kb);
+    // A short handshake timeout: a connection the stranger left hanging heals soon too.
+    let mut b = builder(&kb).handshake_interval(Duration::from_secs(1)).build().unwrap();
     b.add_ehypha_direct(&ka.public, "127.0.0.1", port).unwrap().add_etale("t").unwrap();
     let (stop, handle) = stranger(listener, reply);
     let mut seen = Vec::new();

@@ -7,9 +7,11 @@
 
 use super::token::Token;
 use super::Efunguz;
+use crate::builder::Options;
 use crate::ehypha::{Budget, Change};
 use crate::error::{Error, Result};
 use crate::keys::z85_encode;
+use crate::state::EhyphaState;
 use crate::sys::{self, Msg};
 use std::time::{Duration, Instant};
 
@@ -93,7 +95,7 @@ impl Efunguz {
                 Token::EhyphaMonitor(slot) => {
                     let Some(Some(e)) = self.ehyphae.get_mut(slot) else { continue };
                     match e.serve_monitor() {
-                        Ok(true) if e.state.needs_healing() => {
+                        Ok(true) if heal_after(&self.options, e.state).is_some() => {
                             if !self.healing.contains(&slot) {
                                 self.healing.push(slot);
                             }
@@ -145,44 +147,39 @@ impl Efunguz {
         result
     }
 
-    /// How long a state libzmq leaves alone lasts before the ehypha is reconnected:
-    /// the backoff cap, by when libzmq would have retried anything it retries.
-    fn heal_after(&self) -> Duration {
-        let o = &self.options;
-        o.reconnect_interval_max.max(o.reconnect_interval).max(Duration::from_millis(100))
-    }
-
-    /// Reconnects every ehypha left alone by libzmq for [`Efunguz::heal_after`]: a peer
-    /// that refused our key may have whitelisted it since, and libzmq never reconnects
-    /// after a failed handshake or a protocol error (an oversize message, a stranger on
-    /// the port).
+    /// Reconnects every watched ehypha whose state lasted its [`heal_after`]: a
+    /// peer that refused our key may have whitelisted it since, and libzmq never
+    /// reconnects after a failed handshake or a protocol error (an oversize message, a
+    /// stranger on the port).
     fn heal(&mut self) -> Result<()> {
-        let wait_us = i64::try_from(self.heal_after().as_micros()).unwrap_or(i64::MAX);
         let now = crate::wire::now_us();
         let mut result = Ok(());
-        let ehyphae = &mut self.ehyphae;
-        self.healing.retain(|&slot| {
-            let Some(Some(e)) = ehyphae.get_mut(slot) else { return false };
-            if !e.state.needs_healing() {
-                return false;
-            }
+        let mut healing = std::mem::take(&mut self.healing);
+        healing.retain(|&slot| {
+            let Some(Some(e)) = self.ehyphae.get(slot) else { return false };
+            let Some(wait_us) = heal_after(&self.options, e.state) else { return false };
             if now - e.state_since < wait_us {
                 return true;
             }
-            if let Err(err) = e.reconnect() {
-                result = Err(err);
+            if let Some(Some(e)) = self.ehyphae.get_mut(slot) {
+                if let Err(err) = e.reconnect() {
+                    result = Err(err);
+                }
             }
             false
         });
+        self.healing = healing;
         result
     }
 
     /// Milliseconds until the next ehypha is due for healing, for epoll's timeout.
     fn next_heal_ms(&self) -> Option<i32> {
-        let wait_us = i64::try_from(self.heal_after().as_micros()).unwrap_or(i64::MAX);
         let now = crate::wire::now_us();
-        let due =
-            self.healing.iter().filter_map(|&slot| self.ehyphae.get(slot)?.as_ref()).map(|e| e.state_since + wait_us);
+        let due = self
+            .healing
+            .iter()
+            .filter_map(|&slot| self.ehyphae.get(slot)?.as_ref())
+            .filter_map(|e| Some(e.state_since.saturating_add(heal_after(&self.options, e.state)?)));
         let left_us = due.min()? - now;
         // Round up, as a wait that ends early would spin.
         Some(i32::try_from(left_us.max(0).unsigned_abs().div_ceil(1000)).unwrap_or(i32::MAX))
@@ -260,4 +257,18 @@ impl Efunguz {
 
 fn io_limit(e: std::io::Error) -> Error {
     Error::Zmq { op: "epoll_wait", code: e.raw_os_error().unwrap_or(0), message: e.to_string() }
+}
+
+/// How long `state` may last before the ehypha is reconnected, µs; `None`: as long
+/// as it likes. A state libzmq leaves alone gets the backoff cap, by when libzmq
+/// would have retried anything it retries. A handshake gets libzmq's own timeout
+/// plus the cap: should libzmq's word that it ended be missed, the ehypha still heals.
+fn heal_after(o: &Options, state: EhyphaState) -> Option<i64> {
+    let cap = o.reconnect_interval_max.max(o.reconnect_interval).max(Duration::from_millis(100));
+    let wait = match state {
+        s if s.needs_healing() => cap,
+        EhyphaState::Handshaking if !o.handshake_interval.is_zero() => o.handshake_interval + cap,
+        _ => return None,
+    };
+    Some(i64::try_from(wait.as_micros()).unwrap_or(i64::MAX))
 }
