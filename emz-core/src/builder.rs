@@ -24,7 +24,9 @@ pub struct Options {
     pub max_message_size: i64,
     /// First reconnect delay of an ehypha (default 100 ms).
     pub reconnect_interval: Duration,
-    /// Reconnect backoff cap; zero = no backoff (default 2 s).
+    /// Reconnect backoff cap; zero = no backoff (default 2 s). Also how long an ehypha
+    /// stays `Rejected`, `Failed` or `Disconnected` (libzmq not retrying) before the
+    /// efunguz reconnects it (at least 100 ms).
     pub reconnect_interval_max: Duration,
     /// ZMTP heartbeat period; zero = off (default 10 s).
     pub heartbeat_interval: Duration,
@@ -54,6 +56,17 @@ pub struct Options {
     /// Most messages taken from one ehypha in one update, so one flooding peer cannot
     /// stall the loop; the rest waits for the next update (default 100,000).
     pub drain_budget: usize,
+    /// Most frames taken from one ehypha in one update, parts of unfinished messages
+    /// included: a message of a million parts is taken over several updates (default
+    /// 100,000, some 20 ms of work at worst).
+    pub drain_frame_budget: usize,
+    /// Most bytes taken from one ehypha in one update; a frame is never split, so one
+    /// larger frame still goes whole (default 64 MiB).
+    pub drain_byte_budget: usize,
+    /// Most data parts of one etale; a message with more is dropped and counted in
+    /// [`crate::Stats::too_many_parts`] (default 4096: far above what etales carry, while
+    /// the parts of one etale stay within 256 KiB of bookkeeping).
+    pub max_parts: usize,
     /// Keep the latest etale of each title, and send it to each new subscriber of the
     /// title as soon as it subscribes (default true).
     pub keep_latest: bool,
@@ -65,7 +78,7 @@ pub struct Options {
     /// update instead, so a stuck subscriber slows the others until heartbeats drop it.
     pub retry_unsent: bool,
     /// Watch each ehypha's connection with a monitor, for [`crate::Ehypha::state`], and
-    /// reconnect ehyphae their peer refused (default true). Costs two more sockets and
+    /// reconnect ehyphae libzmq gives up on (default true). Costs two more sockets and
     /// fds per ehypha: turn off for tens of thousands of ehyphae under a low fd limit.
     pub ehypha_monitor: bool,
 }
@@ -90,6 +103,9 @@ impl Default for Options {
             min_fd_limit: 65_536,
             ipv6: false,
             drain_budget: 100_000,
+            drain_frame_budget: 100_000,
+            drain_byte_budget: 64 << 20,
+            max_parts: 4096,
             keep_latest: true,
             retry_unsent: true,
             ehypha_monitor: true,
@@ -119,6 +135,9 @@ impl Options {
         }
         if self.drain_budget == 0 {
             return bad("drain_budget must be at least 1");
+        }
+        if self.drain_frame_budget == 0 || self.drain_byte_budget == 0 {
+            return bad("drain_frame_budget and drain_byte_budget must be at least 1");
         }
         millis(self.reconnect_interval, "reconnect_interval")?;
         millis(self.reconnect_interval_max, "reconnect_interval_max")?;
@@ -303,6 +322,22 @@ impl EfunguzBuilder {
 
     pub fn drain_budget(mut self, n: usize) -> Self {
         self.options.drain_budget = n;
+        self
+    }
+
+    pub fn drain_frame_budget(mut self, n: usize) -> Self {
+        self.options.drain_frame_budget = n;
+        self
+    }
+
+    pub fn drain_byte_budget(mut self, n: usize) -> Self {
+        self.options.drain_byte_budget = n;
+        self
+    }
+
+    /// Most data parts of one etale (0: only etales without data parts).
+    pub fn max_parts(mut self, n: usize) -> Self {
+        self.options.max_parts = n;
         self
     }
 

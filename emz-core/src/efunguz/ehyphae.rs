@@ -202,7 +202,7 @@ impl Efunguz {
             drop(e);
         }
         self.queue.retain(|&s| s != slot);
-        self.rejected.retain(|&s| s != slot);
+        self.healing.retain(|&s| s != slot);
         self.free_slots.push(slot);
         Ok(())
     }

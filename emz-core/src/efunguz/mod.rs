@@ -73,8 +73,8 @@ pub struct Efunguz {
     stats: Stats,
     /// The onion service publishing this efunguz, and the control connection that owns it.
     onion: Option<(TorControl, String)>,
-    /// Slots of ehyphae refused by their peer, to retry.
-    rejected: Vec<usize>,
+    /// Slots of ehyphae in a state libzmq may not leave by itself, to reconnect.
+    healing: Vec<usize>,
     monitor_seq: u64,
 
     // Declared last: dropped after the ehyphae, so the context ends last of all.
@@ -135,7 +135,9 @@ impl Efunguz {
     /// be queued for at least one subscriber (its queue is full, HWM): it is then
     /// pending as that subscriber's latest of the title and goes out, during a later
     /// update, as soon as that subscriber has room, unless a newer etale of the title
-    /// supersedes it first; the others got it now (see [`Options::retry_unsent`]).
+    /// supersedes it first; the others got it now (see [`Options::retry_unsent`]). Also
+    /// answers waiting handshakes and subscriptions, so that a program that only emits
+    /// is reachable without `update()`.
     pub fn emit_etale<P: AsRef<[u8]>>(&mut self, title: &str, parts: &[P]) -> Result<bool> {
         self.emit_etale_at(title, parts, wire::now_us())
     }
@@ -144,6 +146,7 @@ impl Efunguz {
     pub fn emit_etale_at<P: AsRef<[u8]>>(&mut self, title: &str, parts: &[P], t_out: i64) -> Result<bool> {
         wire::check_title(title)?;
         let parts: Vec<&[u8]> = parts.iter().map(AsRef::as_ref).collect();
+        self.serve_subscribers()?;
         self.publisher.emit(title, &parts, t_out)
     }
 

@@ -76,7 +76,7 @@ impl Efunguz {
             counters: Counters::default(),
             stats: Stats::default(),
             onion: None,
-            rejected: Vec::new(),
+            healing: Vec::new(),
             monitor_seq: 0,
             monitor,
             publisher,
