@@ -31,8 +31,23 @@ pub struct Options {
     pub heartbeat_timeout: Duration,
     /// Time-to-live a subscriber asks of its publisher (default 30 s).
     pub heartbeat_ttl: Duration,
-    /// Longest CURVE handshake before the connection is dropped (default 30 s; Tor is slow).
+    /// Longest CURVE handshake of an ehypha before its connection is dropped and retried
+    /// (default 30 s; Tor is slow).
     pub handshake_interval: Duration,
+    /// Longest time a connection to the publish socket may take to pass its handshake
+    /// before it is dropped, so idle unauthenticated connections cannot hold fds and
+    /// memory (default 10 s; a handshake through Tor takes a few seconds). Counted in
+    /// [`crate::Counters::in_failed`].
+    pub publish_handshake_interval: Duration,
+    /// Largest message the publish socket takes from a peer, bytes, checked before
+    /// anything is allocated for it, handshake included; −1 = no limit. Subscribers only
+    /// send subscriptions, so the default is the largest subscription: 1 + the longest
+    /// title ([`crate::MAX_TITLE_LEN`]) + 1. A larger frame drops the connection.
+    pub publish_max_message_size: i64,
+    /// At creation, the soft open-files limit is raised to at least this (up to the hard
+    /// limit), so a flood of connections cannot starve the efunguz of fds (default
+    /// 65,536; 0 leaves the limit alone).
+    pub min_fd_limit: u64,
     /// Enable IPv6 on every socket (needed for IPv6 hosts and binds).
     pub ipv6: bool,
     /// Most messages taken from one ehypha in one update, so one flooding peer cannot
@@ -69,6 +84,9 @@ impl Default for Options {
             heartbeat_timeout: Duration::from_secs(30),
             heartbeat_ttl: Duration::from_secs(30),
             handshake_interval: Duration::from_secs(30),
+            publish_handshake_interval: Duration::from_secs(10),
+            publish_max_message_size: crate::wire::MAX_TITLE_LEN as i64 + 2,
+            min_fd_limit: 65_536,
             ipv6: false,
             drain_budget: 100_000,
             keep_latest: true,
@@ -95,8 +113,8 @@ impl Options {
         if self.send_hwm < 0 || self.recv_hwm < 0 {
             return bad("high-water marks must be >= 0 (0 = no limit)");
         }
-        if self.max_message_size < -1 {
-            return bad("max_message_size must be -1 (no limit) or >= 0");
+        if self.max_message_size < -1 || self.publish_max_message_size < -1 {
+            return bad("max_message_size and publish_max_message_size must be -1 (no limit) or >= 0");
         }
         if self.drain_budget == 0 {
             return bad("drain_budget must be at least 1");
@@ -110,6 +128,7 @@ impl Options {
             return bad("heartbeat_ttl must be at most 6553.5 s");
         }
         millis(self.handshake_interval, "handshake_interval")?;
+        millis(self.publish_handshake_interval, "publish_handshake_interval")?;
         Ok(())
     }
 }
@@ -235,8 +254,28 @@ impl EfunguzBuilder {
         self
     }
 
+    /// Longest handshake of an ehypha (see [`Options::handshake_interval`]).
     pub fn handshake_interval(mut self, d: Duration) -> Self {
         self.options.handshake_interval = d;
+        self
+    }
+
+    /// Longest handshake of a connection to the publish socket (see
+    /// [`Options::publish_handshake_interval`]).
+    pub fn publish_handshake_interval(mut self, d: Duration) -> Self {
+        self.options.publish_handshake_interval = d;
+        self
+    }
+
+    /// Largest message taken from a subscriber (see [`Options::publish_max_message_size`]).
+    pub fn publish_max_message_size(mut self, bytes: i64) -> Self {
+        self.options.publish_max_message_size = bytes;
+        self
+    }
+
+    /// Soft open-files limit to raise to at creation (see [`Options::min_fd_limit`]).
+    pub fn min_fd_limit(mut self, n: u64) -> Self {
+        self.options.min_fd_limit = n;
         self
     }
 

@@ -12,8 +12,9 @@
 //! use emyzelium::{Efunguz, new_key_pair};
 //! # fn main() -> emyzelium::Result<()> {
 //! let (_public, secret) = new_key_pair()?;
-//! let mut ef = Efunguz::builder(&secret).port(60847).build()?;
 //! let peer_key = "…the other peer's Z85 public key (40 chars)…";
+//! // Who may subscribe: nobody until told (a whitelist, or allow_everyone()).
+//! let mut ef = Efunguz::builder(&secret).whitelist([peer_key]).port(60847).build()?;
 //! ef.add_ehypha_direct(peer_key, "127.0.0.1", 60848)?.add_etale("zone")?;
 //! loop {
 //!     ef.emit_etale("zone", &[b"my data".as_slice()])?;
@@ -55,7 +56,7 @@ pub use etale::{Etale, Part};
 pub use keys::{is_valid_key, new_key_pair, public_key, read_keys_file, z85_decode, z85_encode, KEY_Z85_LEN};
 pub use state::EhyphaState;
 pub use tor::{OnionKey, OnionService, TorAuth, TorControl};
-pub use wire::now_us;
+pub use wire::{now_us, MAX_TITLE_LEN};
 
 /// Default publish port of an efunguz.
 pub const DEFAULT_PORT: u16 = 60847;
@@ -87,6 +88,6 @@ pub mod raw {
     pub use crate::sys::{
         Context, Msg, Poller, Socket, ZmqError, ZMQ_CURVE_PUBLICKEY, ZMQ_CURVE_SECRETKEY, ZMQ_CURVE_SERVER,
         ZMQ_CURVE_SERVERKEY, ZMQ_LINGER, ZMQ_MAX_SOCKETS, ZMQ_PUB, ZMQ_RCVHWM, ZMQ_REP, ZMQ_SNDHWM, ZMQ_SUB,
-        ZMQ_SUBSCRIBE, ZMQ_ZAP_DOMAIN,
+        ZMQ_SUBSCRIBE, ZMQ_UNSUBSCRIBE, ZMQ_ZAP_DOMAIN,
     };
 }

@@ -13,9 +13,14 @@ pub fn now_us() -> i64 {
     }
 }
 
-/// Titles may be any UTF-8 without NUL (the terminator on the wire).
+/// Longest title, bytes: bounds what a subscription may be, so the publish socket can
+/// refuse anything larger before trusting its sender.
+pub const MAX_TITLE_LEN: usize = 4096;
+
+/// Titles may be any UTF-8 without NUL (the terminator on the wire), at most
+/// [`MAX_TITLE_LEN`] bytes.
 pub(crate) fn check_title(title: &str) -> Result<()> {
-    if title.as_bytes().contains(&0) {
+    if title.len() > MAX_TITLE_LEN || title.as_bytes().contains(&0) {
         return Err(Error::InvalidTitle { title: title.to_string() });
     }
     Ok(())
@@ -27,6 +32,15 @@ pub(crate) fn title_frame(title: &str) -> Vec<u8> {
     f.extend_from_slice(title.as_bytes());
     f.push(0);
     f
+}
+
+/// Whether `topic` is what an emyzelium subscriber subscribes to: a title (UTF-8, no
+/// NUL, at most [`MAX_TITLE_LEN`] bytes) and its NUL terminator.
+pub(crate) fn is_title_frame(topic: &[u8]) -> bool {
+    match topic.split_last() {
+        Some((0, title)) => title.len() <= MAX_TITLE_LEN && !title.contains(&0) && std::str::from_utf8(title).is_ok(),
+        _ => false,
+    }
 }
 
 /// Why an incoming message was dropped.
@@ -68,5 +82,11 @@ mod tests {
         assert_eq!(parse_t_out(&[1, 2, 3]), Err(Malformed::BadTimestamp));
         assert!(check_title("a\0b").is_err());
         assert!(check_title("").is_ok());
+        assert!(check_title(&"x".repeat(MAX_TITLE_LEN)).is_ok());
+        assert!(check_title(&"x".repeat(MAX_TITLE_LEN + 1)).is_err());
+        assert!(is_title_frame(b"zone\0") && is_title_frame(b"\0"));
+        assert!(!is_title_frame(b"") && !is_title_frame(b"zone") && !is_title_frame(b"a\0b\0"));
+        assert!(!is_title_frame(b"\xff\0"));
+        assert!(!is_title_frame(&title_frame(&"x".repeat(MAX_TITLE_LEN + 1))));
     }
 }

@@ -29,6 +29,13 @@ pub struct Counters {
     pub in_permitted: u64,
     /// Connections open now: accepted − disconnected.
     pub in_absorbing: u64,
+    /// Handshakes on the publish socket that failed: key refused, protocol error (a
+    /// frame above [`crate::Options::publish_max_message_size`] included), or not done
+    /// within [`crate::Options::publish_handshake_interval`].
+    pub in_failed: u64,
+    /// Subscriptions (and unsubscriptions) ignored because they are not a title and its
+    /// NUL terminator (a prefix, the empty subscription, bad UTF-8, too long).
+    pub bad_subscriptions: u64,
 }
 
 /// One emyzelium peer: a CURVE key pair, a publish socket guarded by a whitelist, and
@@ -148,7 +155,7 @@ impl Efunguz {
     // ---- counters ----------------------------------------------------------------------
 
     pub fn counters(&self) -> Counters {
-        self.counters
+        Counters { bad_subscriptions: self.publisher.bad_subscriptions(), ..self.counters }
     }
 
     pub fn in_attempted(&self) -> u64 {
@@ -196,7 +203,7 @@ impl std::fmt::Debug for Efunguz {
             .field("open", &self.open)
             .field("whitelist", &self.whitelist.len())
             .field("ehyphae", &self.by_key.len())
-            .field("counters", &self.counters)
+            .field("counters", &self.counters())
             .finish()
     }
 }

@@ -230,6 +230,9 @@ impl Efunguz {
                 c.in_absorbing += 1;
             }
             sys::ZMQ_EVENT_HANDSHAKE_SUCCEEDED => c.in_permitted += 1,
+            sys::ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+            | sys::ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+            | sys::ZMQ_EVENT_HANDSHAKE_FAILED_AUTH => c.in_failed += 1,
             sys::ZMQ_EVENT_DISCONNECTED => c.in_absorbing = c.in_absorbing.saturating_sub(1),
             _ => {}
         })
