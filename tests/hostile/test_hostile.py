@@ -77,6 +77,17 @@ def test_removing_the_last_key_lets_nobody_in(publisher, peers):
     report("fail-closed", etales_after_emptying=got, in_permitted_before=permitted, counters_after=pub.counters())
     assert got == (0, 0, 0), "an empty whitelist must admit nobody"
     assert pub.counters().get("in_permitted") == permitted, "a handshake succeeded with an empty whitelist"
+    # Allowing the key again lets it in again, on a fresh connection (a libzmq client
+    # refused by ZAP does not retry by itself).
+    pub.allow([only_pub])
+    time.sleep(grace)
+    back = peers.honest(pub, secret=only_sec).wait_for(1)
+    t0 = time.monotonic()
+    while pub.counters().get("in_permitted") == permitted and time.monotonic() - t0 < QUIET:
+        time.sleep(0.05)
+    report("fail-closed, key allowed again", back_after_s=back, counters=pub.counters())
+    # The counters go on counting on the re-created publish socket.
+    assert pub.counters().get("in_permitted") == permitted + 1, pub.counters()
 
 
 def test_without_whitelist_or_everyone_emit_refuses_to_start(emz, tmp_path):
