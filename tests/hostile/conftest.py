@@ -6,10 +6,12 @@ sockets, independent of the code under test; the publisher is the Rust `emz` CLI
 its `--counters` lines. Everything runs on 127.0.0.1, bounded in time.
 """
 
+import ctypes
 import os
 import queue
 import re
 import resource
+import signal
 import socket
 import struct
 import subprocess
@@ -24,7 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 LONG = 20.0  # seconds a positive case may take at most (slow shared machines)
 EVERY_MS = 20  # the publisher's round: one emission and one update() every 20 ms
 TICK = os.sysconf("SC_CLK_TCK")
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+PR_SET_PDEATHSIG = 1
 
 
 def report(name, **figures):
@@ -82,6 +84,8 @@ class Publisher:
         env = dict(os.environ, EMZ_SECRET=secret)
 
         def limit():
+            # The publisher dies with this process, should a test crash it.
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             if nofile is not None:
                 hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, hard))
