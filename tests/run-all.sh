@@ -34,6 +34,8 @@ bash tests/run-capi.sh
 project_venv
 say "pytest: wire compatibility with an independent pyzmq peer"
 EMZ_BIN=$ROOT/target/debug/emz "$VENV/bin/python" -m pytest tests/wire -q -p no:cacheprovider
+say "pytest: hostile peers against emz emit (revocation, floods, malformed handshakes)"
+EMZ_BIN=$ROOT/target/debug/emz "$VENV/bin/python" -m pytest tests/hostile -q -s -p no:cacheprovider
 
 # ---- Python wheel (emz-py): built, installed alone in a fresh venv, tested -----------
 bash tests/run-py.sh

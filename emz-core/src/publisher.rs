@@ -104,6 +104,7 @@ impl Publisher {
         })
     }
 
+    /// Sets the options of a publish socket; returns how it delivers to a full queue.
     fn configure(sock: &Socket, retry_unsent: bool) -> Result<Delivery> {
         // Manual mode: subscriptions come to us first (see `serve`).
         sock.set_i32(sys::ZMQ_XPUB_MANUAL, 1).map_err(zerr("ZMQ_XPUB_MANUAL"))?;

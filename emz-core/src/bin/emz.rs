@@ -41,8 +41,14 @@ emit
                        (default *)
     --port P           port to publish on; 0 = any free port (default 60847)
     --whitelist KEY    public key allowed to subscribe; repeatable
-    --everyone         let every key subscribe. One of --whitelist and --everyone is
-                       required: emit refuses to start a publisher nobody may read
+    --everyone         let every key subscribe. One of --whitelist, --whitelist-file and
+                       --everyone is required: emit refuses to start a publisher nobody
+                       may read
+    --whitelist-file F public keys allowed to subscribe, one a line (# comments), with
+                       those of --whitelist; re-read every round: a key gone from
+                       the file is cut off at once, an empty file admits nobody
+    --counters         print `counters NAME=N ...` (the publish socket's counters) on
+                       stdout after every round in which they changed
     --title T          title to publish under (required); repeatable: each round then
                        emits the same parts under every title, in the order given
     --every MS         milliseconds between rounds (default 100)
@@ -351,8 +357,9 @@ fn emit(args: &[String]) -> Res<()> {
             "tor-cookie",
             "tor-password",
             "onion-key-file",
+            "whitelist-file",
         ],
-        &["hex", "file", "everyone"],
+        &["hex", "file", "everyone", "counters"],
     )?;
     let secret = secret_key(&p)?;
     let bind = p.one("bind")?.unwrap_or_else(|| "*".to_string());
@@ -374,9 +381,13 @@ fn emit(args: &[String]) -> Res<()> {
         p.positional.iter().map(|s| s.as_bytes().to_vec()).collect()
     };
 
-    let whitelist = p.all("whitelist");
+    let whitelist_file = p.one("whitelist-file")?;
+    let mut whitelist = p.all("whitelist");
+    if let Some(f) = &whitelist_file {
+        whitelist.extend(emyzelium::read_keys_file(f)?);
+    }
     let builder = Efunguz::builder(&secret).bind_host(&bind);
-    let builder = match (p.flag("everyone"), whitelist.is_empty()) {
+    let builder = match (p.flag("everyone"), whitelist.is_empty() && whitelist_file.is_none()) {
         (true, true) => builder.allow_everyone(),
         (false, false) => builder.whitelist(whitelist),
         (true, false) => return usage_err("--everyone and --whitelist exclude each other"),
@@ -405,6 +416,7 @@ fn emit(args: &[String]) -> Res<()> {
         print_out(&format!("onion {id}\n"))?;
     }
 
+    let mut last_counters = emyzelium::Counters::default();
     let mut round: u64 = 0;
     let mut next = Instant::now();
     while count.map_or(true, |n| round < n) {
@@ -412,6 +424,16 @@ fn emit(args: &[String]) -> Res<()> {
             ef.emit_etale(t, &parts)?;
         }
         ef.update()?;
+        if let Some(f) = &whitelist_file {
+            sync_whitelist(&mut ef, f, &p.all("whitelist"));
+        }
+        if p.flag("counters") && ef.counters() != last_counters {
+            last_counters = ef.counters();
+            // Debug names every field, so new counters show up without a change here.
+            let text = format!("{last_counters:?}");
+            let fields = text.trim_start_matches("Counters").trim_matches([' ', '{', '}']);
+            print_out(&format!("counters {}\n", fields.replace(": ", "=").replace(", ", " ")))?;
+        }
         round += 1;
         // Until the next round (and after the last one, so it leaves the socket), keep
         // answering handshakes; wait() does update()'s work while it sleeps.
@@ -426,6 +448,25 @@ fn emit(args: &[String]) -> Res<()> {
         }
     }
     Ok(())
+}
+
+/// Makes the whitelist the keys of `file` plus `fixed`: removed keys are cut off at the
+/// next update. A file that cannot be read, or has a bad line, leaves the whitelist as
+/// it is, with a message on stderr (writers replace the file whole, by rename).
+fn sync_whitelist(ef: &mut Efunguz, file: &str, fixed: &[String]) {
+    let mut want: std::collections::HashSet<String> = match emyzelium::read_keys_file(file) {
+        Ok(keys) => keys.into_iter().collect(),
+        Err(e) => return eprintln!("emz: {e}"),
+    };
+    want.extend(fixed.iter().cloned());
+    let gone: Vec<String> = ef.whitelist().filter(|k| !want.contains(*k)).map(str::to_string).collect();
+    for k in gone {
+        let _ = ef.del_whitelist_key(&k);
+    }
+    let new: Vec<String> = want.into_iter().filter(|k| !ef.whitelist().any(|w| w == k)).collect();
+    if !new.is_empty() {
+        let _ = ef.add_whitelist_keys(new);
+    }
 }
 
 fn listen(args: &[String]) -> Res<()> {
