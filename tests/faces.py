@@ -18,7 +18,10 @@ ports base, base+1, base+2 (`Face.life`).
 To add a face, add a discovery function to `faces()` below: its argv prefix, its Life
 command and whether it can create ephemeral onions (`--tor-control`). Every cross-face
 test then uses it. EMZ_FACES=rust,python,c (or, for the Tor suite, EMZ_TOR_FACES) makes
-the listed faces mandatory: a missing one is an error, not a silent omission.
+the listed faces mandatory: a missing one is an error, not a silent omission. The faces are
+discovered on first use of FACES or MISSING, so importing this module only for its port
+helpers (`port_free`, `free_ports`: tests/wire, tests/tor/tornet.py, tests/lib.sh) starts
+no process.
 """
 
 import ctypes
@@ -26,6 +29,7 @@ import os
 import queue
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -163,7 +167,7 @@ def faces():
 
 def keypair():
     """A CURVE key pair (public, secret), from any face's keygen."""
-    f = FACES[0]
+    f = _discovered()[0][0]
     out = subprocess.run(
         f.argv + ["keygen"], env={**os.environ, **f.env}, capture_output=True, text=True, check=True
     ).stdout
@@ -288,4 +292,48 @@ def have(cmd):
     return shutil.which(cmd) is not None
 
 
-FACES, MISSING = faces()
+def port_free(port, host="127.0.0.1"):
+    """Whether a listener can bind host:port now. With SO_REUSEADDR, as libzmq and tor bind,
+    so a port whose last connection lingers in TIME_WAIT counts as free."""
+    s = socket.socket()
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((host, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def free_ports(n=1, host="127.0.0.1"):
+    """A base port with n consecutive free ports on host (the Life realms need 3), the base
+    picked by the kernel. Another process may take a port before the caller binds it: callers
+    that can, retry on "address in use"."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind((host, 0))
+            base = s.getsockname()[1]
+        if base + n - 1 <= 65535 and all(port_free(base + k, host) for k in range(n)):
+            return base
+    raise RuntimeError(f"no {n} consecutive free ports on {host}")
+
+
+_found = None
+
+
+def _discovered():
+    """faces(), run once: it starts processes and may raise, so only when a test needs faces."""
+    global _found
+    if _found is None:
+        _found = faces()
+    return _found
+
+
+def __getattr__(name):
+    """FACES (the available faces) and MISSING ({name: why not available}), discovered on first use."""
+    if name == "FACES":
+        return _discovered()[0]
+    if name == "MISSING":
+        return _discovered()[1]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

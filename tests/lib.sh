@@ -101,33 +101,11 @@ build_wheel() (
         && "$1/bin/maturin" build --release --quiet -m emz-py/Cargo.toml -o "$2"
 )
 
-# free_ports N: prints the first of N consecutive free TCP ports on 127.0.0.1. The base is
-# random so that parallel runs on one machine rarely pick the same range.
+# free_ports N: prints the first of N consecutive free TCP ports on 127.0.0.1: the
+# free_ports of tests/faces.py, the one helper every test suite uses.
 free_ports() {
     local base
-    base=$("$PY" - "$1" <<'PY'
-import random
-import socket
-import sys
-
-n = int(sys.argv[1])
-for _ in range(200):
-    base = random.randrange(20000, 60000 - n)
-    sockets = []
-    try:
-        for i in range(n):
-            s = socket.socket()
-            sockets.append(s)
-            s.bind(("127.0.0.1", base + i))
-        print(base)
-        break
-    except OSError:
-        pass
-    finally:
-        for s in sockets:
-            s.close()
-PY
-)
-    [ -n "$base" ] || die "no $1 consecutive free ports on 127.0.0.1"
+    base=$(cd "$ROOT/tests" && "$PY" -c 'import sys, faces; print(faces.free_ports(int(sys.argv[1])))' "$1") \
+        || die "no $1 consecutive free ports on 127.0.0.1"
     echo "$base"
 }

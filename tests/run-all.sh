@@ -27,7 +27,7 @@ say "Life demo, headless: three realms exchange zones over loopback"
 base=$(free_ports 3)
 cargo run -q --example life -- --headless 1000 --base-port "$base"
 
-say "C ABI: header, library, C/C++ tests, ASan, valgrind, C <-> Rust"
+say "C ABI: header, library, C/C++ tests, ASan, valgrind, pkg-config and install"
 bash tests/run-capi.sh
 
 # ---- Python (pyzmq peer: wire compatibility) -----------------------------------------

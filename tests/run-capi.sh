@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Everything of the C side: header freshness, library, examples, C tests as C and
-# as C++, the C++ wrapper, ASan/UBSan + LeakSanitizer, valgrind, pkg-config and install.
+# Everything of the C side: header freshness, library, examples, the C face's own tests
+# (emz-capi/tests: C tests as C and as C++, the C++ wrapper), ASan/UBSan + LeakSanitizer,
+# valgrind, pkg-config and install.
 # C against the other faces is tests/cross (run by tests/run-py.sh, which has the wheel);
 # emz_update()'s cost is in benches. Last line: "capi: N passed, M failed".
 # Under CI=true nothing may be skipped: a missing tool is a failure.

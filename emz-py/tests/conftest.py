@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import queue
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import emyzelium as emz
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
 LONG = 20.0  # seconds a positive case may take at most (slow shared machines)
 SHORT = 1.5  # seconds a denied subscriber waits before concluding it gets nothing
 
@@ -24,27 +20,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def free_ports(n: int) -> int:
-    """A base port with n consecutive free ports."""
-    for _ in range(200):
-        base = free_port()
-        if base + n > 65535:
-            continue
-        socks = []
-        try:
-            for i in range(n):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", base + i))
-            return base
-        except OSError:
-            pass
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no consecutive free ports")
 
 
 def pump(efs: list[emz.Efunguz], until: Callable[[], bool], timeout: float = LONG) -> bool:
@@ -57,29 +32,6 @@ def pump(efs: list[emz.Efunguz], until: Callable[[], bool], timeout: float = LON
             return True
         time.sleep(0.005)
     return False
-
-
-def binary(env: str, rel: str, build: str) -> str:
-    path = os.environ.get(env) or str(REPO / rel)
-    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        pytest.fail(f"{path} not found: build it with `{build}` or set {env}", pytrace=False)
-    return path
-
-
-@pytest.fixture(scope="session")
-def emz_bin() -> str:
-    return binary("EMZ_BIN", "target/debug/emz", "cargo build -p emyzelium --bin emz")
-
-
-@pytest.fixture(scope="session")
-def life_bin() -> str:
-    """The Rust Life demo; `--headless N --realms …` runs some of its realms."""
-    return binary("EMZ_LIFE", "target/debug/examples/life", "cargo build -p emyzelium --example life")
-
-
-@pytest.fixture(scope="session")
-def pyzmq_peer() -> list[str]:
-    return [sys.executable, str(REPO / "tests" / "wire" / "pyzmq_peer.py")]
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ implementation of the wire format that is not emyzelium.
 """
 
 import os
-import socket
 import sys
 
 import pytest
@@ -24,26 +23,3 @@ def procs():
         yield group
     finally:
         group.stop_all()
-
-
-def free_ports(n):
-    """A base port with n consecutive free loopback ports (the Life realms need 3)."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + n > 65535:
-            continue
-        held = []
-        try:
-            for i in range(n):
-                s = socket.socket()
-                held.append(s)
-                s.bind(("127.0.0.1", base + i))
-            return base
-        except OSError:
-            pass
-        finally:
-            for s in held:
-                s.close()
-    raise RuntimeError(f"no {n} consecutive free ports on 127.0.0.1")

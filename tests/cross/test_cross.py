@@ -13,7 +13,6 @@ import time
 
 import faces
 import pytest
-from conftest import free_ports
 
 LONG = 20  # s a positive case may take at most (slow shared machines)
 SHORT = 5  # s a denied subscriber listens: long enough for its handshake to be refused
@@ -208,7 +207,7 @@ LIFE_FACES = [f for f in FACES if f.life]
 def test_life_realms_across_languages(procs, here, there):
     """Mary runs in one language, Alien and John in another: every realm imports both
     neighbours' zones (each process says so and exits 0)."""
-    base = free_ports(3)
+    base = faces.free_ports(3)
     ps = [procs.run(argv, here.env, f"{here.name} life mary") for argv in here.life(["mary"], base, 3000, 3)]
     ps += [
         procs.run(argv, there.env, f"{there.name} life alien,john")

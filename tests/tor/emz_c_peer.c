@@ -1,5 +1,6 @@
-/* The C face of the Tor tests (tests/tor/peers.py): the `emit` and `listen` subcommands of
- * the Rust `emz`, with the same options (a subset) and the same output, over the C ABI.
+/* The C face of the end-to-end tests (tests/faces.py, for tests/cross and tests/tor): the `emit`
+ * and `listen` subcommands of the Rust `emz`, with the same options (a subset) and the same
+ * output, over the C ABI.
  *
  *   emz-c-peer emit --secret S --title T [--port P] [--bind H] [--whitelist K]...
  *                   [--every MS] [--count N] [--hex] [--tor-control HOST:PORT [--tor-cookie PATH]

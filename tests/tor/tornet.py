@@ -38,6 +38,9 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from faces import port_free  # noqa: E402  (tests/faces.py: the port helpers of every suite)
+
 N_AUTH = 3
 N_RELAY = 2
 VIRT_PORT = 60847  # the virtual port of every fixed onion (emyzelium's default port)
@@ -61,19 +64,9 @@ def onion_from_ed25519(pubkey: bytes) -> str:
     return base64.b32encode(pubkey + checksum + b"\x03").decode().lower()
 
 
-def port_free(port):
-    s = socket.socket()
-    try:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-
-
 def pick_base_port(n_ports_from_base, start=21000, end=31000, step=200):
+    # A fixed range below Linux's ephemeral ports (32768 and up): no outgoing connection of
+    # the running network can take a port a tor is about to bind.
     for base in range(start, end, step):
         if all(port_free(base + k) for k in range(n_ports_from_base)):
             return base

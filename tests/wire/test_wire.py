@@ -7,7 +7,6 @@ Nothing is built here: the `emz` binary comes from $EMZ_BIN, or else
 
 import os
 import queue
-import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +18,8 @@ import zmq
 
 REPO = Path(__file__).resolve().parents[2]
 PEER = Path(__file__).resolve().with_name("pyzmq_peer.py")
+sys.path.insert(0, str(REPO / "tests"))
+from faces import free_ports  # noqa: E402  (tests/faces.py: the port helpers of every suite)
 
 T_OUT = 0x0123456789ABCDEF  # distinct bytes: a byte-order mistake cannot go unnoticed
 LONG = 20.0  # seconds a positive case may take, at most (slow shared machines)
@@ -43,12 +44,6 @@ def emz():
 
 def peer_cmd(*args):
     return [sys.executable, str(PEER), *args]
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def keypair():
@@ -131,7 +126,7 @@ def start_publisher(spawn, make_cmd, name):
     """Starts a publisher on a free port (retrying if another process took the port
     meanwhile) and returns (process, port) once it printed `ready <port>`."""
     for _ in range(3):
-        port = free_port()
+        port = free_ports(1)
         p = spawn(make_cmd(port), name)
         line = p.next_line(LONG)
         if line is not None:
