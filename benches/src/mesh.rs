@@ -83,6 +83,18 @@ impl Tally<'_> {
     }
 }
 
+/// The next emit: one period on, so that wake-up jitter does not lower the rate; but a
+/// peer that fell far behind (the threads starting, a busy machine) starts afresh rather
+/// than catching up with a burst.
+fn later(next: Instant, period: Duration) -> Instant {
+    let now = Instant::now();
+    if next + period * 10 < now {
+        now
+    } else {
+        next + period
+    }
+}
+
 fn peer(imp: &str, i: usize, secret: String, sh: Arc<Shared>, start: Arc<Barrier>, rate: f64) {
     let n = sh.publics.len();
     let period = Duration::from_secs_f64(1.0 / rate);
@@ -115,7 +127,7 @@ fn peer(imp: &str, i: usize, secret: String, sh: Arc<Shared>, start: Arc<Barrier
             if Instant::now() >= next {
                 seq += 1;
                 raw_send(&pub_sock, &title, seq, &part);
-                next += period;
+                next = later(next, period);
             }
             for (j, s) in &subs {
                 while raw_recv(s, &mut frames, &mut extra).is_some() {
@@ -154,7 +166,7 @@ fn peer(imp: &str, i: usize, secret: String, sh: Arc<Shared>, start: Arc<Barrier
             if Instant::now() >= next {
                 seq += 1;
                 ef.emit_etale_at(&title, &[&part[..]], seq).unwrap();
-                next += period;
+                next = later(next, period);
             }
             ef.wait(Some(next.saturating_duration_since(Instant::now()))).unwrap();
             // Etale::received counts every arrival, those overwritten within one update too.
