@@ -59,7 +59,12 @@ SLOW = [
     ("slowtiny", ["--stuck", "tiny"]),
     ("slowstopped", ["--stuck", "stopped"]),
     ("slowtiny16", ["--stuck", "tiny", "--send-hwm", "16"]),
+    ("slownonefull", ["--stuck", "none", "--rate", "0"]),
+    ("slowtinyfull", ["--stuck", "tiny", "--rate", "0"]),
 ]
+# Full speed: A's rate with B stuck against the full-speed run with no B (FULL_REF).
+FULL = {"slowtinyfull": "B a raw CURVE SUB with RCVHWM 1 that never reads, P emitting 8 KiB at full speed"}
+FULL_REF = "slownonefull"
 SLOW_B = {
     "slowtiny": "B a raw CURVE SUB with RCVHWM 1 that never reads",
     "slowstopped": "B stops reading (ours: an efunguz that stops calling update(); raw: a SUB that stops receiving)",
@@ -589,10 +594,22 @@ def summarize(runs: dict, impls: list[str]) -> tuple[list[dict], list[dict]]:
             1,
             two,
         )
-    for fig, b in SLOW_B.items():
+    row(
+        "stuck subscriber, 8 KiB at full speed: A's etales/s received, no B (the reference)",
+        FULL_REF,
+        "a_rate",
+        0,
+        two,
+    )
+    for fig, b in FULL.items():
+        row(f"stuck subscriber: A's etales/s received, {b}", fig, "a_rate", 0, two)
+    for fig, b in list(SLOW_B.items()) + list(FULL.items()):
         r = row(f"stuck subscriber: A's rate ÷ its rate with no B, {b}", fig, "a_rate", 2, two, ratio=False)
         for impl in two:
-            a, ref = stat(runs, fig, impl, "a_rate"), stat(runs, "slownone", impl, "a_rate")
+            a, ref = (
+                stat(runs, fig, impl, "a_rate"),
+                stat(runs, FULL_REF if fig in FULL else "slownone", impl, "a_rate"),
+            )
             r["cells"][impl] = (
                 {
                     "median": a["median"] / ref["median"],
@@ -759,10 +776,10 @@ def summarize(runs: dict, impls: list[str]) -> tuple[list[dict], list[dict]]:
         else "n/a",
         "some subscriber missed the last etale of a burst",
     )
-    for fig, b in SLOW_B.items():
+    for fig, b in list(SLOW_B.items()) + list(FULL.items()):
         if fig == "slowtiny16":
             continue
-        ref = {i: med("slownone", i, "a_rate") for i in ("rust", "raw")}
+        ref = {i: med(FULL_REF if fig in FULL else "slownone", i, "a_rate") for i in ("rust", "raw")}
         got = {i: med(fig, i, "a_rate") for i in ("rust", "raw")}
         q = {i: got[i] / ref[i] if got[i] is not None and ref[i] else None for i in got}
         target(
@@ -790,7 +807,8 @@ def summarize(runs: dict, impls: list[str]) -> tuple[list[dict], list[dict]]:
         "mesh of 16: ≥ 99 % of 24,000 etales/s delivered, CPU per delivered etale ≤ raw libzmq's",
         None if m is None or rm is None or d is None else d >= 0.99 * 24_000 and m <= rm,
         f"{fmt(d)}/s; {fmt(m, 1)} µs vs raw {fmt(rm, 1)} µs per etale" if m is not None else "n/a",
-        "fewer delivered or more CPU per etale than raw libzmq",
+        (f"CPU per delivered etale {m / rm:.2f}× raw libzmq's; " if m and rm else "")
+        + (f"delivered {d / 24_000:.1%} of 24,000/s" if d else ""),
     )
     return rows, targets
 

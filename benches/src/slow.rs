@@ -1,6 +1,7 @@
 //! A stuck subscriber (`emz-bench slow`): P emits etales at a steady rate, A reads them,
 //! B stops reading. How many A still receives (against the same run with no B), and once
 //! B reads again, how long until it holds the value each title had when it resumed.
+//! `--rate 0` emits as fast as the loop goes instead (A's rate only).
 //!
 //! P, A and B live in one process and one loop (each with its own context and I/O
 //! threads), so "B stops reading" is exact and P's current values are known without
@@ -236,7 +237,9 @@ pub fn role_slow(a: &Args) {
     // The measurement: `rate` etales/s of `size` bytes, round-robin over the titles.
     let a0 = sa.received();
     let (mut emitted, mut deferred) = (0u64, 0u64);
-    let period = Duration::from_secs_f64(1.0 / rate);
+    // --rate 0: as fast as the loop goes, 16 etales between two reads of A.
+    let full = rate <= 0.0;
+    let period = Duration::from_secs_f64(if full { 0.0 } else { 1.0 / rate });
     let t0 = Instant::now();
     let mut next = t0;
     let emit_due = |p: &mut P, buf: &mut Vec<u8>, seq: &mut i64, next: &mut Instant, emitted: &mut u64| {
@@ -253,10 +256,21 @@ pub fn role_slow(a: &Args) {
         deferred
     };
     while t0.elapsed().as_secs_f64() < secs {
-        deferred += emit_due(&mut p, &mut buf, &mut seq, &mut next, &mut emitted);
+        if full {
+            for _ in 0..16 {
+                seq += 1;
+                buf[..8].copy_from_slice(&seq.to_le_bytes());
+                deferred += u64::from(!p.emit(per_title(seq), &buf, seq));
+                emitted += 1;
+            }
+        } else {
+            deferred += emit_due(&mut p, &mut buf, &mut seq, &mut next, &mut emitted);
+        }
         p.update();
         sa.read();
-        std::thread::sleep(Duration::from_millis(1));
+        if !full {
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
     // The last etales have a few ms to arrive.
     settle(&mut p, &mut sa, 50);
@@ -274,8 +288,8 @@ pub fn role_slow(a: &Args) {
 
     // B reads again while P goes on emitting: time until B holds, for every title, the
     // value P had emitted when B resumed (or a newer one). The loop spins, as the round
-    // trip below does.
-    if let Some(b) = sb.as_mut() {
+    // trip below does. Not at full speed: there "current" changes faster than anyone reads.
+    if let Some(b) = sb.as_mut().filter(|_| !full) {
         let want: HashMap<&String, i64> = titles
             .iter()
             .map(|t| (t, (0..n_titles as i64).map(|k| seq - k).find(|s| per_title(*s) == t).unwrap()))
