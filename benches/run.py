@@ -9,7 +9,7 @@ and a verdict for each target. Writes benches/results/latest.json and latest.md.
 
 Normally started by `bash benches/run.sh` (which builds what it needs first):
 
-    python3 benches/run.py [--quick] [--reps N] [--only thr,lat,idle,rss,fanout,join,burst]
+    python3 benches/run.py [--quick] [--reps N] [--only thr,lat,idle,rss,fanout,join,burst,slow,mesh]
                            [--impls raw,rust,c,py] [--bin PATH] [--c-bin PATH] [--python PATH]
 """
 
@@ -53,6 +53,23 @@ SIZES = [64, 4096, 1 << 20]
 MALLOC_KEEP = {"GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456"}
 SIZE_NAME = {64: "64 B", 4096: "4 KiB", 1 << 20: "1 MiB"}
 IMPL_NAME = {"raw": "raw libzmq", "rust": "Rust", "c": "C", "py": "Python"}
+# The stuck-subscriber runs: (figure, arguments of `emz-bench slow`).
+SLOW = [
+    ("slownone", ["--stuck", "none"]),
+    ("slowtiny", ["--stuck", "tiny"]),
+    ("slowstopped", ["--stuck", "stopped"]),
+    ("slowtiny16", ["--stuck", "tiny", "--send-hwm", "16"]),
+    ("slownonefull", ["--stuck", "none", "--rate", "0"]),
+    ("slowtinyfull", ["--stuck", "tiny", "--rate", "0"]),
+]
+# Full speed: A's rate with B stuck against the full-speed run with no B (FULL_REF).
+FULL = {"slowtinyfull": "B a raw CURVE SUB with RCVHWM 1 that never reads, P emitting 8 KiB at full speed"}
+FULL_REF = "slownonefull"
+SLOW_B = {
+    "slowtiny": "B a raw CURVE SUB with RCVHWM 1 that never reads",
+    "slowstopped": "B stops reading (ours: an efunguz that stops calling update(); raw: a SUB that stops receiving)",
+    "slowtiny16": "B a raw SUB with RCVHWM 1, P's send_hwm 16",
+}
 
 
 # ---- processes -----------------------------------------------------------------------
@@ -326,6 +343,41 @@ class Suite:
                 whitelist=False,
             )
 
+    def alone(self, impl: str, role: str, args: list[str], timeout: float) -> dict:
+        """A role that needs no publisher of its own: its one result line."""
+        p = Proc(self.cmd(impl, role) + args, self.log)
+        try:
+            return p.line(timeout)
+        finally:
+            p.close()
+
+    def fig_slow(self, rep: int) -> None:
+        secs = 1.5 if self.opt.quick else 2.0
+        # P emits 8 KiB etales at 200/s to A and B, B stops reading: A's rate against the
+        # same run with no B, and B's staleness once it reads again.
+        for fig, extra in SLOW:
+            for impl in rotate([i for i in self.opt.impls if i in ("raw", "rust")], rep):
+                self.attempt(
+                    fig,
+                    impl,
+                    self.alone,
+                    "slow",
+                    ["--secs", str(secs), "--rate", "200", "--size", "8192"] + extra,
+                    timeout=120,
+                )
+
+    def fig_mesh(self, rep: int) -> None:
+        secs, warm = (2.0, 0.5) if self.opt.quick else (3.0, 1.0)
+        for impl in rotate([i for i in self.opt.impls if i in ("raw", "rust")], rep):
+            self.attempt(
+                "mesh",
+                impl,
+                self.alone,
+                "mesh",
+                ["--n", "16", "--rate", "100", "--secs", str(secs), "--warm", str(warm)],
+                timeout=secs + warm + 90,
+            )
+
 
 def rotate(xs: list[str], k: int) -> list[str]:
     """The order of implementations changes from one repetition to the next."""
@@ -533,6 +585,62 @@ def summarize(runs: dict, impls: list[str]) -> tuple[list[dict], list[dict]]:
         ratio=False,
     )
     row("burst: (subscriber, burst) pairs that got the burst's last etale", "burst", "ok", 0, two, ratio=False)
+    for fig in ("slownone", *SLOW_B):
+        row(
+            "stuck subscriber, 8 KiB at 200/s: A's etales/s received, "
+            + ("no B (the reference)" if fig == "slownone" else SLOW_B[fig]),
+            fig,
+            "a_rate",
+            1,
+            two,
+        )
+    row(
+        "stuck subscriber, 8 KiB at full speed: A's etales/s received, no B (the reference)",
+        FULL_REF,
+        "a_rate",
+        0,
+        two,
+    )
+    for fig, b in FULL.items():
+        row(f"stuck subscriber: A's etales/s received, {b}", fig, "a_rate", 0, two)
+    for fig, b in list(SLOW_B.items()) + list(FULL.items()):
+        r = row(f"stuck subscriber: A's rate ÷ its rate with no B, {b}", fig, "a_rate", 2, two, ratio=False)
+        for impl in two:
+            a, ref = (
+                stat(runs, fig, impl, "a_rate"),
+                stat(runs, FULL_REF if fig in FULL else "slownone", impl, "a_rate"),
+            )
+            r["cells"][impl] = (
+                {
+                    "median": a["median"] / ref["median"],
+                    "min": a["min"] / ref["max"],
+                    "max": a["max"] / ref["min"],
+                    "n": 2,
+                }
+                if a and ref
+                else None
+            )
+    for fig, b in SLOW_B.items():
+        row(
+            f"B reads again: µs until it holds every title's value as of then, {b}",
+            fig,
+            "stale_us",
+            0,
+            two,
+            better="lower",
+        )
+        row(f"B reads again: etales it reads first (queued before it stopped), {b}", fig, "b_read", 0, two, ratio=False)
+    row(
+        "stuck subscriber: one subscription round trip of A in the same loop, µs",
+        "slownone",
+        "rtt_us",
+        0,
+        ["rust"],
+        better="lower",
+        ratio=False,
+    )
+    row("mesh, 16 peers × 15 at 100 Hz: etales/s delivered (expected 24,000)", "mesh", "delivered_per_s", 0, two)
+    row("mesh: process CPU µs per delivered etale", "mesh", "cpu_us_per_etale", 1, two, better="lower")
     for r in rows:
         if r["figure"].startswith("burst"):
             tot = stat(runs, "burst", "rust", "total") or stat(runs, "burst", "raw", "total")
@@ -668,6 +776,40 @@ def summarize(runs: dict, impls: list[str]) -> tuple[list[dict], list[dict]]:
         else "n/a",
         "some subscriber missed the last etale of a burst",
     )
+    for fig, b in list(SLOW_B.items()) + list(FULL.items()):
+        if fig == "slowtiny16":
+            continue
+        ref = {i: med(FULL_REF if fig in FULL else "slownone", i, "a_rate") for i in ("rust", "raw")}
+        got = {i: med(fig, i, "a_rate") for i in ("rust", "raw")}
+        q = {i: got[i] / ref[i] if got[i] is not None and ref[i] else None for i in got}
+        target(
+            f"A's rate with a stuck B ≥ 0.95× its rate with no B ({b})",
+            None if q["rust"] is None else q["rust"] >= 0.95,
+            f"{fmt(q['rust'], 3)} (raw libzmq, whose PUB drops for B: {fmt(q['raw'], 3)})",
+            "A's rate fell with B stuck",
+        )
+    rtt = med("slownone", "rust", "rtt_us")
+    for fig, b in SLOW_B.items():
+        st, n, raw_st = med(fig, "rust", "stale_us"), med(fig, "rust", "b_read"), med(fig, "raw", "stale_us")
+        target(
+            f"B, reading again, holds every title's current value within one round trip ({b})",
+            None if st is None or rtt is None else st <= rtt,
+            f"{fmt(st)} µs; one subscription round trip {fmt(rtt)} µs; raw libzmq {fmt(raw_st)} µs"
+            if st is not None
+            else "n/a",
+            f"B first reads the {fmt(n)} etales ({fmt(n * 8 / 1024 if n else None, 1)} MiB) queued to it before it "
+            "stopped (P's send_hwm, the kernel's TCP buffers, its own recv_hwm): they cannot be taken back; the "
+            "latest of each title comes right after them",
+        )
+    m, rm = med("mesh", "rust", "cpu_us_per_etale"), med("mesh", "raw", "cpu_us_per_etale")
+    d = med("mesh", "rust", "delivered_per_s")
+    target(
+        "mesh of 16: ≥ 99 % of 24,000 etales/s delivered, CPU per delivered etale ≤ raw libzmq's",
+        None if m is None or rm is None or d is None else d >= 0.99 * 24_000 and m <= rm,
+        f"{fmt(d)}/s; {fmt(m, 1)} µs vs raw {fmt(rm, 1)} µs per etale" if m is not None else "n/a",
+        (f"CPU per delivered etale {m / rm:.2f}× raw libzmq's; " if m and rm else "")
+        + (f"delivered {d / 24_000:.1%} of 24,000/s" if d else ""),
+    )
     return rows, targets
 
 
@@ -718,7 +860,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer and shorter runs (about 3 minutes)")
     ap.add_argument("--reps", type=int, default=None, help="repetitions of each figure (default 5, quick 2)")
-    ap.add_argument("--only", default="thr,lat,idle,rss,fanout,join,burst")
+    ap.add_argument("--only", default="thr,lat,idle,rss,fanout,join,burst,slow,mesh")
     ap.add_argument("--impls", default="raw,rust,c,py")
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "emz-bench"))
     ap.add_argument("--c-bin", default=os.path.join(ROOT, "target", "bench", "bench_c"))

@@ -62,6 +62,7 @@ step "installed library works" pc_build "$TMP/prefix/lib/pkgconfig" "$TMP/genkey
 
 # ---- tests -------------------------------------------------------------------------------
 step "C tests (as C99 and as C++17), C++ wrapper test, static link" "${MK[@]}" test
+step "C test: a subscriber that stops updating delays nobody, then gets the latest" "${MK[@]}" test-slow
 step "ASan + UBSan + LeakSanitizer (C tests and C++ wrapper test)" "${MK[@]}" test-asan
 step "valgrind (memcheck, definite/indirect leaks are errors)" "${MK[@]}" test-valgrind
 step "C++ example pubsub_cpp" "$BIN/pubsub_cpp"

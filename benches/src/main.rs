@@ -19,6 +19,9 @@
 //! emz-bench fanout-sub --impl emz|raw --pubkey K --port P --k N --rounds R
 //! emz-bench join-sub  --impl emz|raw --pubkey K --port P --rounds R
 //! emz-bench burst-sub --impl emz|raw --pubkey K --port P --bursts N --burst B
+//! emz-bench slow      --impl emz|raw --stuck none|tiny|stopped [--secs S --rate R --size B --titles N
+//!                     --send-hwm N --b-recv-hwm N --fill-mib M]   a subscriber that stops reading
+//! emz-bench mesh      --impl emz|raw [--n 16 --rate 100 --secs S --warm S]   N peers, all to all
 //! ```
 
 mod baseline;
@@ -28,10 +31,12 @@ mod fanout;
 mod idle;
 mod join;
 mod latency;
+mod mesh;
 mod output;
 mod publisher;
 mod roles;
 mod rss;
+mod slow;
 mod subscriber;
 mod throughput;
 
@@ -59,6 +64,8 @@ fn main() {
         "fanout-sub" => fanout::role_fanout_sub(&a),
         "join-sub" => join::role_join_sub(&a),
         "burst-sub" => burst::role_burst_sub(&a),
+        "slow" => slow::role_slow(&a),
+        "mesh" => mesh::role_mesh(&a),
         "info" => {
             let (ma, mi, pa) = emyzelium::libzmq_version();
             out(&format!(
