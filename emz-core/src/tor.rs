@@ -3,13 +3,14 @@
 //! behind an onion without anyone editing torrc.
 
 use crate::error::{Error, Result};
+use std::fmt;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How to prove to Tor that we may control it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum TorAuth {
     /// Ask Tor (PROTOCOLINFO) and use what it offers: no auth, or its cookie file.
     Auto,
@@ -36,7 +37,7 @@ impl TorAuth {
 }
 
 /// Which key the onion service gets.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum OnionKey {
     /// A new key, forgotten when the service goes: a new address each time.
     New,
@@ -48,13 +49,44 @@ pub enum OnionKey {
 }
 
 /// An onion service Tor has created for us.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct OnionService {
     /// The address without `.onion`.
     pub service_id: String,
     /// `ED25519-V3:…`, to re-create the same address later; `None` when Tor was told
     /// to discard it.
     pub private_key: Option<String>,
+}
+
+// Passwords and onion private keys are secrets: Debug shows that they are there, never
+// what they are (an onion's private key lets anyone impersonate the service).
+impl fmt::Debug for TorAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TorAuth::Auto => f.write_str("Auto"),
+            TorAuth::Cookie(path) => f.debug_tuple("Cookie").field(path).finish(),
+            TorAuth::Password(_) => f.write_str("Password(…)"),
+        }
+    }
+}
+
+impl fmt::Debug for OnionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OnionKey::New => f.write_str("New"),
+            OnionKey::Ed25519V3(_) => f.write_str("Ed25519V3(…)"),
+            OnionKey::File(path) => f.debug_tuple("File").field(path).finish(),
+        }
+    }
+}
+
+impl fmt::Debug for OnionService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OnionService")
+            .field("service_id", &self.service_id)
+            .field("private_key", &self.private_key.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 /// A connection to Tor's control port.

@@ -119,3 +119,18 @@ fn secret_files_are_read_and_their_errors_hide_the_key() {
         std::fs::remove_file(p).unwrap();
     }
 }
+
+#[test]
+fn tor_secrets_stay_out_of_debug() {
+    use emyzelium::{OnionKey, OnionService, TorAuth};
+    let password = "correct horse battery staple";
+    let key = "ED25519-V3:c2VjcmV0LW9uaW9uLWtleS1ieXRlcy1ub3QtdG8tYmUtcHJpbnRlZA==";
+    let shown = format!(
+        "{:?} {:?} {:?}",
+        TorAuth::Password(password.into()),
+        OnionKey::Ed25519V3(key.into()),
+        OnionService { service_id: "abc".into(), private_key: Some(key.into()) }
+    );
+    assert!(!shown.contains(password) && !shown.contains("c2VjcmV0"), "{shown}");
+    assert!(shown.contains("Password(…)") && shown.contains("abc"), "{shown}");
+}
