@@ -267,3 +267,26 @@ fn reading_a_whitelist_file_narrows_an_open_efunguz() {
     w.run(Duration::from_millis(500));
     assert!(w.last(1) <= cut, "a key not in the file kept receiving");
 }
+
+/// The counters go on counting on a re-created publish socket: after access narrowed
+/// (the socket is replaced) and widened again, a fresh subscriber's connection and
+/// handshake show up in `in_attempted` and `in_permitted`. Many rounds, as the
+/// re-created socket binds at the first try when the old listener is already closed.
+#[test]
+fn counters_count_on_the_recreated_publish_socket() {
+    let (ka, kb) = (keys(), keys());
+    let mut w = Bench::new(plain_builder(&ka).whitelist([&kb.public]).build().unwrap());
+    for round in 0..20 {
+        let c0 = w.a.counters();
+        w.a.del_whitelist_key(&kb.public).unwrap();
+        w.a.update().unwrap();
+        w.a.add_whitelist_key(&kb.public).unwrap();
+        w.subs.clear();
+        w.subscribe(&kb);
+        let counted = w.until(|w| w.last(0) > 0 && w.a.in_permitted() > c0.in_permitted);
+        let c = w.a.counters();
+        assert!(w.last(0) > 0, "round {round}: the allowed subscriber got nothing");
+        assert!(counted, "round {round}: the counters froze on the re-created socket: {c0:?} then {c:?}");
+        assert!(c.in_attempted > c0.in_attempted, "round {round}: {c0:?} then {c:?}");
+    }
+}

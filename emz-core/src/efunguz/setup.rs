@@ -50,7 +50,10 @@ impl Efunguz {
         let zap = bind_zap(&ctx)?;
         let publisher = new_publish_socket(&ctx, &secret, o)?;
         let monitor = monitor_publish_socket(&ctx, &publisher, PUB_MONITOR_ENDPOINT)?;
-        let port = bind_publish_socket(&publisher, &b.bind_host, b.port)?;
+        let port = bind_publish_socket(&publisher, &b.bind_host, b.port).map_err(|e| {
+            publisher.stop_monitor();
+            e
+        })?;
         let publisher = Publisher::new(publisher, o.keep_latest, o.retry_unsent)?;
         let poller = new_poller(&zap, &monitor, &publisher.sock)?;
 
@@ -202,8 +205,9 @@ fn bind_publish_socket(publisher: &Socket, host: &str, port: Option<u16>) -> Res
         Some(p) => format!("tcp://{bracketed}:{p}"),
         None => format!("tcp://{bracketed}:*"),
     };
+    // The monitor stays on when the bind fails: a re-created socket retries the bind
+    // while the old listener closes, and its counters need the monitor afterwards.
     if let Err(e) = publisher.bind(&endpoint) {
-        publisher.stop_monitor();
         return Err(if e.0 == sys::EADDRINUSE {
             Error::AddressInUse { endpoint }
         } else if e.0 == libc::ENODEV || e.0 == libc::EADDRNOTAVAIL || e.0 == libc::EINVAL {
