@@ -119,6 +119,8 @@ impl Options {
 pub struct EfunguzBuilder {
     pub(crate) secret_key: String,
     pub(crate) whitelist: Vec<String>,
+    /// Everyone may subscribe ([`EfunguzBuilder::allow_everyone`]).
+    pub(crate) open: bool,
     pub(crate) bind_host: String,
     /// `None`: any free port, chosen by the system.
     pub(crate) port: Option<u16>,
@@ -132,6 +134,7 @@ impl EfunguzBuilder {
         EfunguzBuilder {
             secret_key: secret_key.to_string(),
             whitelist: Vec::new(),
+            open: false,
             bind_host: "*".to_string(),
             port: Some(DEFAULT_PORT),
             tor_proxy_host: DEFAULT_TOR_PROXY_HOST.to_string(),
@@ -140,13 +143,24 @@ impl EfunguzBuilder {
         }
     }
 
-    /// Public keys allowed to subscribe; empty (the default) lets everyone.
+    /// Public keys allowed to subscribe. An empty list allows nobody, as does the
+    /// default: say who may subscribe with this or [`EfunguzBuilder::allow_everyone`]
+    /// (the later call wins).
     pub fn whitelist<I, S>(mut self, keys: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
         self.whitelist = keys.into_iter().map(|k| k.as_ref().to_string()).collect();
+        self.open = false;
+        self
+    }
+
+    /// Lets everyone subscribe (open mode): any CURVE key passes. Replaces a whitelist
+    /// given before; a later [`EfunguzBuilder::whitelist`] replaces this.
+    pub fn allow_everyone(mut self) -> Self {
+        self.whitelist.clear();
+        self.open = true;
         self
     }
 

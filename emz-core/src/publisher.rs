@@ -88,6 +88,11 @@ impl Publisher {
     /// `retry_unsent`: a subscriber whose queue is full gets the latest etale of each
     /// title later rather than losing it.
     pub(crate) fn new(sock: Socket, keep_latest: bool, retry_unsent: bool) -> Result<Self> {
+        let delivery = Self::configure(&sock, retry_unsent)?;
+        Ok(Publisher { sock, latest: HashMap::new(), unsent: Vec::new(), keep_latest, delivery, touched: true })
+    }
+
+    fn configure(sock: &Socket, retry_unsent: bool) -> Result<Delivery> {
         // Manual mode: subscriptions come to us first (see `serve`).
         sock.set_i32(sys::ZMQ_XPUB_MANUAL, 1).map_err(zerr("ZMQ_XPUB_MANUAL"))?;
         let delivery = if !retry_unsent {
@@ -102,7 +107,15 @@ impl Publisher {
         };
         let nodrop = i32::from(delivery == Delivery::HoldBack);
         sock.set_i32(sys::ZMQ_XPUB_NODROP, nodrop).map_err(zerr("ZMQ_XPUB_NODROP"))?;
-        Ok(Publisher { sock, latest: HashMap::new(), unsent: Vec::new(), keep_latest, delivery, touched: true })
+        Ok(delivery)
+    }
+
+    /// Puts `sock` (not bound yet) in place of the socket, which is returned; the latest
+    /// etales stay, for the subscribers of the new socket.
+    pub(crate) fn replace_socket(&mut self, sock: Socket) -> Result<Socket> {
+        self.delivery = Self::configure(&sock, self.delivery != Delivery::Lossy)?;
+        self.touched = true;
+        Ok(std::mem::replace(&mut self.sock, sock))
     }
 
     /// Titles whose latest etale still waits for room in some subscriber's queue.

@@ -59,7 +59,7 @@ fn other_keys_are_denied_and_counted() {
     }));
     assert_eq!(a.in_permitted(), 1);
 
-    // Removing it does not cut the live connection, but a restarted subscriber is denied.
+    // Removing it cuts the live connection, and a restarted subscriber is denied.
     a.del_whitelist_key(&kb.public).unwrap();
     drop(b);
     let mut b2 = efunguz(&kb);
@@ -71,11 +71,13 @@ fn other_keys_are_denied_and_counted() {
 }
 
 #[test]
-fn clearing_the_whitelist_opens_to_everyone() {
+fn allowing_everyone_after_clearing_opens() {
     let (ka, kb, kc) = (keys(), keys(), keys());
     let mut a = builder(&ka).whitelist([&kc.public]).build().unwrap();
     a.clear_whitelist();
     assert_eq!(a.whitelist().count(), 0);
+    assert!(!a.is_open(), "clearing the whitelist leaves nobody allowed");
+    a.allow_everyone();
     let mut b = efunguz(&kb);
     b.add_ehypha_direct(&ka.public, "127.0.0.1", a.port()).unwrap().add_etale("t").unwrap();
     assert!(until(T, || {

@@ -40,7 +40,14 @@ pub struct Efunguz {
     public: [u8; 32],
     public_key: String,
     whitelist: HashSet<String>,
+    /// Everyone may subscribe; the whitelist is then empty and unused.
+    open: bool,
+    /// Access narrowed since the last update: the next update re-creates the publish
+    /// socket, which cuts every session (allowed subscribers reconnect by themselves).
+    cut_sessions: bool,
     port: u16,
+    /// The interface the publish socket binds, kept to bind a re-created one.
+    bind_host: String,
     tor_proxy: String,
     options: Options,
 
@@ -70,14 +77,16 @@ pub struct Efunguz {
 }
 
 impl Efunguz {
-    /// Starts a builder with all defaults (port 60847, Tor at 127.0.0.1:9050, everyone
-    /// may subscribe).
+    /// Starts a builder with all defaults (port 60847, Tor at 127.0.0.1:9050, nobody may
+    /// subscribe until [`EfunguzBuilder::whitelist`] or [`EfunguzBuilder::allow_everyone`]
+    /// says who).
     pub fn builder(secret_key: &str) -> EfunguzBuilder {
         EfunguzBuilder::new(secret_key)
     }
 
-    /// The original constructor: secret key, whitelist (empty = everyone), publish port,
-    /// Tor SOCKS proxy.
+    /// The original constructor: secret key, whitelist, publish port, Tor SOCKS proxy.
+    /// Unlike the builder, an empty whitelist here means everyone may subscribe (open
+    /// mode, as [`EfunguzBuilder::allow_everyone`]), as it always has.
     pub fn new<I, S>(
         secret_key: &str,
         whitelist: I,
@@ -89,7 +98,13 @@ impl Efunguz {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        Self::builder(secret_key).whitelist(whitelist).port(port).tor_proxy(tor_proxy_host, tor_proxy_port).build()
+        let keys: Vec<String> = whitelist.into_iter().map(|k| k.as_ref().to_string()).collect();
+        let b = if keys.is_empty() {
+            Self::builder(secret_key).allow_everyone()
+        } else {
+            Self::builder(secret_key).whitelist(keys)
+        };
+        b.port(port).tor_proxy(tor_proxy_host, tor_proxy_port).build()
     }
 
     pub fn public_key(&self) -> &str {
@@ -178,6 +193,7 @@ impl std::fmt::Debug for Efunguz {
         f.debug_struct("Efunguz")
             .field("public_key", &self.public_key)
             .field("port", &self.port)
+            .field("open", &self.open)
             .field("whitelist", &self.whitelist.len())
             .field("ehyphae", &self.by_key.len())
             .field("counters", &self.counters)

@@ -10,13 +10,19 @@ use crate::keys::check_key;
 use crate::publisher::Publisher;
 use crate::sys::{self, Context, Poller, Socket};
 use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 /// Events of the publish socket that feed the counters.
 const PUB_MONITOR_EVENTS: u16 =
     sys::ZMQ_EVENT_ACCEPTED | sys::ZMQ_EVENT_HANDSHAKE_SUCCEEDED | sys::ZMQ_EVENT_DISCONNECTED;
 
-/// Where the publish socket's monitor sends its events.
+/// Where the publish socket's monitor sends its events; each re-created publish socket
+/// gets its own (numbered), since the old one is released asynchronously.
 const PUB_MONITOR_ENDPOINT: &str = "inproc://emyzelium.monitor.pub";
+
+/// How long a re-created publish socket keeps trying to bind the port the old one held,
+/// while libzmq's I/O thread closes the old listener.
+const REBIND_WAIT: Duration = Duration::from_secs(2);
 
 /// Maps a libzmq error to ours, naming the operation that failed.
 pub(super) fn zerr(op: &'static str) -> impl FnOnce(sys::ZmqError) -> Error {
@@ -38,7 +44,7 @@ impl Efunguz {
         // The ZAP handler must be bound before the publisher accepts anyone.
         let zap = bind_zap(&ctx)?;
         let publisher = new_publish_socket(&ctx, &secret, o)?;
-        let monitor = monitor_publish_socket(&ctx, &publisher)?;
+        let monitor = monitor_publish_socket(&ctx, &publisher, PUB_MONITOR_ENDPOINT)?;
         let port = bind_publish_socket(&publisher, &b.bind_host, b.port)?;
         let publisher = Publisher::new(publisher, o.keep_latest, o.retry_unsent)?;
         let poller = new_poller(&zap, &monitor, &publisher.sock)?;
@@ -48,6 +54,9 @@ impl Efunguz {
             public,
             public_key,
             whitelist,
+            bind_host: b.bind_host.clone(),
+            open: b.open,
+            cut_sessions: false,
             port,
             tor_proxy: format!("{}:{}", b.tor_proxy_host, b.tor_proxy_port),
             options: b.options,
@@ -75,6 +84,45 @@ impl Efunguz {
         ef.serve_monitor()?;
         ef.serve_zap()?;
         Ok(ef)
+    }
+
+    /// Cuts every session of the publish socket by replacing it with a new one on the
+    /// same port, keeping the latest etales. Subscribers still allowed reconnect by
+    /// themselves (after their reconnect interval) and get the latest values again on
+    /// subscribing; the others fail the new handshake. libzmq cannot drop one peer of
+    /// a socket, so this is how a narrowed whitelist takes effect on live sessions.
+    pub(super) fn recreate_publish_socket(&mut self) -> Result<()> {
+        let sock = new_publish_socket(&self.ctx, &self.secret, &self.options)?;
+        self.monitor_seq += 1;
+        let endpoint = format!("{PUB_MONITOR_ENDPOINT}.{}", self.monitor_seq);
+        let monitor = monitor_publish_socket(&self.ctx, &sock, &endpoint)?;
+        for s in [&self.publisher.sock, &self.monitor] {
+            if let Ok(fd) = s.fd() {
+                self.poller.remove(fd);
+            }
+        }
+        self.publisher.sock.stop_monitor();
+        // Closing the old socket (linger 0) releases the port once libzmq's I/O thread
+        // has closed the listener, usually within a millisecond.
+        drop(self.publisher.replace_socket(sock)?);
+        self.monitor = monitor;
+        self.counters.in_absorbing = 0;
+        let t0 = Instant::now();
+        loop {
+            match bind_publish_socket(&self.publisher.sock, &self.bind_host, Some(self.port)) {
+                Ok(_) => break,
+                Err(Error::AddressInUse { .. }) if t0.elapsed() < REBIND_WAIT => {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        for (sock, token) in [(&self.monitor, Token::Monitor), (&self.publisher.sock, Token::Publisher)] {
+            let fd = sock.fd().map_err(zerr("ZMQ_FD"))?;
+            self.poller.add(fd, token.into()).map_err(|e| Error::Limit { what: format!("epoll_ctl: {e}") })?;
+        }
+        // As at creation: read the new monitor empty once so its first event wakes epoll.
+        self.serve_monitor()
     }
 }
 
@@ -118,10 +166,10 @@ fn new_publish_socket(ctx: &Context, secret: &[u8; 32], o: &Options) -> Result<S
 
 /// The PAIR socket receiving the publish socket's connection events. Made before the
 /// bind, so that it sees the first connection.
-fn monitor_publish_socket(ctx: &Context, publisher: &Socket) -> Result<Socket> {
-    publisher.monitor(PUB_MONITOR_ENDPOINT, PUB_MONITOR_EVENTS).map_err(zerr("zmq_socket_monitor"))?;
+fn monitor_publish_socket(ctx: &Context, publisher: &Socket, endpoint: &str) -> Result<Socket> {
+    publisher.monitor(endpoint, PUB_MONITOR_EVENTS).map_err(zerr("zmq_socket_monitor"))?;
     let monitor = ctx.socket(sys::ZMQ_PAIR).map_err(zerr("zmq_socket(PAIR)"))?;
-    monitor.connect(PUB_MONITOR_ENDPOINT).map_err(zerr("zmq_connect(monitor)"))?;
+    monitor.connect(endpoint).map_err(zerr("zmq_connect(monitor)"))?;
     Ok(monitor)
 }
 

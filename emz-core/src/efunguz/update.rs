@@ -16,10 +16,13 @@ use std::time::{Duration, Instant};
 
 impl Efunguz {
     /// Does all pending work without blocking and returns how many etales got new data;
-    /// [`Efunguz::changes`] lists them until the next update.
+    /// [`Efunguz::changes`] lists them until the next update. After a whitelist change
+    /// that narrowed access, it first cuts every subscriber's session (see
+    /// [`Efunguz::del_whitelist_key`]).
     pub fn update(&mut self) -> Result<usize> {
         self.changes.clear();
         self.stamp += 1;
+        self.apply_narrowing()?;
         self.poll(0)?;
         Ok(self.changes.len())
     }
@@ -37,6 +40,7 @@ impl Efunguz {
         let deadline = timeout.map(|t| Instant::now() + t);
         self.changes.clear();
         self.stamp += 1;
+        self.apply_narrowing()?;
         self.poll(0)?;
         while self.changes.is_empty() {
             let ms = match deadline {
@@ -53,6 +57,17 @@ impl Efunguz {
             self.poll(ms)?;
         }
         Ok(self.changes.len())
+    }
+
+    /// Cuts live sessions when access narrowed since the last update; when that fails
+    /// (the port could not be bound again), the next update tries again.
+    fn apply_narrowing(&mut self) -> Result<()> {
+        if !self.cut_sessions {
+            return Ok(());
+        }
+        self.recreate_publish_socket()?;
+        self.cut_sessions = false;
+        Ok(())
     }
 
     /// One round: waits up to `timeout_ms` for readiness (not at all when some socket is

@@ -14,9 +14,11 @@ pub fn keys() -> Keys {
     Keys { public, secret }
 }
 
-/// Loopback-only efunguz on a free port, reconnecting fast.
+/// Loopback-only efunguz on a free port, reconnecting fast, open to everyone (a later
+/// `.whitelist(…)` replaces that).
 pub fn builder(k: &Keys) -> EfunguzBuilder {
     Efunguz::builder(&k.secret)
+        .allow_everyone()
         .bind_host("127.0.0.1")
         .any_port()
         .reconnect_interval(Duration::from_millis(50), Duration::from_millis(200))
