@@ -8,7 +8,6 @@ fn main() {
     // 0.x releases may break the ABI at each minor version.
     let soname = if major == "0" { format!("libemyzelium.so.0.{minor}") } else { format!("libemyzelium.so.{major}") };
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
-    println!("cargo:rustc-env=EMZ_SONAME={soname}");
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux")
         && std::env::var_os("EMZ_DYNAMIC_LIBSTDCXX").is_none()
     {

@@ -111,7 +111,9 @@ static void step(realm *r) {
     r->generation++;
 }
 
-static size_t third(const realm *r) { return r->w / 3; }
+static size_t third(const realm *r) {
+    return r->w / 3;
+}
 
 /* ---- the etales ---------------------------------------------------------------------- */
 
@@ -185,7 +187,8 @@ static void import_zone(realm *r, int which) {
     peer *p = &r->peers[which];
     int v = peer_zone(p, &zh, &zw, &cells);
     if (v <= 0) {
-        snprintf(r->message, sizeof r->message, "%s from %s", v == 0 ? "no zone yet" : "bad zone", REALMS[p->index].name);
+        snprintf(r->message, sizeof r->message, "%s from %s", v == 0 ? "no zone yet" : "bad zone",
+                 REALMS[p->index].name);
         return;
     }
     rows = zh < r->h ? zh : r->h;
@@ -300,8 +303,11 @@ static int headless(realm *r, unsigned long long frames, double linger) {
         peer_description_ok(&r->peers[k], got, sizeof got);
         emz_etale_received(r->peers[k].zone, &received);
         printf("%s (C) from %s: zone %s %ux%u x%llu, description \"%s\", imported %lu\n", REALMS[r->index].name,
-               REALMS[r->peers[k].index].name, v == 1 ? "valid" : v == 0 ? "none" : "BAD", (unsigned)zh,
-               (unsigned)zw, (unsigned long long)received, got, r->peers[k].imports);
+               REALMS[r->peers[k].index].name,
+               v == 1   ? "valid"
+               : v == 0 ? "none"
+                        : "BAD",
+               (unsigned)zh, (unsigned)zw, (unsigned long long)received, got, r->peers[k].imports);
     }
     if (!done) {
         fprintf(stderr, "life: %s (C) timed out after %llu frames\n", REALMS[r->index].name, frames);
@@ -335,10 +341,14 @@ static void draw(const realm *r, size_t cy, size_t cx) {
         int v = peer_zone(&r->peers[k], &zh, &zw, &cells);
         peer_description_ok(&r->peers[k], got, sizeof got);
         mvprintw((int)r->h + 1 + k, 0, "%d: %-6s zone %s %ux%u  \"%s\"", k + 1, REALMS[r->peers[k].index].name,
-                 v == 1 ? "ok" : v == 0 ? "--" : "BAD", (unsigned)zh, (unsigned)zw, got);
+                 v == 1   ? "ok"
+                 : v == 0 ? "--"
+                          : "BAD",
+                 (unsigned)zh, (unsigned)zw, got);
     }
     mvprintw((int)r->h + 3, 0, "%s", r->message);
-    mvprintw((int)r->h + 4, 0, "1,2 import  A autoemit  E emit  P pause  arrows+space draw  T run  C clear  R random  Q quit");
+    mvprintw((int)r->h + 4, 0,
+             "1,2 import  A autoemit  E emit  P pause  arrows+space draw  T run  C clear  R random  Q quit");
     refresh();
 }
 
@@ -356,24 +366,58 @@ static int play(realm *r) {
         while ((ch = getch()) != ERR) {
             size_t k;
             switch (ch) {
-            case 'q': case 'Q': quit = 1; break;
-            case '1': case '2': import_zone(r, ch - '1'); break;
-            case 'a': case 'A': r->autoemit = !r->autoemit; break;
-            case 'e': case 'E': emit_zone(r); snprintf(r->message, sizeof r->message, "zone emitted"); break;
-            case 't': case 'T': r->running = !r->running; break;
-            case 'c': case 'C': memset(r->cells, 0, r->h * r->w); break;
-            case 'r': case 'R': randomize(r); break;
-            case ' ': r->cells[cy * r->w + cx] ^= 1; break;
-            case KEY_UP: cy = (cy + r->h - 1) % r->h; break;
-            case KEY_DOWN: cy = (cy + 1) % r->h; break;
-            case KEY_LEFT: cx = (cx + r->w - 1) % r->w; break;
-            case KEY_RIGHT: cx = (cx + 1) % r->w; break;
-            case 'p': case 'P':
+            case 'q':
+            case 'Q':
+                quit = 1;
+                break;
+            case '1':
+            case '2':
+                import_zone(r, ch - '1');
+                break;
+            case 'a':
+            case 'A':
+                r->autoemit = !r->autoemit;
+                break;
+            case 'e':
+            case 'E':
+                emit_zone(r);
+                snprintf(r->message, sizeof r->message, "zone emitted");
+                break;
+            case 't':
+            case 'T':
+                r->running = !r->running;
+                break;
+            case 'c':
+            case 'C':
+                memset(r->cells, 0, r->h * r->w);
+                break;
+            case 'r':
+            case 'R':
+                randomize(r);
+                break;
+            case ' ':
+                r->cells[cy * r->w + cx] ^= 1;
+                break;
+            case KEY_UP:
+                cy = (cy + r->h - 1) % r->h;
+                break;
+            case KEY_DOWN:
+                cy = (cy + 1) % r->h;
+                break;
+            case KEY_LEFT:
+                cx = (cx + r->w - 1) % r->w;
+                break;
+            case KEY_RIGHT:
+                cx = (cx + 1) % r->w;
+                break;
+            case 'p':
+            case 'P':
                 for (k = 0; k < 2; k++)
                     (r->paused ? emz_ehypha_resume_etales : emz_ehypha_pause_etales)(r->peers[k].ehypha);
                 r->paused = !r->paused;
                 break;
-            default: break;
+            default:
+                break;
             }
         }
         if (quit) break;
@@ -404,11 +448,16 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "life: no realm called %s\n", v);
                 return 2;
             }
-        } else if (strcmp(argv[i], "--headless") == 0 && v) frames = strtoull(v, NULL, 10);
-        else if (strcmp(argv[i], "--base-port") == 0 && v) base_port = (unsigned)strtoul(v, NULL, 10);
-        else if (strcmp(argv[i], "--height") == 0 && v) h = (size_t)strtoul(v, NULL, 10);
-        else if (strcmp(argv[i], "--width") == 0 && v) w = (size_t)strtoul(v, NULL, 10);
-        else if (strcmp(argv[i], "--linger") == 0 && v) linger = atof(v);
+        } else if (strcmp(argv[i], "--headless") == 0 && v)
+            frames = strtoull(v, NULL, 10);
+        else if (strcmp(argv[i], "--base-port") == 0 && v)
+            base_port = (unsigned)strtoul(v, NULL, 10);
+        else if (strcmp(argv[i], "--height") == 0 && v)
+            h = (size_t)strtoul(v, NULL, 10);
+        else if (strcmp(argv[i], "--width") == 0 && v)
+            w = (size_t)strtoul(v, NULL, 10);
+        else if (strcmp(argv[i], "--linger") == 0 && v)
+            linger = atof(v);
         else {
             fprintf(stderr, "usage: life [--realm alien|john|mary] [--base-port P] [--height H --width W]\n"
                             "       life --headless FRAMES [--realm NAME] [--base-port P] [--linger SECS]\n");

@@ -41,9 +41,8 @@ int main(int argc, char **argv) {
             break;
         }
         if (n % 50 == 0)
-            printf("subscribers: attempted %llu, permitted %llu, now %llu\n",
-                   (unsigned long long)emz_in_attempted(ef), (unsigned long long)emz_in_permitted(ef),
-                   (unsigned long long)emz_in_absorbing(ef));
+            printf("subscribers: attempted %llu, permitted %llu, now %llu\n", (unsigned long long)emz_in_attempted(ef),
+                   (unsigned long long)emz_in_permitted(ef), (unsigned long long)emz_in_absorbing(ef));
         nanosleep(&ts, NULL);
     }
     emz_efunguz_free(ef);

@@ -18,7 +18,8 @@ int main() {
         bob_config.any_port = true;
         bob_config.bind_host = "127.0.0.1";
         emz::Efunguz bob(bob_config);
-        emz::Etale greeting = bob.add_ehypha_direct(alice_keys.public_key, "127.0.0.1", alice.port()).add_etale("greeting");
+        emz::Etale greeting =
+            bob.add_ehypha_direct(alice_keys.public_key, "127.0.0.1", alice.port()).add_etale("greeting");
 
         for (int frame = 0; frame < 1000; frame++) {
             alice.emit_etale("greeting", {"hello from C++", std::to_string(frame)});

@@ -30,11 +30,11 @@ namespace emz {
 
 /// A failed call: the C result code and the library's detailed message.
 class Error : public std::runtime_error {
-public:
+  public:
     Error(emz_result_t code, const std::string &message) : std::runtime_error(message), code_(code) {}
     emz_result_t code() const noexcept { return code_; }
 
-private:
+  private:
     emz_result_t code_;
 };
 
@@ -49,7 +49,7 @@ inline void check(emz_result_t rc) {
 
 /// Read-only bytes (a part of an etale, or data to emit). Does not own them.
 class Bytes {
-public:
+  public:
     constexpr Bytes() noexcept = default;
     constexpr Bytes(const std::uint8_t *data, std::size_t size) noexcept : data_(data), size_(size) {}
     Bytes(std::string_view s) noexcept : data_(reinterpret_cast<const std::uint8_t *>(s.data())), size_(s.size()) {}
@@ -75,7 +75,7 @@ public:
         return p;
     }
 
-private:
+  private:
     const std::uint8_t *data_ = nullptr;
     std::size_t size_ = 0;
 };
@@ -98,10 +98,18 @@ inline std::string public_key(const std::string &secret_key) {
     return pub;
 }
 
-inline bool is_valid_key(const std::string &key) { return emz_is_valid_key(key.c_str()); }
-inline std::string version() { return emz_version(); }
-inline bool has_curve() { return emz_has_curve(); }
-inline std::int64_t now_us() { return emz_now_us(); }
+inline bool is_valid_key(const std::string &key) {
+    return emz_is_valid_key(key.c_str());
+}
+inline std::string version() {
+    return emz_version();
+}
+inline bool has_curve() {
+    return emz_has_curve();
+}
+inline std::int64_t now_us() {
+    return emz_now_us();
+}
 
 /// The keys of a file, one a line (blank lines and `#` comments allowed).
 inline std::vector<std::string> read_keys_file(const std::string &path) {
@@ -109,7 +117,7 @@ inline std::vector<std::string> read_keys_file(const std::string &path) {
     detail::check(emz_read_keys_file(path.c_str(), nullptr, 0, &n));
     std::vector<char> buf(n * EMZ_KEY_BUF_LEN + 1);
     std::size_t got = 0;
-    detail::check(emz_read_keys_file(path.c_str(), reinterpret_cast<char (*)[EMZ_KEY_BUF_LEN]>(buf.data()), n, &got));
+    detail::check(emz_read_keys_file(path.c_str(), reinterpret_cast<char(*)[EMZ_KEY_BUF_LEN]>(buf.data()), n, &got));
     std::vector<std::string> keys;
     for (std::size_t i = 0; i < got && i < n; i++) keys.emplace_back(buf.data() + i * EMZ_KEY_BUF_LEN);
     return keys;
@@ -123,7 +131,7 @@ inline std::string_view state_name(emz_ehypha_state_t s) noexcept {
 /// The latest data of an etale: zero-copy parts plus t_out / t_in (µs since the Unix
 /// epoch; -1 before the first arrival). Valid until the next update()/wait().
 class Parts {
-public:
+  public:
     Parts(const emz_part_t *p, std::size_t n, std::int64_t t_out, std::int64_t t_in) noexcept
         : p_(p), n_(n), t_out_(t_out), t_in_(t_in) {}
     std::size_t size() const noexcept { return n_; }
@@ -137,7 +145,7 @@ public:
     std::int64_t t_in() const noexcept { return t_in_; }
 
     class iterator {
-    public:
+      public:
         iterator(const emz_part_t *p) noexcept : p_(p) {}
         Bytes operator*() const noexcept { return Bytes(*p_); }
         iterator &operator++() noexcept {
@@ -147,13 +155,13 @@ public:
         bool operator!=(const iterator &o) const noexcept { return p_ != o.p_; }
         bool operator==(const iterator &o) const noexcept { return p_ == o.p_; }
 
-    private:
+      private:
         const emz_part_t *p_;
     };
     iterator begin() const noexcept { return iterator(p_); }
     iterator end() const noexcept { return iterator(p_ + n_); }
 
-private:
+  private:
     const emz_part_t *p_;
     std::size_t n_;
     std::int64_t t_out_, t_in_;
@@ -161,7 +169,7 @@ private:
 
 /// A view of one etale of an ehypha (non-owning).
 class Etale {
-public:
+  public:
     explicit Etale(emz_etale_t *p) noexcept : p_(p) {}
     std::string_view title() const noexcept { return emz_etale_title(p_); }
     Parts parts() const {
@@ -196,13 +204,13 @@ public:
     bool operator==(const Etale &o) const noexcept { return p_ == o.p_; }
     bool operator!=(const Etale &o) const noexcept { return p_ != o.p_; }
 
-private:
+  private:
     emz_etale_t *p_;
 };
 
 /// A view of one ehypha (non-owning).
 class Ehypha {
-public:
+  public:
     explicit Ehypha(emz_ehypha_t *p) noexcept : p_(p) {}
     std::string_view public_key() const noexcept { return emz_ehypha_public_key(p_); }
     std::string_view address() const noexcept { return emz_ehypha_address(p_); }
@@ -243,7 +251,7 @@ public:
     bool operator==(const Ehypha &o) const noexcept { return p_ == o.p_; }
     bool operator!=(const Ehypha &o) const noexcept { return p_ != o.p_; }
 
-private:
+  private:
     emz_ehypha_t *p_;
 };
 
@@ -268,7 +276,7 @@ struct Config {
 
 /// One peer: owns the C handle; move-only.
 class Efunguz {
-public:
+  public:
     /// The original constructor: secret key, whitelist (empty = everyone), publish port,
     /// Tor SOCKS proxy.
     explicit Efunguz(const std::string &secret_key, const std::vector<std::string> &whitelist = {},
@@ -450,7 +458,7 @@ public:
     /// The C handle, for calls the wrapper does not cover (still owned by this object).
     emz_efunguz_t *raw() const noexcept { return p_; }
 
-private:
+  private:
     void emit_parts(const std::string &title, const Bytes *parts, std::size_t n) {
         std::vector<emz_part_t> v;
         v.reserve(n);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Everything of the C side (issue 3): header freshness, library, examples, C tests as C and
+# Everything of the C side: header freshness, library, examples, C tests as C and
 # as C++, the C++ wrapper, ASan/UBSan + LeakSanitizer, valgrind, pkg-config and install.
 # C against the other faces is tests/cross (run by tests/run-py.sh, which has the wheel);
 # emz_update()'s cost is in benches. Last line: "capi: N passed, M failed".

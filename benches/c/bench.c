@@ -33,7 +33,10 @@ static void die(const char *what) {
     fflush(stdout);
     exit(1);
 }
-#define CHECK(call) do { if ((call) != EMZ_OK) die(#call); } while (0)
+#define CHECK(call)                                                                                                    \
+    do {                                                                                                               \
+        if ((call) != EMZ_OK) die(#call);                                                                              \
+    } while (0)
 
 static double now_s(void) {
     struct timespec ts;
@@ -61,7 +64,10 @@ static void check_stdin(void) {
     while (!g_quit && poll(&p, 1, 0) > 0) {
         char c;
         ssize_t r = read(0, &c, 1);
-        if (r <= 0) { g_quit = 1; break; }
+        if (r <= 0) {
+            g_quit = 1;
+            break;
+        }
         if (c == '\n') {
             g_line[g_len] = 0;
             if (strcmp(g_line, "go") == 0) g_go = 1;
@@ -138,12 +144,17 @@ static int role_pub(void) {
                 memcpy(buf, &seq, 8);
                 seq++;
                 CHECK(emz_emit_etale_at(ef, "b", &part, 1, emz_now_us(), &sent));
-                if (sent) sent_n++; else held++;
+                if (sent)
+                    sent_n++;
+                else
+                    held++;
                 full = !sent;
                 if (full && backoff) break;
             }
-            if (full && backoff) CHECK(emz_wait(ef, 1, NULL));
-            else CHECK(emz_update(ef, NULL));
+            if (full && backoff)
+                CHECK(emz_wait(ef, 1, NULL));
+            else
+                CHECK(emz_update(ef, NULL));
         }
     } else {
         double period = 1.0 / atof(arg("rate", "1000")), next = now_s();
@@ -154,10 +165,16 @@ static int role_pub(void) {
             memcpy(buf, &seq, 8);
             seq++;
             CHECK(emz_emit_etale_at(ef, "b", &part, 1, emz_now_us(), &sent));
-            if (sent) sent_n++; else held++;
+            if (sent)
+                sent_n++;
+            else
+                held++;
             next += period;
             t = now_s();
-            if (next > t) sleep_s(next - t); else next = t;
+            if (next > t)
+                sleep_s(next - t);
+            else
+                next = t;
         }
     }
     printf("{\"sent\":%llu,\"held\":%llu}\n", (unsigned long long)sent_n, (unsigned long long)held);
@@ -175,8 +192,10 @@ static int role_pub(void) {
 typedef void (*visit_fn)(void *ctx, const char *title, int64_t t_out, const emz_part_t *p);
 static void poll_sub(emz_efunguz_t *ef, int block_ms, visit_fn f, void *ctx) {
     size_t changed = 0, i;
-    if (block_ms) CHECK(emz_wait(ef, block_ms, &changed));
-    else CHECK(emz_update(ef, &changed));
+    if (block_ms)
+        CHECK(emz_wait(ef, block_ms, &changed));
+    else
+        CHECK(emz_update(ef, &changed));
     for (i = 0; i < changed; i++) {
         emz_etale_t *et = NULL;
         const emz_part_t *parts = NULL;
@@ -197,7 +216,8 @@ struct st {
     int skipped_first;
 };
 static void v_ready(void *c, const char *t, int64_t t_out, const emz_part_t *p) {
-    (void)t_out; (void)p;
+    (void)t_out;
+    (void)p;
     if (strcmp(t, "w") == 0 || strcmp(t, "b") == 0) ((struct st *)c)->ready = 1;
 }
 static void v_thr(void *c, const char *t, int64_t t_out, const emz_part_t *p) {
@@ -215,7 +235,10 @@ static void v_lat(void *c, const char *t, int64_t t_out, const emz_part_t *p) {
     (void)p;
     if (strcmp(t, "b") != 0) return;
     l = (double)(emz_now_us() - t_out);
-    if (!s->skipped_first) { s->skipped_first = 1; return; }
+    if (!s->skipped_first) {
+        s->skipped_first = 1;
+        return;
+    }
     if (s->nlat < s->cap) s->lats[s->nlat++] = l;
 }
 
@@ -257,7 +280,8 @@ static int role_sub(void) {
         n = r1 - r0;
         span = s.last > s0 ? s.last - s0 : 0;
         dropped = span > n ? span - n : 0;
-        printf("{\"recv\":%llu,\"secs\":%.4f,\"per_s\":%.1f,\"mb_s\":%.2f,\"size\":%zu,\"dropped\":%llu,\"drop_frac\":%.4f,\"sum\":%llu}\n",
+        printf("{\"recv\":%llu,\"secs\":%.4f,\"per_s\":%.1f,\"mb_s\":%.2f,\"size\":%zu,\"dropped\":%llu,\"drop_frac\":%"
+               ".4f,\"sum\":%llu}\n",
                (unsigned long long)n, el, (double)n / el, (double)n * (double)s.size / el / 1e6, s.size,
                (unsigned long long)dropped, span ? (double)dropped / (double)span : 0.0, (unsigned long long)s.sum);
     } else {

@@ -19,31 +19,31 @@
 
 static int passed = 0, failed = 0;
 
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        if (cond) {                                                                     \
-            passed++;                                                                   \
-        } else {                                                                        \
-            failed++;                                                                   \
-            fprintf(stderr, "FAIL %s:%d: %s (last error: %s)\n", __FILE__, __LINE__, #cond, \
-                    emz_last_error());                                                  \
-        }                                                                               \
+#define CHECK(cond)                                                                                                    \
+    do {                                                                                                               \
+        if (cond) {                                                                                                    \
+            passed++;                                                                                                  \
+        } else {                                                                                                       \
+            failed++;                                                                                                  \
+            fprintf(stderr, "FAIL %s:%d: %s (last error: %s)\n", __FILE__, __LINE__, #cond, emz_last_error());         \
+        }                                                                                                              \
     } while (0)
 
-#define CHECK_RC(expr, want)                                                            \
-    do {                                                                                \
-        int rc_ = (int)(expr);                                                          \
-        if (rc_ == (int)(want)) {                                                       \
-            passed++;                                                                   \
-        } else {                                                                        \
-            failed++;                                                                   \
-            fprintf(stderr, "FAIL %s:%d: %s = %d (%s), want %d (%s); last error: %s\n", \
-                    __FILE__, __LINE__, #expr, rc_, emz_result_str(rc_), (int)(want),   \
-                    emz_result_str((int)(want)), emz_last_error());                     \
-        }                                                                               \
+#define CHECK_RC(expr, want)                                                                                           \
+    do {                                                                                                               \
+        int rc_ = (int)(expr);                                                                                         \
+        if (rc_ == (int)(want)) {                                                                                      \
+            passed++;                                                                                                  \
+        } else {                                                                                                       \
+            failed++;                                                                                                  \
+            fprintf(stderr, "FAIL %s:%d: %s = %d (%s), want %d (%s); last error: %s\n", __FILE__, __LINE__, #expr,     \
+                    rc_, emz_result_str(rc_), (int)(want), emz_result_str((int)(want)), emz_last_error());             \
+        }                                                                                                              \
     } while (0)
 
-static double now_s(void) { return (double)emz_now_us() / 1e6; }
+static double now_s(void) {
+    return (double)emz_now_us() / 1e6;
+}
 
 typedef struct {
     char pub[EMZ_KEY_BUF_LEN];
@@ -182,7 +182,8 @@ static void test_null_handles(void) {
     CHECK_RC(emz_whitelist_key_at(NULL, 0, k.pub), EMZ_ERR_NULL_ARGUMENT);
     CHECK_RC(emz_etale_t_out(NULL, NULL), EMZ_ERR_NULL_ARGUMENT);
     CHECK_RC(emz_etale_t_in(NULL, NULL), EMZ_ERR_NULL_ARGUMENT);
-    CHECK_RC(emz_publish_onion(NULL, NULL, EMZ_TOR_AUTH_AUTO, NULL, EMZ_ONION_KEY_NEW, NULL, NULL), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_publish_onion(NULL, NULL, EMZ_TOR_AUTH_AUTO, NULL, EMZ_ONION_KEY_NEW, NULL, NULL),
+             EMZ_ERR_NULL_ARGUMENT);
     CHECK_RC(emz_unpublish_onion(NULL), EMZ_ERR_NULL_ARGUMENT);
     CHECK_RC(emz_read_keys_file(NULL, NULL, 0, &n), EMZ_ERR_NULL_ARGUMENT);
     CHECK_RC(emz_read_keys_file("x", NULL, 0, NULL), EMZ_ERR_NULL_ARGUMENT);
@@ -325,7 +326,7 @@ static void test_error_codes(void) {
     }
     n = 12345;
     CHECK_RC(emz_read_whitelist_file(ef, path, &n), EMZ_ERR_IO);
-    CHECK(strstr(emz_efunguz_last_error(ef), ":4:") != NULL); /* names the line */
+    CHECK(strstr(emz_efunguz_last_error(ef), ":4:") != NULL);    /* names the line */
     CHECK(n == 12345 && !emz_whitelist_contains(ef, peer2.pub)); /* nothing added */
     f = fopen(path, "w");
     if (f) {
@@ -844,21 +845,25 @@ static void test_onion(void) {
         CHECK(emz_efunguz_onion(ef) == onion);
     }
     CHECK(access(key_file, R_OK) == 0);
-    CHECK_RC(emz_publish_onion(ef, control, EMZ_TOR_AUTH_AUTO, NULL, EMZ_ONION_KEY_NEW, NULL, NULL), EMZ_ERR_ALREADY_PRESENT);
+    CHECK_RC(emz_publish_onion(ef, control, EMZ_TOR_AUTH_AUTO, NULL, EMZ_ONION_KEY_NEW, NULL, NULL),
+             EMZ_ERR_ALREADY_PRESENT);
     CHECK_RC(emz_unpublish_onion(ef), EMZ_OK);
     CHECK(emz_efunguz_onion(ef) == NULL);
     CHECK_RC(emz_unpublish_onion(ef), EMZ_ERR_ALREADY_ABSENT);
     onion = NULL;
-    CHECK_RC(emz_publish_onion(ef, control, EMZ_TOR_AUTH_COOKIE, fake_cookie, EMZ_ONION_KEY_FILE, key_file, &onion), EMZ_OK);
+    CHECK_RC(emz_publish_onion(ef, control, EMZ_TOR_AUTH_COOKIE, fake_cookie, EMZ_ONION_KEY_FILE, key_file, &onion),
+             EMZ_OK);
     CHECK(onion != NULL && strcmp(onion, first) == 0);
     CHECK_RC(emz_unpublish_onion(ef), EMZ_OK);
 
     /* No control port there; a wrong cookie; bad kinds and values. */
     CHECK_RC(emz_publish_onion(ef, closed, EMZ_TOR_AUTH_AUTO, NULL, EMZ_ONION_KEY_NEW, NULL, NULL), EMZ_ERR_TOR);
     CHECK(strstr(emz_efunguz_last_error(ef), "no Tor control port") != NULL);
-    CHECK_RC(emz_publish_onion(ef, control, EMZ_TOR_AUTH_COOKIE, wrong_cookie, EMZ_ONION_KEY_NEW, NULL, NULL), EMZ_ERR_TOR);
+    CHECK_RC(emz_publish_onion(ef, control, EMZ_TOR_AUTH_COOKIE, wrong_cookie, EMZ_ONION_KEY_NEW, NULL, NULL),
+             EMZ_ERR_TOR);
     CHECK(strstr(emz_efunguz_last_error(ef), "515") != NULL);
-    CHECK_RC(emz_publish_onion(ef, control, EMZ_TOR_AUTH_COOKIE, NULL, EMZ_ONION_KEY_NEW, NULL, NULL), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_publish_onion(ef, control, EMZ_TOR_AUTH_COOKIE, NULL, EMZ_ONION_KEY_NEW, NULL, NULL),
+             EMZ_ERR_NULL_ARGUMENT);
     CHECK_RC(emz_publish_onion(ef, control, 7, NULL, EMZ_ONION_KEY_NEW, NULL, NULL), EMZ_ERR_INVALID_ARGUMENT);
     CHECK_RC(emz_publish_onion(ef, control, EMZ_TOR_AUTH_AUTO, NULL, 7, NULL, NULL), EMZ_ERR_INVALID_ARGUMENT);
     CHECK_RC(emz_publish_onion(ef, control, EMZ_TOR_AUTH_AUTO, NULL, EMZ_ONION_KEY_ED25519_V3, "RSA1024:x", NULL),

@@ -81,17 +81,28 @@ static int cmd_emit(int argc, char **argv) {
             continue;
         }
         if (a + 1 >= argc) return usage("option without value");
-        if (strcmp(o, "--secret") == 0) secret = argv[++a];
-        else if (strcmp(o, "--title") == 0) title = argv[++a];
-        else if (strcmp(o, "--bind") == 0) bind = argv[++a];
-        else if (strcmp(o, "--port") == 0) port = atol(argv[++a]);
-        else if (strcmp(o, "--every") == 0) every = atol(argv[++a]);
-        else if (strcmp(o, "--count") == 0) count = atol(argv[++a]);
-        else if (strcmp(o, "--whitelist") == 0 && nwl < MAX_WL) wl[nwl++] = argv[++a];
-        else if (strcmp(o, "--tor-control") == 0) control = argv[++a];
-        else if (strcmp(o, "--tor-cookie") == 0) cookie = argv[++a];
-        else if (strcmp(o, "--onion-key-file") == 0) keyfile = argv[++a];
-        else return usage("unknown option");
+        if (strcmp(o, "--secret") == 0)
+            secret = argv[++a];
+        else if (strcmp(o, "--title") == 0)
+            title = argv[++a];
+        else if (strcmp(o, "--bind") == 0)
+            bind = argv[++a];
+        else if (strcmp(o, "--port") == 0)
+            port = atol(argv[++a]);
+        else if (strcmp(o, "--every") == 0)
+            every = atol(argv[++a]);
+        else if (strcmp(o, "--count") == 0)
+            count = atol(argv[++a]);
+        else if (strcmp(o, "--whitelist") == 0 && nwl < MAX_WL)
+            wl[nwl++] = argv[++a];
+        else if (strcmp(o, "--tor-control") == 0)
+            control = argv[++a];
+        else if (strcmp(o, "--tor-cookie") == 0)
+            cookie = argv[++a];
+        else if (strcmp(o, "--onion-key-file") == 0)
+            keyfile = argv[++a];
+        else
+            return usage("unknown option");
     }
     if (!secret || !title) return usage("--secret and --title are required");
     for (a = first_part; a < argc; a++) {
@@ -106,8 +117,10 @@ static int cmd_emit(int argc, char **argv) {
     }
     emz_config_init(&c, secret);
     c.bind_host = bind;
-    if (port == 0) c.any_port = true;
-    else c.port = (uint16_t)port;
+    if (port == 0)
+        c.any_port = true;
+    else
+        c.port = (uint16_t)port;
     c.whitelist = nwl ? wl : NULL;
     c.whitelist_len = nwl;
     if (emz_efunguz_new_with(&c, &ef) != EMZ_OK) {
@@ -159,13 +172,20 @@ static int cmd_listen(int argc, char **argv) {
     for (a = 0; a < argc; a++) {
         const char *o = argv[a];
         if (a + 1 >= argc) return usage("option without value");
-        if (strcmp(o, "--secret") == 0) secret = argv[++a];
-        else if (strcmp(o, "--peer") == 0) peer = argv[++a];
-        else if (strcmp(o, "--title") == 0) title = argv[++a];
-        else if (strcmp(o, "--tor-proxy") == 0) proxy = argv[++a];
-        else if (strcmp(o, "--count") == 0) count = atol(argv[++a]);
-        else if (strcmp(o, "--timeout") == 0) timeout = atof(argv[++a]);
-        else return usage("unknown option");
+        if (strcmp(o, "--secret") == 0)
+            secret = argv[++a];
+        else if (strcmp(o, "--peer") == 0)
+            peer = argv[++a];
+        else if (strcmp(o, "--title") == 0)
+            title = argv[++a];
+        else if (strcmp(o, "--tor-proxy") == 0)
+            proxy = argv[++a];
+        else if (strcmp(o, "--count") == 0)
+            count = atol(argv[++a]);
+        else if (strcmp(o, "--timeout") == 0)
+            timeout = atof(argv[++a]);
+        else
+            return usage("unknown option");
     }
     if (!secret || !peer || !title) return usage("--secret, --peer and --title are required");
     /* KEY@HOST:PORT: the key is the first 40 characters (Z85 may contain @ and :) */
@@ -206,8 +226,7 @@ static int cmd_listen(int argc, char **argv) {
         if (deadline >= 0) {
             int64_t left = deadline - emz_now_us();
             if (left <= 0) {
-                fprintf(stderr, "emz-c-peer: timeout: %ld of %ld etales received in %g s\n", printed, count,
-                        timeout);
+                fprintf(stderr, "emz-c-peer: timeout: %ld of %ld etales received in %g s\n", printed, count, timeout);
                 rc = 1;
                 break;
             }
@@ -223,8 +242,7 @@ static int cmd_listen(int argc, char **argv) {
             const emz_part_t *parts = NULL;
             size_t n = 0, k;
             int64_t t_out = 0, t_in = 0;
-            if (emz_change(ef, i, &ch) != EMZ_OK || emz_etale_parts(ch, &parts, &n, &t_out, &t_in) != EMZ_OK)
-                continue;
+            if (emz_change(ef, i, &ch) != EMZ_OK || emz_etale_parts(ch, &parts, &n, &t_out, &t_in) != EMZ_OK) continue;
             printf("etale %s %lld %lld %u", emz_etale_title(ch), (long long)t_out, (long long)t_in, (unsigned)n);
             for (k = 0; k < n; k++) print_hex(&parts[k]);
             putchar('\n');
@@ -234,8 +252,8 @@ static int cmd_listen(int argc, char **argv) {
     }
     if (emz_ehypha_stats(eh, &st) == EMZ_OK)
         fprintf(stderr, "stats received=%llu malformed=%llu unknown_title=%llu paused=%llu\n",
-                (unsigned long long)st.received, (unsigned long long)st.malformed,
-                (unsigned long long)st.unknown_title, (unsigned long long)st.paused);
+                (unsigned long long)st.received, (unsigned long long)st.malformed, (unsigned long long)st.unknown_title,
+                (unsigned long long)st.paused);
     emz_efunguz_free(ef);
     return rc;
 }

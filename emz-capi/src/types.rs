@@ -1,0 +1,302 @@
+//! Constants, enums and plain data structs shared by the handle types.
+
+use crate::ffi::to_cstring;
+use emyzelium::{EhyphaState, Options};
+use std::ffi::{c_char, c_int, CStr, CString};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Length of a Z85-encoded CURVE key (public or secret), without the terminating NUL.
+pub const EMZ_KEY_Z85_LEN: usize = 40;
+/// Size of a buffer that receives a key: 40 characters and the terminating NUL.
+pub const EMZ_KEY_BUF_LEN: usize = 41;
+/// Default publish port of an efunguz.
+pub const EMZ_DEFAULT_PORT: u16 = 60847;
+/// Default port of Tor's SOCKS proxy (its host is 127.0.0.1).
+pub const EMZ_DEFAULT_TOR_PROXY_PORT: u16 = 9050;
+
+/// Where an ehypha's connection to its peer stands (`emz_ehypha_state`), from a monitor
+/// on its socket (see `emz_options_t.ehypha_monitor`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum emz_ehypha_state_t {
+    /// Not monitored (`ehypha_monitor` off), or a state this header predates.
+    EMZ_EHYPHA_UNKNOWN = 0,
+    /// Connecting (TCP, or through Tor's SOCKS proxy).
+    EMZ_EHYPHA_CONNECTING = 1,
+    /// The last attempt failed; another comes after the reconnect interval.
+    EMZ_EHYPHA_RETRYING = 2,
+    /// Connected; the CURVE handshake is under way.
+    EMZ_EHYPHA_HANDSHAKING = 3,
+    /// Handshake done: etales flow.
+    EMZ_EHYPHA_UP = 4,
+    /// The peer's whitelist refused our key. Retried after the reconnect backoff cap
+    /// (`reconnect_interval_max_ms`), so a whitelist change over there takes effect.
+    EMZ_EHYPHA_REJECTED = 5,
+    /// The handshake failed otherwise (wrong server key, protocol error).
+    EMZ_EHYPHA_FAILED = 6,
+    /// The connection went down; libzmq reconnects.
+    EMZ_EHYPHA_DISCONNECTED = 7,
+}
+
+/// The C value of each core state, in the order of their numbers (`EhyphaState::ALL`).
+const STATES: [emz_ehypha_state_t; 8] = {
+    use emz_ehypha_state_t::*;
+    [
+        EMZ_EHYPHA_UNKNOWN,
+        EMZ_EHYPHA_CONNECTING,
+        EMZ_EHYPHA_RETRYING,
+        EMZ_EHYPHA_HANDSHAKING,
+        EMZ_EHYPHA_UP,
+        EMZ_EHYPHA_REJECTED,
+        EMZ_EHYPHA_FAILED,
+        EMZ_EHYPHA_DISCONNECTED,
+    ]
+};
+
+// The build fails when the core's states and the C enum drift apart (names: see tests).
+const _: () = {
+    assert!(EhyphaState::ALL.len() == STATES.len(), "the core's EhyphaState and emz_ehypha_state_t differ in length");
+    let mut i = 0;
+    while i < STATES.len() {
+        assert!(EhyphaState::ALL[i].code() == STATES[i] as u32, "emz_ehypha_state_t differs from EhyphaState::code()");
+        i += 1;
+    }
+};
+
+/// The C value of a core state: its stable number.
+pub(crate) fn state_of(s: EhyphaState) -> emz_ehypha_state_t {
+    // Every state has its value (checked above at build time); UNKNOWN is what the header
+    // promises for a state it predates.
+    STATES.into_iter().find(|c| *c as u32 == s.code()).unwrap_or(emz_ehypha_state_t::EMZ_EHYPHA_UNKNOWN)
+}
+
+/// The core's name of the state numbered `code`, NUL-terminated for C; None outside the enum.
+pub(crate) fn state_name(code: c_int) -> Option<&'static CStr> {
+    static NAMES: OnceLock<Vec<CString>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| EhyphaState::ALL.iter().map(|s| to_cstring(s.name().to_string())).collect());
+    let state = EhyphaState::from_code(u32::try_from(code).ok()?)?;
+    let index = EhyphaState::ALL.iter().position(|s| *s == state)?;
+    names.get(index).map(CString::as_c_str)
+}
+
+/// How `emz_publish_onion` proves to Tor that it may control it (`auth_kind`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum emz_tor_auth_t {
+    /// Ask Tor (PROTOCOLINFO) and use what it offers: no auth, or its cookie file.
+    /// `auth_value` is ignored (NULL is fine).
+    EMZ_TOR_AUTH_AUTO = 0,
+    /// `auth_value` is the path of Tor's cookie file (`control_auth_cookie`).
+    EMZ_TOR_AUTH_COOKIE = 1,
+    /// `auth_value` is the password of Tor's `HashedControlPassword`.
+    EMZ_TOR_AUTH_PASSWORD = 2,
+}
+
+impl emz_tor_auth_t {
+    /// Every kind, for turning a C int into one.
+    pub(crate) const ALL: [emz_tor_auth_t; 3] =
+        [emz_tor_auth_t::EMZ_TOR_AUTH_AUTO, emz_tor_auth_t::EMZ_TOR_AUTH_COOKIE, emz_tor_auth_t::EMZ_TOR_AUTH_PASSWORD];
+}
+
+/// Which key the onion service of `emz_publish_onion` gets (`key_kind`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum emz_onion_key_t {
+    /// A new key, forgotten when the service goes: a new address each time.
+    /// `key_value` is ignored (NULL is fine).
+    EMZ_ONION_KEY_NEW = 0,
+    /// `key_value` is a key from an earlier service, "ED25519-V3:..." as Tor returned it.
+    EMZ_ONION_KEY_ED25519_V3 = 1,
+    /// `key_value` is the path of a file keeping the key: created (mode 0600) with a new
+    /// key when missing, so the address stays the same across restarts.
+    EMZ_ONION_KEY_FILE = 2,
+}
+
+impl emz_onion_key_t {
+    /// Every kind, for turning a C int into one.
+    pub(crate) const ALL: [emz_onion_key_t; 3] = [
+        emz_onion_key_t::EMZ_ONION_KEY_NEW,
+        emz_onion_key_t::EMZ_ONION_KEY_ED25519_V3,
+        emz_onion_key_t::EMZ_ONION_KEY_FILE,
+    ];
+}
+
+/// A read-only view of bytes: `len` bytes at `ptr`. `ptr` may be NULL when `len` is 0.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct emz_part_t {
+    /// First byte.
+    pub ptr: *const u8,
+    /// Number of bytes.
+    pub len: usize,
+}
+
+/// Connections to an efunguz's publish socket, from its monitor.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct emz_counters_t {
+    /// TCP connections accepted.
+    pub in_attempted: u64,
+    /// CURVE handshakes that succeeded (key allowed by the whitelist).
+    pub in_permitted: u64,
+    /// Connections open now.
+    pub in_absorbing: u64,
+}
+
+/// What ehyphae received and dropped.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct emz_stats_t {
+    /// Well-formed etales taken into a subscribed title.
+    pub received: u64,
+    /// Dropped: malformed (title without NUL, t_out not 8 bytes).
+    pub malformed: u64,
+    /// Dropped: for a title the ehypha does not hold.
+    pub unknown_title: u64,
+    /// Dropped: arrived for a paused etale.
+    pub paused: u64,
+}
+
+impl From<emyzelium::Stats> for emz_stats_t {
+    fn from(s: emyzelium::Stats) -> Self {
+        emz_stats_t { received: s.received, malformed: s.malformed, unknown_title: s.unknown_title, paused: s.paused }
+    }
+}
+
+/// libzmq socket options of an efunguz; fill with `emz_options_default`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct emz_options_t {
+    /// libzmq I/O threads, 1..=256 (default: min(cores, 4)).
+    pub io_threads: i32,
+    /// Sockets the context may hold, at least 16; each ehypha takes one (default 65535).
+    pub max_sockets: i32,
+    /// Messages queued per subscriber at the publisher before dropping; 0 = no limit (default 1000).
+    pub send_hwm: i32,
+    /// Messages queued per ehypha before dropping; 0 = no limit (default 1000).
+    pub recv_hwm: i32,
+    /// Largest message an ehypha accepts, bytes; -1 = no limit (default).
+    pub max_message_size: i64,
+    /// First reconnect delay of an ehypha, ms (default 100).
+    pub reconnect_interval_ms: u64,
+    /// Reconnect backoff cap, ms; 0 = no backoff (default 2000).
+    pub reconnect_interval_max_ms: u64,
+    /// ZMTP heartbeat period, ms; 0 = off (default 10000).
+    pub heartbeat_interval_ms: u64,
+    /// Silence after which a peer is dropped, ms (default 30000).
+    pub heartbeat_timeout_ms: u64,
+    /// Time-to-live a subscriber asks of its publisher, ms, at most 6553500 (default 30000).
+    pub heartbeat_ttl_ms: u64,
+    /// Longest CURVE handshake, ms (default 30000).
+    pub handshake_interval_ms: u64,
+    /// IPv6 on every socket.
+    pub ipv6: bool,
+    /// Most messages taken from one ehypha in one update, at least 1 (default 100000).
+    pub drain_budget: usize,
+    /// Keep the latest etale of each title and send it to each new subscriber of the
+    /// title as soon as it subscribes (default true).
+    pub keep_latest: bool,
+    /// When a subscriber's queue is full, hold the etale back and retry the newest of its
+    /// title on each update instead of dropping it (default true).
+    pub retry_unsent: bool,
+    /// Watch each ehypha's connection with a monitor, for `emz_ehypha_state`, and
+    /// reconnect ehyphae their peer refused (default true). Costs two more sockets and
+    /// fds per ehypha: turn off for tens of thousands of ehyphae under a low fd limit.
+    pub ehypha_monitor: bool,
+}
+
+pub(crate) fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl From<&Options> for emz_options_t {
+    fn from(o: &Options) -> Self {
+        emz_options_t {
+            io_threads: o.io_threads,
+            max_sockets: o.max_sockets,
+            send_hwm: o.send_hwm,
+            recv_hwm: o.recv_hwm,
+            max_message_size: o.max_message_size,
+            reconnect_interval_ms: ms(o.reconnect_interval),
+            reconnect_interval_max_ms: ms(o.reconnect_interval_max),
+            heartbeat_interval_ms: ms(o.heartbeat_interval),
+            heartbeat_timeout_ms: ms(o.heartbeat_timeout),
+            heartbeat_ttl_ms: ms(o.heartbeat_ttl),
+            handshake_interval_ms: ms(o.handshake_interval),
+            ipv6: o.ipv6,
+            drain_budget: o.drain_budget,
+            keep_latest: o.keep_latest,
+            retry_unsent: o.retry_unsent,
+            ehypha_monitor: o.ehypha_monitor,
+        }
+    }
+}
+
+impl From<&emz_options_t> for Options {
+    fn from(o: &emz_options_t) -> Self {
+        // Options is non-exhaustive: start from the defaults, so options the C face
+        // does not know yet keep them.
+        let mut r = Options::default();
+        r.io_threads = o.io_threads;
+        r.max_sockets = o.max_sockets;
+        r.send_hwm = o.send_hwm;
+        r.recv_hwm = o.recv_hwm;
+        r.max_message_size = o.max_message_size;
+        r.reconnect_interval = Duration::from_millis(o.reconnect_interval_ms);
+        r.reconnect_interval_max = Duration::from_millis(o.reconnect_interval_max_ms);
+        r.heartbeat_interval = Duration::from_millis(o.heartbeat_interval_ms);
+        r.heartbeat_timeout = Duration::from_millis(o.heartbeat_timeout_ms);
+        r.heartbeat_ttl = Duration::from_millis(o.heartbeat_ttl_ms);
+        r.handshake_interval = Duration::from_millis(o.handshake_interval_ms);
+        r.ipv6 = o.ipv6;
+        r.drain_budget = o.drain_budget;
+        r.keep_latest = o.keep_latest;
+        r.retry_unsent = o.retry_unsent;
+        r.ehypha_monitor = o.ehypha_monitor;
+        r
+    }
+}
+
+/// Everything `emz_efunguz_new_with` needs; fill with `emz_config_init`, then change
+/// what you need. Strings are only read during the call.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct emz_config_t {
+    /// Own secret key, Z85 (required).
+    pub secret_key: *const c_char,
+    /// Public keys allowed to subscribe; `whitelist_len` of them (NULL when 0). Empty = everyone.
+    pub whitelist: *const *const c_char,
+    /// Number of keys in `whitelist`.
+    pub whitelist_len: usize,
+    /// Publish port (default 60847); ignored when `any_port` is true.
+    pub port: u16,
+    /// Publish on a free port chosen by the system; read it with `emz_efunguz_port`.
+    pub any_port: bool,
+    /// Interface to publish on: an IP address, an interface name or "*"; NULL = "*".
+    pub bind_host: *const c_char,
+    /// Host of Tor's SOCKS proxy for onion ehyphae; NULL = "127.0.0.1".
+    pub tor_proxy_host: *const c_char,
+    /// Port of Tor's SOCKS proxy (default 9050).
+    pub tor_proxy_port: u16,
+    /// Socket options.
+    pub options: emz_options_t,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_has_the_c_value_of_its_number_and_name() {
+        assert_eq!(EhyphaState::ALL.len(), STATES.len());
+        for &state in EhyphaState::ALL {
+            let c = state_of(state);
+            assert_eq!(c as u32, state.code(), "{state:?}");
+            assert_eq!(format!("{c:?}"), format!("EMZ_EHYPHA_{}", state.name().to_ascii_uppercase()), "{state:?}");
+            assert_eq!(state_name(c as c_int).map(CStr::to_str), Some(Ok(state.name())));
+        }
+        assert_eq!(state_name(-1), None);
+        assert_eq!(state_name(STATES.len() as c_int), None);
+    }
+}
