@@ -505,7 +505,10 @@ impl PyEfunguz {
         let deadline = match timeout {
             None => None,
             Some(t) => Some(Instant::now().checked_add(t).ok_or_else(|| {
-                let msg = format!("invalid argument: timeout {} s is too far in the future (use None: no limit)", t.as_secs_f64());
+                let msg = format!(
+                    "invalid argument: timeout {} s is too far in the future (use None: no limit)",
+                    t.as_secs_f64()
+                );
                 raise(py, "InvalidArgumentError", msg)
             })?),
         };
