@@ -42,4 +42,8 @@ bash tests/run-py.sh
 say "Tor: private network on loopback, Rust/C/Python efungi over onion services"
 bash tests/run-tor.sh
 
+# ---- Fuzzing: every cargo-fuzz target for a bounded time (nightly toolchain) ----------
+say "fuzzing: each target for ${EMZ_FUZZ_SECONDS:-60} s"
+bash tests/run-fuzz.sh "${EMZ_FUZZ_SECONDS:-60}"
+
 say "all tests passed"

@@ -3,6 +3,7 @@
 use crate::address::{check_port, normalize_host};
 use crate::efunguz::Efunguz;
 use crate::error::{Error, Result};
+use crate::keys::SecretKey;
 use crate::{DEFAULT_PORT, DEFAULT_TOR_PROXY_HOST, DEFAULT_TOR_PROXY_PORT};
 use std::time::Duration;
 
@@ -23,7 +24,9 @@ pub struct Options {
     pub max_message_size: i64,
     /// First reconnect delay of an ehypha (default 100 ms).
     pub reconnect_interval: Duration,
-    /// Reconnect backoff cap; zero = no backoff (default 2 s).
+    /// Reconnect backoff cap; zero = no backoff (default 2 s). Also how long an ehypha
+    /// stays `Rejected`, `Failed` or `Disconnected` (libzmq not retrying) before the
+    /// efunguz reconnects it (at least 100 ms).
     pub reconnect_interval_max: Duration,
     /// ZMTP heartbeat period; zero = off (default 10 s).
     pub heartbeat_interval: Duration,
@@ -31,13 +34,39 @@ pub struct Options {
     pub heartbeat_timeout: Duration,
     /// Time-to-live a subscriber asks of its publisher (default 30 s).
     pub heartbeat_ttl: Duration,
-    /// Longest CURVE handshake before the connection is dropped (default 30 s; Tor is slow).
+    /// Longest CURVE handshake of an ehypha before its connection is dropped and retried
+    /// (default 30 s; Tor is slow).
     pub handshake_interval: Duration,
+    /// Longest time a connection to the publish socket may take to pass its handshake
+    /// before it is dropped, so idle unauthenticated connections cannot hold fds and
+    /// memory (default 10 s; a handshake through Tor takes a few seconds). Counted in
+    /// [`crate::Counters::in_failed`].
+    pub publish_handshake_interval: Duration,
+    /// Largest message the publish socket takes from a peer, bytes, checked before
+    /// anything is allocated for it, handshake included; −1 = no limit. Subscribers only
+    /// send subscriptions, so the default is the largest subscription: 1 + the longest
+    /// title ([`crate::MAX_TITLE_LEN`]) + 1. A larger frame drops the connection.
+    pub publish_max_message_size: i64,
+    /// At creation, the soft open-files limit is raised to at least this (up to the hard
+    /// limit), so a flood of connections cannot starve the efunguz of fds (default
+    /// 65,536; 0 leaves the limit alone).
+    pub min_fd_limit: u64,
     /// Enable IPv6 on every socket (needed for IPv6 hosts and binds).
     pub ipv6: bool,
     /// Most messages taken from one ehypha in one update, so one flooding peer cannot
     /// stall the loop; the rest waits for the next update (default 100,000).
     pub drain_budget: usize,
+    /// Most frames taken from one ehypha in one update, parts of unfinished messages
+    /// included: a message of a million parts is taken over several updates (default
+    /// 100,000, some 20 ms of work at worst).
+    pub drain_frame_budget: usize,
+    /// Most bytes taken from one ehypha in one update; a frame is never split, so one
+    /// larger frame still goes whole (default 64 MiB).
+    pub drain_byte_budget: usize,
+    /// Most data parts of one etale; a message with more is dropped and counted in
+    /// [`crate::Stats::too_many_parts`] (default 4096: far above what etales carry, while
+    /// the parts of one etale stay within 256 KiB of bookkeeping).
+    pub max_parts: usize,
     /// Keep the latest etale of each title, and send it to each new subscriber of the
     /// title as soon as it subscribes (default true).
     pub keep_latest: bool,
@@ -49,7 +78,7 @@ pub struct Options {
     /// update instead, so a stuck subscriber slows the others until heartbeats drop it.
     pub retry_unsent: bool,
     /// Watch each ehypha's connection with a monitor, for [`crate::Ehypha::state`], and
-    /// reconnect ehyphae their peer refused (default true). Costs two more sockets and
+    /// reconnect ehyphae libzmq gives up on (default true). Costs two more sockets and
     /// fds per ehypha: turn off for tens of thousands of ehyphae under a low fd limit.
     pub ehypha_monitor: bool,
 }
@@ -69,8 +98,14 @@ impl Default for Options {
             heartbeat_timeout: Duration::from_secs(30),
             heartbeat_ttl: Duration::from_secs(30),
             handshake_interval: Duration::from_secs(30),
+            publish_handshake_interval: Duration::from_secs(10),
+            publish_max_message_size: crate::wire::MAX_TITLE_LEN as i64 + 2,
+            min_fd_limit: 65_536,
             ipv6: false,
             drain_budget: 100_000,
+            drain_frame_budget: 100_000,
+            drain_byte_budget: 64 << 20,
+            max_parts: 4096,
             keep_latest: true,
             retry_unsent: true,
             ehypha_monitor: true,
@@ -95,11 +130,14 @@ impl Options {
         if self.send_hwm < 0 || self.recv_hwm < 0 {
             return bad("high-water marks must be >= 0 (0 = no limit)");
         }
-        if self.max_message_size < -1 {
-            return bad("max_message_size must be -1 (no limit) or >= 0");
+        if self.max_message_size < -1 || self.publish_max_message_size < -1 {
+            return bad("max_message_size and publish_max_message_size must be -1 (no limit) or >= 0");
         }
         if self.drain_budget == 0 {
             return bad("drain_budget must be at least 1");
+        }
+        if self.drain_frame_budget == 0 || self.drain_byte_budget == 0 {
+            return bad("drain_frame_budget and drain_byte_budget must be at least 1");
         }
         millis(self.reconnect_interval, "reconnect_interval")?;
         millis(self.reconnect_interval_max, "reconnect_interval_max")?;
@@ -110,14 +148,16 @@ impl Options {
             return bad("heartbeat_ttl must be at most 6553.5 s");
         }
         millis(self.handshake_interval, "handshake_interval")?;
+        millis(self.publish_handshake_interval, "publish_handshake_interval")?;
         Ok(())
     }
 }
 
-/// Builds an [`Efunguz`]; see [`Efunguz::builder`].
+/// Builds an [`Efunguz`]; see [`Efunguz::builder`]. Its `Debug` shows only a prefix of
+/// the secret key, and the key is wiped from memory when the builder is dropped.
 #[derive(Debug, Clone)]
 pub struct EfunguzBuilder {
-    pub(crate) secret_key: String,
+    pub(crate) secret_key: SecretKey,
     pub(crate) whitelist: Vec<String>,
     /// Everyone may subscribe ([`EfunguzBuilder::allow_everyone`]).
     pub(crate) open: bool,
@@ -132,7 +172,7 @@ pub struct EfunguzBuilder {
 impl EfunguzBuilder {
     pub(crate) fn new(secret_key: &str) -> Self {
         EfunguzBuilder {
-            secret_key: secret_key.to_string(),
+            secret_key: SecretKey::unchecked(secret_key),
             whitelist: Vec::new(),
             open: false,
             bind_host: "*".to_string(),
@@ -235,8 +275,28 @@ impl EfunguzBuilder {
         self
     }
 
+    /// Longest handshake of an ehypha (see [`Options::handshake_interval`]).
     pub fn handshake_interval(mut self, d: Duration) -> Self {
         self.options.handshake_interval = d;
+        self
+    }
+
+    /// Longest handshake of a connection to the publish socket (see
+    /// [`Options::publish_handshake_interval`]).
+    pub fn publish_handshake_interval(mut self, d: Duration) -> Self {
+        self.options.publish_handshake_interval = d;
+        self
+    }
+
+    /// Largest message taken from a subscriber (see [`Options::publish_max_message_size`]).
+    pub fn publish_max_message_size(mut self, bytes: i64) -> Self {
+        self.options.publish_max_message_size = bytes;
+        self
+    }
+
+    /// Soft open-files limit to raise to at creation (see [`Options::min_fd_limit`]).
+    pub fn min_fd_limit(mut self, n: u64) -> Self {
+        self.options.min_fd_limit = n;
         self
     }
 
@@ -262,6 +322,22 @@ impl EfunguzBuilder {
 
     pub fn drain_budget(mut self, n: usize) -> Self {
         self.options.drain_budget = n;
+        self
+    }
+
+    pub fn drain_frame_budget(mut self, n: usize) -> Self {
+        self.options.drain_frame_budget = n;
+        self
+    }
+
+    pub fn drain_byte_budget(mut self, n: usize) -> Self {
+        self.options.drain_byte_budget = n;
+        self
+    }
+
+    /// Most data parts of one etale (0: only etales without data parts).
+    pub fn max_parts(mut self, n: usize) -> Self {
+        self.options.max_parts = n;
         self
     }
 

@@ -21,6 +21,8 @@ pub struct Stats {
     pub unknown_title: u64,
     /// Dropped: arrived for a paused etale (sent before the pause reached the peer).
     pub paused: u64,
+    /// Dropped: more data parts than [`crate::Options::max_parts`].
+    pub too_many_parts: u64,
 }
 
 impl Stats {
@@ -29,7 +31,40 @@ impl Stats {
         self.malformed += o.malformed;
         self.unknown_title += o.unknown_title;
         self.paused += o.paused;
+        self.too_many_parts += o.too_many_parts;
     }
+
+    fn since(&self, before: &Stats) -> Stats {
+        Stats {
+            received: self.received - before.received,
+            malformed: self.malformed - before.malformed,
+            unknown_title: self.unknown_title - before.unknown_title,
+            paused: self.paused - before.paused,
+            too_many_parts: self.too_many_parts - before.too_many_parts,
+        }
+    }
+}
+
+/// How much one update may take from one ehypha, so that no peer stalls the loop.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Budget {
+    pub(crate) messages: usize,
+    pub(crate) frames: usize,
+    pub(crate) bytes: usize,
+    /// Most data parts of one etale; a longer message is dropped.
+    pub(crate) max_parts: usize,
+}
+
+/// What one drain took from its socket.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Drained {
+    /// Messages completed (taken in or dropped).
+    pub messages: usize,
+    /// Frames received, those of partial messages included.
+    pub frames: usize,
+    /// Bytes of those frames.
+    pub bytes: usize,
 }
 
 /// (publisher's public key, title) of an etale that got new data in an update.
@@ -47,8 +82,11 @@ pub struct Ehypha {
     pub(crate) fd: RawFd,
     pub(crate) etales: HashMap<String, Etale>,
     pub(crate) stats: Stats,
-    /// Frames of the message being assembled; swapped into the etale on success.
-    scratch: Vec<Part>,
+    /// The message being received, kept across updates when a budget runs out in its
+    /// middle. Emptied as soon as the message ends: between messages it holds nothing.
+    partial: Partial,
+    /// What the last drain took, for tests of the budget.
+    drained: Drained,
     /// Queued for a look at its socket in the next update, whatever epoll says.
     pub(crate) queued: bool,
     /// The monitor of the SUB socket and its fd, when states are watched.
@@ -66,7 +104,8 @@ impl Ehypha {
             fd,
             etales: HashMap::new(),
             stats: Stats::default(),
-            scratch: Vec::new(),
+            partial: Partial::default(),
+            drained: Drained::default(),
             queued: false,
             monitor: None,
             state: EhyphaState::Unknown,
@@ -200,81 +239,121 @@ impl Ehypha {
         Ok(())
     }
 
-    /// Receives up to `budget` messages. Returns whether more may be waiting.
+    /// Receives within `budget`. Returns whether more may be waiting.
     pub(crate) fn drain(
         &mut self,
-        budget: usize,
+        budget: &Budget,
         stamp: u64,
         changes: &mut Vec<Change>,
         totals: &mut Stats,
     ) -> Result<bool> {
         let before = self.stats;
         let more = self.drain_inner(budget, stamp, changes);
-        let mut delta = self.stats;
-        delta.received -= before.received;
-        delta.malformed -= before.malformed;
-        delta.unknown_title -= before.unknown_title;
-        delta.paused -= before.paused;
-        totals.add(&delta);
+        totals.add(&self.stats.since(&before));
         more
     }
 
-    fn drain_inner(&mut self, budget: usize, stamp: u64, changes: &mut Vec<Change>) -> Result<bool> {
-        // A non-blocking recv that finds nothing processes the socket's pending
-        // commands, which is also what re-arms its fd for epoll.
-        for _ in 0..budget {
-            let mut title_msg = Msg::new();
-            if !self.sub.recv(&mut title_msg).map_err(|e| Error::zmq("zmq_msg_recv", e))? {
-                return Ok(false);
+    /// What the last update took from this ehypha's socket.
+    #[doc(hidden)]
+    pub fn last_drain(&self) -> Drained {
+        self.drained
+    }
+
+    /// Bytes held for a message not received whole yet (0 between messages).
+    #[doc(hidden)]
+    pub fn partial_bytes(&self) -> usize {
+        self.partial.bytes()
+    }
+
+    fn drain_inner(&mut self, budget: &Budget, stamp: u64, changes: &mut Vec<Change>) -> Result<bool> {
+        let mut d = Drained::default();
+        // Frame by frame, so that a budget can end an update in the middle of a message
+        // of any length; the rest of it is taken in the next update.
+        loop {
+            if d.messages >= budget.messages || d.frames >= budget.frames || d.bytes >= budget.bytes {
+                self.drained = d;
+                return Ok(true);
             }
-            let mut t_out_msg: Option<Msg> = None;
-            self.scratch.clear();
-            let mut more = title_msg.more();
-            while more {
-                let mut m = Msg::new();
-                // Multipart messages arrive whole: the rest is already here.
-                if !self.sub.recv(&mut m).map_err(|e| Error::zmq("zmq_msg_recv", e))? {
-                    break;
-                }
-                more = m.more();
-                if t_out_msg.is_none() {
-                    t_out_msg = Some(m);
-                } else {
-                    self.scratch.push(m);
-                }
+            let mut m = Msg::new();
+            // A non-blocking recv that finds nothing processes the socket's pending
+            // commands, which is also what re-arms its fd for epoll.
+            let got = self.sub.recv(&mut m);
+            if !matches!(got, Ok(true)) {
+                self.drained = d;
+                return got.map_err(|e| Error::zmq("zmq_msg_recv", e));
             }
-            let t_in = wire::now_us();
-            let parsed = wire::parse_title(&title_msg).and_then(|title| {
-                let t_out = t_out_msg.as_deref().ok_or(Malformed::NoTimestamp).and_then(wire::parse_t_out)?;
-                Ok((title, t_out))
-            });
-            let (title, t_out) = match parsed {
-                Ok(x) => x,
-                Err(_) => {
-                    self.stats.malformed += 1;
-                    continue;
-                }
-            };
-            let Some(etale) = self.etales.get_mut(title) else {
-                self.stats.unknown_title += 1;
-                continue;
-            };
-            if etale.paused {
-                self.stats.paused += 1;
-                continue;
+            d.frames += 1;
+            d.bytes += m.len();
+            let last = !m.more();
+            let p = &mut self.partial;
+            if p.skipping {
+                // The rest of a message over max_parts: already counted, dropped unread.
+            } else if p.title.is_none() {
+                p.title = Some(m);
+            } else if p.t_out.is_none() {
+                p.t_out = Some(m);
+            } else if p.parts.len() < budget.max_parts {
+                p.parts.push(m);
+            } else {
+                *p = Partial { skipping: true, ..Partial::default() };
+                self.stats.too_many_parts += 1;
             }
-            std::mem::swap(&mut etale.parts, &mut self.scratch);
-            etale.t_out = t_out;
-            etale.t_in = t_in;
-            etale.received += 1;
-            self.stats.received += 1;
-            if etale.stamp != stamp {
-                etale.stamp = stamp;
-                changes.push(Change { public_key: self.public_key.clone(), title: etale.title.clone() });
+            if last {
+                d.messages += 1;
+                let p = std::mem::take(&mut self.partial);
+                if !p.skipping {
+                    self.take_in(p, stamp, changes);
+                }
             }
         }
-        self.scratch.clear();
-        Ok(true)
+    }
+
+    /// Files one whole message under its etale, or counts why it is dropped.
+    fn take_in(&mut self, p: Partial, stamp: u64, changes: &mut Vec<Change>) {
+        let t_in = wire::now_us();
+        let parsed = wire::parse_title(p.title.as_deref().unwrap_or_default()).and_then(|title| {
+            let t_out = p.t_out.as_deref().ok_or(Malformed::NoTimestamp).and_then(wire::parse_t_out)?;
+            Ok((title, t_out))
+        });
+        let Ok((title, t_out)) = parsed else {
+            self.stats.malformed += 1;
+            return;
+        };
+        let Some(etale) = self.etales.get_mut(title) else {
+            self.stats.unknown_title += 1;
+            return;
+        };
+        if etale.paused {
+            self.stats.paused += 1;
+            return;
+        }
+        // The previous parts go now, not with the next message: one etale's memory.
+        etale.parts = p.parts;
+        etale.t_out = t_out;
+        etale.t_in = t_in;
+        etale.received += 1;
+        self.stats.received += 1;
+        if etale.stamp != stamp {
+            etale.stamp = stamp;
+            changes.push(Change { public_key: self.public_key.clone(), title: etale.title.clone() });
+        }
+    }
+}
+
+/// A message whose frames are still arriving.
+#[derive(Default)]
+struct Partial {
+    title: Option<Msg>,
+    t_out: Option<Msg>,
+    parts: Vec<Part>,
+    /// Over max_parts: the rest of its frames are dropped as they come.
+    skipping: bool,
+}
+
+impl Partial {
+    fn bytes(&self) -> usize {
+        let one = |m: &Option<Msg>| m.as_ref().map_or(0, |m| m.len());
+        one(&self.title) + one(&self.t_out) + self.parts.iter().map(|m| m.len()).sum::<usize>()
     }
 }
 

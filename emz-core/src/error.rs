@@ -1,6 +1,7 @@
 //! The one error type of the crate, and its stable kinds (the C and Python faces map
 //! kinds to result codes and exception classes).
 
+use crate::wire::MAX_TITLE_LEN;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -67,8 +68,8 @@ stable_enum! {
     }
 }
 
-/// Every fallible operation of emyzelium returns this.
-#[derive(Debug)]
+/// Every fallible operation of emyzelium returns this. `Display` and `Debug` show at
+/// most a short prefix of a key, so a secret key never reaches a log whole.
 #[non_exhaustive]
 pub enum Error {
     /// A CURVE key that is not 40 characters of Z85 encoding 32 bytes.
@@ -85,7 +86,8 @@ pub enum Error {
     InvalidPort {
         what: &'static str,
     },
-    /// A title containing a NUL byte (the wire format ends titles with one).
+    /// A title containing a NUL byte (the wire format ends titles with one), or longer
+    /// than [`crate::MAX_TITLE_LEN`] bytes.
     InvalidTitle {
         title: String,
     },
@@ -173,7 +175,7 @@ impl Error {
 }
 
 /// Shortens the key in messages: a secret key must never end up in a log whole.
-fn redact(key: &str) -> String {
+pub(crate) fn redact(key: &str) -> String {
     let head: String = key.chars().take(8).collect();
     if key.chars().count() > 8 {
         format!("{head}…")
@@ -188,8 +190,14 @@ impl fmt::Display for Error {
             Error::InvalidKey { key, reason } => write!(f, "invalid key {:?}: {reason}", redact(key)),
             Error::InvalidAddress { address, reason } => write!(f, "invalid address {address:?}: {reason}"),
             Error::InvalidPort { what } => write!(f, "invalid port: {what} must be 1..=65535"),
+            Error::InvalidTitle { title } if title.len() > MAX_TITLE_LEN => write!(
+                f,
+                "invalid title {:?} ({} bytes): titles must be at most {MAX_TITLE_LEN} bytes",
+                shorten(title),
+                title.len()
+            ),
             Error::InvalidTitle { title } => {
-                write!(f, "invalid title {title:?}: titles must not contain a NUL byte")
+                write!(f, "invalid title {:?}: titles must not contain a NUL byte", shorten(title))
             }
             Error::InvalidArgument { what } => write!(f, "invalid argument: {what}"),
             Error::AlreadyPresent { what, name } => write!(f, "{what} {name:?} is already present"),
@@ -207,6 +215,40 @@ impl fmt::Display for Error {
             Error::Zmq { op, code, message } => write!(f, "{op}: {message} (errno {code})"),
             Error::Tor { what } => write!(f, "tor: {what}"),
         }
+    }
+}
+
+/// The start of a long title, enough to recognise it.
+fn shorten(title: &str) -> String {
+    const SHOWN: usize = 64;
+    if title.chars().count() <= SHOWN {
+        title.to_string()
+    } else {
+        format!("{}…", title.chars().take(SHOWN).collect::<String>())
+    }
+}
+
+/// Written out rather than derived: a derived `Debug` prints `InvalidKey`'s key whole.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = format!("{:?}", self.kind());
+        let mut d = f.debug_struct(&name);
+        match self {
+            Error::InvalidKey { key, reason } => d.field("key", &redact(key)).field("reason", reason),
+            Error::InvalidAddress { address, reason } => d.field("address", address).field("reason", reason),
+            Error::InvalidPort { what } => d.field("what", what),
+            Error::InvalidTitle { title } => d.field("title", &shorten(title)).field("len", &title.len()),
+            Error::InvalidArgument { what } | Error::Limit { what } | Error::Tor { what } => d.field("what", what),
+            Error::AlreadyPresent { what, name }
+            | Error::Absent { what, name }
+            | Error::AlreadyAbsent { what, name } => d.field("what", what).field("name", name),
+            Error::AlreadyPaused { title } | Error::AlreadyResumed { title } => d.field("title", title),
+            Error::AddressInUse { endpoint } => d.field("endpoint", endpoint),
+            Error::Io { path, line, source } => d.field("path", path).field("line", line).field("source", source),
+            Error::CurveUnavailable => &mut d,
+            Error::Zmq { op, code, message } => d.field("op", op).field("code", code).field("message", message),
+        };
+        d.finish()
     }
 }
 

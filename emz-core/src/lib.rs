@@ -12,8 +12,9 @@
 //! use emyzelium::{Efunguz, new_key_pair};
 //! # fn main() -> emyzelium::Result<()> {
 //! let (_public, secret) = new_key_pair()?;
-//! let mut ef = Efunguz::builder(&secret).port(60847).build()?;
 //! let peer_key = "…the other peer's Z85 public key (40 chars)…";
+//! // Who may subscribe: nobody until told (a whitelist, or allow_everyone()).
+//! let mut ef = Efunguz::builder(&secret).whitelist([peer_key]).port(60847).build()?;
 //! ef.add_ehypha_direct(peer_key, "127.0.0.1", 60848)?.add_etale("zone")?;
 //! loop {
 //!     ef.emit_etale("zone", &[b"my data".as_slice()])?;
@@ -45,6 +46,7 @@ mod state;
 mod sys;
 mod tor;
 mod wire;
+mod zap;
 
 pub use address::{normalize_onion, onion_from_ed25519, Address, ONION_V3_LEN};
 pub use builder::{EfunguzBuilder, Options};
@@ -52,10 +54,13 @@ pub use efunguz::{Counters, Efunguz};
 pub use ehypha::{Change, Ehypha, Stats};
 pub use error::{Error, ErrorKind, Result};
 pub use etale::{Etale, Part};
-pub use keys::{is_valid_key, new_key_pair, public_key, read_keys_file, z85_decode, z85_encode, KEY_Z85_LEN};
+pub use keys::{
+    is_valid_key, new_key_pair, public_key, read_keys_file, read_secret_file, z85_decode, z85_encode, SecretKey,
+    KEY_Z85_LEN,
+};
 pub use state::EhyphaState;
 pub use tor::{OnionKey, OnionService, TorAuth, TorControl};
-pub use wire::now_us;
+pub use wire::{now_us, MAX_TITLE_LEN};
 
 /// Default publish port of an efunguz.
 pub const DEFAULT_PORT: u16 = 60847;
@@ -79,6 +84,14 @@ pub fn has_curve() -> bool {
     sys::has("curve")
 }
 
+/// The pure functions behind the receive path and the publisher's subscription and ZAP
+/// handling, for the fuzz targets in `emz-core/fuzz`. Not part of the stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::wire::{parse_etale, parse_subscription, parse_t_out, parse_title, Malformed, Subscription};
+    pub use crate::zap::{zap_verdict, ZapVerdict};
+}
+
 /// Plain libzmq sockets from the same build, for tests and benchmarks that need a
 /// peer which is *not* an efunguz (a raw CURVE publisher injecting malformed frames,
 /// the raw-libzmq baseline). Not part of the stable API.
@@ -87,6 +100,6 @@ pub mod raw {
     pub use crate::sys::{
         Context, Msg, Poller, Socket, ZmqError, ZMQ_CURVE_PUBLICKEY, ZMQ_CURVE_SECRETKEY, ZMQ_CURVE_SERVER,
         ZMQ_CURVE_SERVERKEY, ZMQ_LINGER, ZMQ_MAX_SOCKETS, ZMQ_PUB, ZMQ_RCVHWM, ZMQ_REP, ZMQ_SNDHWM, ZMQ_SUB,
-        ZMQ_SUBSCRIBE, ZMQ_ZAP_DOMAIN,
+        ZMQ_SUBSCRIBE, ZMQ_UNSUBSCRIBE, ZMQ_ZAP_DOMAIN,
     };
 }

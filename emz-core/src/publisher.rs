@@ -56,7 +56,10 @@ pub(crate) struct Publisher {
     /// Hold-back only: titles whose latest value has not been sent yet, oldest first.
     unsent: Vec<String>,
     keep_latest: bool,
+    retry_unsent: bool,
     delivery: Delivery,
+    /// (Un)subscriptions ignored: not a title frame (see `serve`).
+    bad_subscriptions: u64,
     /// Set by every send: libzmq may have taken in, while sending, the command that
     /// would have signalled a subscription, so look at the socket in the next update.
     pub(crate) touched: bool,
@@ -89,7 +92,16 @@ impl Publisher {
     /// title later rather than losing it.
     pub(crate) fn new(sock: Socket, keep_latest: bool, retry_unsent: bool) -> Result<Self> {
         let delivery = Self::configure(&sock, retry_unsent)?;
-        Ok(Publisher { sock, latest: HashMap::new(), unsent: Vec::new(), keep_latest, delivery, touched: true })
+        Ok(Publisher {
+            sock,
+            latest: HashMap::new(),
+            unsent: Vec::new(),
+            keep_latest,
+            retry_unsent,
+            delivery,
+            bad_subscriptions: 0,
+            touched: true,
+        })
     }
 
     fn configure(sock: &Socket, retry_unsent: bool) -> Result<Delivery> {
@@ -113,9 +125,13 @@ impl Publisher {
     /// Puts `sock` (not bound yet) in place of the socket, which is returned; the latest
     /// etales stay, for the subscribers of the new socket.
     pub(crate) fn replace_socket(&mut self, sock: Socket) -> Result<Socket> {
-        self.delivery = Self::configure(&sock, self.delivery != Delivery::Lossy)?;
+        self.delivery = Self::configure(&sock, self.retry_unsent)?;
         self.touched = true;
         Ok(std::mem::replace(&mut self.sock, sock))
+    }
+
+    pub(crate) fn bad_subscriptions(&self) -> u64 {
+        self.bad_subscriptions
     }
 
     /// Titles whose latest etale still waits for room in some subscriber's queue.
@@ -222,46 +238,42 @@ impl Publisher {
                 self.touched = false;
                 return Ok(());
             }
-            let Some((&op, topic)) = m.split_first() else { continue };
+            // Only `title + NUL` is applied: a prefix (the empty one above all) would
+            // match many titles, and is never what an emyzelium subscriber sends.
+            let (op, topic) = match wire::parse_subscription(&m) {
+                Some(wire::Subscription::Subscribe(t)) if wire::is_title_frame(t) => (sys::ZMQ_SUBSCRIBE, t),
+                Some(wire::Subscription::Unsubscribe(t)) if wire::is_title_frame(t) => (sys::ZMQ_UNSUBSCRIBE, t),
+                _ => {
+                    self.bad_subscriptions += 1;
+                    continue;
+                }
+            };
             // In manual mode the subscription takes effect only when set here, on the
             // pipe it came from (libzmq remembers that pipe until the next send).
-            let opt = if op == 1 { sys::ZMQ_SUBSCRIBE } else { sys::ZMQ_UNSUBSCRIBE };
-            self.sock.set_bytes(opt, topic).map_err(zerr("XPUB subscribe"))?;
-            if op != 1 {
+            self.sock.set_bytes(op, topic).map_err(zerr("XPUB subscribe"))?;
+            if op != sys::ZMQ_SUBSCRIBE {
                 continue;
             }
             self.welcome(topic)?;
         }
     }
 
+    /// Sends the latest etale of the title `topic` (a checked title frame) to the
+    /// subscriber that just subscribed, and to it alone.
     fn welcome(&mut self, topic: &[u8]) -> Result<()> {
-        let titles: Vec<String> = self
-            .latest
-            .iter()
-            .filter(|(t, _)| wire::title_frame(t).starts_with(topic))
-            .map(|(t, _)| t.clone())
-            .collect();
-        // The first send goes to the new subscriber only; should a non-emyzelium peer
-        // subscribe to a prefix of several titles, the rest go to every subscriber.
-        let mut first = true;
-        for title in titles {
-            if first {
-                self.sock.set_i32(sys::ZMQ_XPUB_MANUAL_LAST_VALUE, 1).map_err(zerr("ZMQ_XPUB_MANUAL_LAST_VALUE"))?;
-            }
-            let frames = self.latest[&title].frames.clone();
-            let sent = self.send(&frames);
-            if first {
-                // Back to plain manual mode: sends go to every matching subscriber.
-                self.sock.set_i32(sys::ZMQ_XPUB_MANUAL_LAST_VALUE, 0).map_err(zerr("ZMQ_XPUB_MANUAL_LAST_VALUE"))?;
-                self.sock.set_i32(sys::ZMQ_XPUB_MANUAL, 1).map_err(zerr("ZMQ_XPUB_MANUAL"))?;
-                first = false;
-            }
-            if !sent? && self.delivery == Delivery::HoldBack {
-                if let Some(l) = self.latest.get_mut(&title) {
-                    if !l.unsent {
-                        l.unsent = true;
-                        self.unsent.push(title);
-                    }
+        let Ok(title) = wire::parse_title(topic) else { return Ok(()) };
+        let Some(l) = self.latest.get(title) else { return Ok(()) };
+        let frames = l.frames.clone();
+        self.sock.set_i32(sys::ZMQ_XPUB_MANUAL_LAST_VALUE, 1).map_err(zerr("ZMQ_XPUB_MANUAL_LAST_VALUE"))?;
+        let sent = self.send(&frames);
+        // Back to plain manual mode: sends go to every matching subscriber.
+        self.sock.set_i32(sys::ZMQ_XPUB_MANUAL_LAST_VALUE, 0).map_err(zerr("ZMQ_XPUB_MANUAL_LAST_VALUE"))?;
+        self.sock.set_i32(sys::ZMQ_XPUB_MANUAL, 1).map_err(zerr("ZMQ_XPUB_MANUAL"))?;
+        if !sent? && self.delivery == Delivery::HoldBack {
+            if let Some(l) = self.latest.get_mut(title) {
+                if !l.unsent {
+                    l.unsent = true;
+                    self.unsent.push(title.to_string());
                 }
             }
         }

@@ -3,25 +3,49 @@
 use crate::sys::{self, Msg, Socket};
 
 crate::error::stable_enum! {
-    /// Where an ehypha's connection to its peer stands.
+    /// Where an ehypha's connection to its peer stands, and what comes next. Whatever
+    /// ends a connection, the ehypha heals by itself: libzmq retries what it retries,
+    /// and the states it leaves alone (`Rejected`, `Failed`, a `Disconnected` that lasts)
+    /// are reconnected by the efunguz after the reconnect backoff cap
+    /// (`Options::reconnect_interval_max`, at least 100 ms), from `update()` or `wait()`.
     pub enum EhyphaState {
-        /// Not monitored (see `Options::ehypha_monitor`).
+        /// Not monitored (see `Options::ehypha_monitor`): no state, and no healing of
+        /// what libzmq leaves alone.
         Unknown = 0 => "unknown",
-        /// Connecting (TCP, or through Tor's SOCKS proxy).
+        /// Connecting (TCP, or through Tor's SOCKS proxy). Next: `Handshaking`, or
+        /// `Retrying` when the attempt fails.
         Connecting = 1 => "connecting",
-        /// The last attempt failed; another comes after the reconnect interval.
+        /// The last attempt failed (refused, unreachable); libzmq tries again after the
+        /// reconnect interval, which doubles up to its cap. Next: `Handshaking` once
+        /// an attempt connects, else `Retrying` again.
         Retrying = 2 => "retrying",
-        /// Connected; the CURVE handshake is under way.
+        /// Connected; the CURVE handshake is under way. Next: `Up`, `Rejected` or
+        /// `Failed`; a peer that never answers is dropped after
+        /// `Options::handshake_interval` and retried by libzmq (and reconnected by the
+        /// efunguz should the state outlast that interval plus the backoff cap).
         Handshaking = 3 => "handshaking",
-        /// Handshake done: etales flow.
+        /// Handshake done: etales flow. Next: `Disconnected` when the connection ends.
         Up = 4 => "up",
-        /// The peer's whitelist refused our key. Retried every reconnect-interval cap, so a
+        /// The peer's whitelist refused our key. Reconnected after the backoff cap, so a
         /// whitelist change over there takes effect.
         Rejected = 5 => "rejected",
-        /// The handshake failed otherwise (wrong server key, protocol error).
+        /// The handshake failed otherwise: a protocol error (something not speaking
+        /// ZMTP/CURVE on the port) or a wrong server key. libzmq gives up; reconnected
+        /// after the backoff cap (a wrong key keeps failing until the ehypha is added
+        /// anew with the right one).
         Failed = 6 => "failed",
-        /// The connection went down; libzmq reconnects.
+        /// The connection went down. After a plain loss (peer gone, restarted) libzmq
+        /// retries at once (`Retrying` follows); after a protocol error (a message over
+        /// `Options::max_message_size`, garbage on the wire) it does not, and the
+        /// ehypha is reconnected after the backoff cap.
         Disconnected = 7 => "disconnected",
+    }
+}
+
+impl EhyphaState {
+    /// States libzmq may never leave by itself: reconnect once they last.
+    pub(crate) fn needs_healing(self) -> bool {
+        matches!(self, EhyphaState::Rejected | EhyphaState::Failed | EhyphaState::Disconnected)
     }
 }
 

@@ -247,3 +247,23 @@ fn widening_cuts_nobody() {
     w.run(Duration::from_millis(500));
     assert_eq!(w.a.in_attempted(), 1, "widening reconnected the subscriber: {:?}", w.a.counters());
 }
+
+/// Reading a whitelist file into an open efunguz narrows it to the file's keys.
+#[test]
+fn reading_a_whitelist_file_narrows_an_open_efunguz() {
+    let (ka, kb, kc) = (keys(), keys(), keys());
+    let mut w = Bench::new(builder(&ka).build().unwrap());
+    w.subscribe(&kb);
+    w.subscribe(&kc);
+    assert!(w.until(|w| w.last(0) > 0 && w.last(1) > 0));
+    let f = std::env::temp_dir().join(format!("emz-access-{}.txt", std::process::id()));
+    std::fs::write(&f, format!("{}\n", kb.public)).unwrap();
+    assert_eq!(w.a.read_whitelist_file(&f).unwrap(), 1);
+    std::fs::remove_file(&f).unwrap();
+    assert!(!w.a.is_open());
+    w.a.update().unwrap();
+    let cut = w.seq;
+    assert!(w.until(|w| w.last(0) > cut), "the listed key did not come back");
+    w.run(Duration::from_millis(500));
+    assert!(w.last(1) <= cut, "a key not in the file kept receiving");
+}

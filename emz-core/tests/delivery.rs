@@ -265,7 +265,7 @@ fn a_cloned_part_outlives_newer_data() {
 #[test]
 fn ipv6_loopback() {
     let (ka, kb) = (keys(), keys());
-    let mut a = Efunguz::builder(&ka.secret).bind_host("::1").any_port().ipv6(true).build().unwrap();
+    let mut a = Efunguz::builder(&ka.secret).allow_everyone().bind_host("::1").any_port().ipv6(true).build().unwrap();
     let mut b = builder(&kb).ipv6(true).build().unwrap();
     b.add_ehypha_direct(&ka.public, "[::1]", a.port()).unwrap().add_etale("v6").unwrap();
     assert_eq!(b.get_ehypha(&ka.public).unwrap().address().to_string(), format!("[::1]:{}", a.port()));

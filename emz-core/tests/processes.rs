@@ -20,7 +20,18 @@ fn another_process_publishes_to_us() {
     let (kp, kb) = (keys(), keys());
     let mut child = Proc(
         Command::new(EMZ)
-            .args(["emit", "--secret", &kp.secret, "--bind", "127.0.0.1", "--port", "0", "--title", "news"])
+            .args([
+                "emit",
+                "--secret",
+                &kp.secret,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--title",
+                "news",
+                "--everyone",
+            ])
             .args(["--every", "20", "--hex", "00ff", "-", "68656c6c6f"])
             .stdout(Stdio::piped())
             .spawn()

@@ -42,6 +42,8 @@ def emit_args(secret, title, parts, whitelist=(), hex_parts=False, t_out=None):
     a = ["emit", "--secret", secret, "--bind", "127.0.0.1", "--port", "0", "--title", title, "--every", "20"]
     for k in whitelist:
         a += ["--whitelist", k]
+    if not whitelist:
+        a.append("--everyone")
     if hex_parts:
         a.append("--hex")
     if t_out is not None:
@@ -143,6 +145,7 @@ def test_subscription_is_by_whole_title(procs, emitter):
         emitter,
         [
             "emit",
+            "--everyone",
             "--secret",
             sec,
             "--bind",

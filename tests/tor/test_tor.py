@@ -41,6 +41,8 @@ def emit_args(secret, title, parts, port, whitelist=(), every=100, extra=()):
     ]
     for k in whitelist:
         a += ["--whitelist", k]
+    if not whitelist:
+        a.append("--everyone")
     return a + list(extra) + ["--"] + list(parts)
 
 

@@ -342,6 +342,7 @@ def test_emz_emit_to_pyzmq_sub(emz, spawn, tmp_path):
         lambda port: [
             emz,
             "emit",
+            "--everyone",
             "--secret",
             pub_secret,
             "--bind",
@@ -400,6 +401,7 @@ def test_emz_emit_to_pyzmq_sub_edge_parts(emz, spawn):
             lambda port, hex_parts=hex_parts: [
                 emz,
                 "emit",
+                "--everyone",
                 "--secret",
                 pub_secret,
                 "--bind",
@@ -451,6 +453,7 @@ def test_emz_emit_count_then_exit(emz, spawn):
         lambda port: [
             emz,
             "emit",
+            "--everyone",
             "--secret",
             pub_secret,
             "--bind",

@@ -12,11 +12,20 @@ emz — authenticated, encrypted publish/subscribe over ZeroMQ CURVE (emyzelium)
 USAGE:
     emz keygen
     emz public SECRET
-    emz emit --secret S --title T [OPTIONS] [--] [PART]...
-    emz listen --secret S --peer KEY@HOST:PORT --title T [OPTIONS]
+    emz emit SECRET-SOURCE (--whitelist KEY... | --everyone) --title T [OPTIONS] [--] [PART]...
+    emz listen SECRET-SOURCE --peer KEY@HOST:PORT --title T [OPTIONS]
     emz --help | --version
 
 Keys are 40-character Z85 strings. Options also take the form --name=value.
+
+SECRET-SOURCE: where the own secret key comes from, one of
+    --secret-file PATH file holding the key: one line with the key, or the output of
+                       `emz keygen` (its `secret:` line); a warning goes to stderr when
+                       others may read the file
+    EMZ_SECRET         environment variable holding the key, used when neither option
+                       is given
+    --secret S         the key itself; avoid it: the command line is readable by every
+                       user of the machine (/proc/PID/cmdline, ps)
 
 keygen
     Prints a new CURVE key pair as two lines, `public: <Z85>` and `secret: <Z85>`.
@@ -28,12 +37,12 @@ emit
     Publishes an etale (a title and data parts) again and again, answering CURVE
     handshakes (ZAP) between emissions. Prints `ready <port>` on stdout once the
     publish socket is bound, then nothing more.
-    --secret S         own secret key (required)
     --bind HOST        interface to publish on: an IP address, an interface name or *
                        (default *)
     --port P           port to publish on; 0 = any free port (default 60847)
-    --whitelist KEY    public key allowed to subscribe; repeatable. Without any, every
-                       key may subscribe
+    --whitelist KEY    public key allowed to subscribe; repeatable
+    --everyone         let every key subscribe. One of --whitelist and --everyone is
+                       required: emit refuses to start a publisher nobody may read
     --title T          title to publish under (required); repeatable: each round then
                        emits the same parts under every title, in the order given
     --every MS         milliseconds between rounds (default 100)
@@ -63,7 +72,6 @@ listen
     `stats received=R malformed=M unknown_title=U paused=P` goes to stderr, then
     `state S`: where the connection stands (connecting, retrying, handshaking, up,
     rejected, failed, disconnected).
-    --secret S         own secret key (required)
     --peer KEY@HOST:PORT
                        the publisher: its public key, host and port (required;
                        an IPv6 host goes in brackets, [::1]). A HOST ending in .onion
@@ -273,6 +281,44 @@ fn parse_peer(s: &str) -> Res<(String, Address)> {
 
 // ---- subcommands ------------------------------------------------------------------------
 
+/// The own secret key, from --secret-file, --secret or EMZ_SECRET (in that order of
+/// preference; the two options exclude each other).
+fn secret_key(p: &Parsed) -> Res<String> {
+    match (p.one("secret-file")?, p.one("secret")?) {
+        (Some(_), Some(_)) => usage_err("--secret-file and --secret exclude each other"),
+        (Some(path), None) => read_secret_file(&path),
+        (None, Some(s)) => Ok(s),
+        (None, None) => match std::env::var("EMZ_SECRET") {
+            Ok(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+            _ => usage_err("the secret key is required: --secret-file PATH, or EMZ_SECRET in the environment"),
+        },
+    }
+}
+
+/// Reads a secret key file: one line with the key, or `emz keygen`'s output (the
+/// `secret:` line); blank lines and `#` comments are skipped. Written here rather than
+/// in the library: the CLI is its only reader.
+fn read_secret_file(path: &str) -> Res<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let fail = |what: String| Fail(2, format!("{path}: {what}"));
+    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    if let Ok(m) = std::fs::metadata(path) {
+        if m.permissions().mode() & 0o077 != 0 {
+            eprintln!("emz: warning: {path} may be read by other users (chmod 600 it)");
+        }
+    }
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    let key = match lines.iter().find_map(|l| l.strip_prefix("secret:")) {
+        Some(k) => k.trim(),
+        None if lines.len() == 1 => lines[0],
+        None => return Err(fail("expected one line with the secret key, or a `secret: KEY` line".into())),
+    };
+    if key.len() != KEY_Z85_LEN {
+        return Err(fail(format!("the secret key must be {KEY_Z85_LEN} Z85 characters")));
+    }
+    Ok(key.to_string())
+}
+
 fn keygen(args: &[String]) -> Res<()> {
     if !args.is_empty() {
         return usage_err("keygen takes no arguments");
@@ -294,6 +340,7 @@ fn emit(args: &[String]) -> Res<()> {
         args,
         &[
             "secret",
+            "secret-file",
             "bind",
             "port",
             "whitelist",
@@ -305,9 +352,9 @@ fn emit(args: &[String]) -> Res<()> {
             "tor-password",
             "onion-key-file",
         ],
-        &["hex", "file"],
+        &["hex", "file", "everyone"],
     )?;
-    let secret = p.required("secret")?;
+    let secret = secret_key(&p)?;
     let bind = p.one("bind")?.unwrap_or_else(|| "*".to_string());
     let port: u16 = p.number("port")?.unwrap_or(emyzelium::DEFAULT_PORT);
     let titles = p.all("title");
@@ -327,7 +374,18 @@ fn emit(args: &[String]) -> Res<()> {
         p.positional.iter().map(|s| s.as_bytes().to_vec()).collect()
     };
 
-    let builder = Efunguz::builder(&secret).bind_host(&bind).whitelist(p.all("whitelist"));
+    let whitelist = p.all("whitelist");
+    let builder = Efunguz::builder(&secret).bind_host(&bind);
+    let builder = match (p.flag("everyone"), whitelist.is_empty()) {
+        (true, true) => builder.allow_everyone(),
+        (false, false) => builder.whitelist(whitelist),
+        (true, false) => return usage_err("--everyone and --whitelist exclude each other"),
+        (false, true) => {
+            return usage_err(
+                "nobody could subscribe: give --whitelist KEY (repeatable) for the keys allowed, or --everyone",
+            )
+        }
+    };
     let builder = if port == 0 { builder.any_port() } else { builder.port(port) };
     let tor_control = p.one("tor-control")?;
     let Ok(auth) = TorAuth::from_choice(p.one("tor-cookie")?.as_deref(), p.one("tor-password")?.as_deref()) else {
@@ -371,14 +429,17 @@ fn emit(args: &[String]) -> Res<()> {
 }
 
 fn listen(args: &[String]) -> Res<()> {
-    let p =
-        Parsed::new(args, &["secret", "peer", "title", "count", "timeout", "bind", "port", "tor-proxy"], &["states"])?;
+    let p = Parsed::new(
+        args,
+        &["secret", "secret-file", "peer", "title", "count", "timeout", "bind", "port", "tor-proxy"],
+        &["states"],
+    )?;
     const STATE_POLL: Duration = Duration::from_millis(50);
     let show_states = p.flag("states");
     if let Some(x) = p.positional.first() {
         return usage_err(format!("unexpected argument {x:?}"));
     }
-    let secret = p.required("secret")?;
+    let secret = secret_key(&p)?;
     let (key, address) = parse_peer(&p.required("peer")?)?;
     let titles = p.all("title");
     if titles.is_empty() {

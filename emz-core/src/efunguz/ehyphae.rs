@@ -92,7 +92,7 @@ impl Efunguz {
         let sub = self.ctx.socket(sys::ZMQ_SUB).map_err(zerr("zmq_socket(SUB)"))?;
         sub.set_bytes(sys::ZMQ_CURVE_SERVERKEY, server_key).map_err(zerr("ZMQ_CURVE_SERVERKEY"))?;
         sub.set_bytes(sys::ZMQ_CURVE_PUBLICKEY, &self.public).map_err(zerr("ZMQ_CURVE_PUBLICKEY"))?;
-        sub.set_bytes(sys::ZMQ_CURVE_SECRETKEY, &self.secret).map_err(zerr("ZMQ_CURVE_SECRETKEY"))?;
+        sub.set_bytes(sys::ZMQ_CURVE_SECRETKEY, &self.secret[..]).map_err(zerr("ZMQ_CURVE_SECRETKEY"))?;
         let set = |opt, v: i32, name| sub.set_i32(opt, v).map_err(zerr(name));
         set(sys::ZMQ_RCVHWM, o.recv_hwm, "ZMQ_RCVHWM")?;
         set(sys::ZMQ_IPV6, i32::from(o.ipv6), "ZMQ_IPV6")?;
@@ -202,7 +202,7 @@ impl Efunguz {
             drop(e);
         }
         self.queue.retain(|&s| s != slot);
-        self.rejected.retain(|&s| s != slot);
+        self.healing.retain(|&s| s != slot);
         self.free_slots.push(slot);
         Ok(())
     }

@@ -29,6 +29,13 @@ pub struct Counters {
     pub in_permitted: u64,
     /// Connections open now: accepted − disconnected.
     pub in_absorbing: u64,
+    /// Handshakes on the publish socket that failed: key refused, protocol error (a
+    /// frame above [`crate::Options::publish_max_message_size`] included), or not done
+    /// within [`crate::Options::publish_handshake_interval`].
+    pub in_failed: u64,
+    /// Subscriptions (and unsubscriptions) ignored because they are not a title and its
+    /// NUL terminator (a prefix, the empty subscription, bad UTF-8, too long).
+    pub bad_subscriptions: u64,
 }
 
 /// One emyzelium peer: a CURVE key pair, a publish socket guarded by a whitelist, and
@@ -36,7 +43,8 @@ pub struct Counters {
 /// loop (never blocks) or [`Efunguz::wait`].
 pub struct Efunguz {
     /// Our key pair, decoded once: every new ehypha's socket needs the bytes.
-    secret: [u8; 32],
+    /// Wiped when the efunguz drops.
+    secret: zeroize::Zeroizing<[u8; 32]>,
     public: [u8; 32],
     public_key: String,
     whitelist: HashSet<String>,
@@ -65,8 +73,8 @@ pub struct Efunguz {
     stats: Stats,
     /// The onion service publishing this efunguz, and the control connection that owns it.
     onion: Option<(TorControl, String)>,
-    /// Slots of ehyphae refused by their peer, to retry.
-    rejected: Vec<usize>,
+    /// Slots of ehyphae in a state libzmq may not leave by itself, to reconnect.
+    healing: Vec<usize>,
     monitor_seq: u64,
 
     // Declared last: dropped after the ehyphae, so the context ends last of all.
@@ -127,7 +135,9 @@ impl Efunguz {
     /// be queued for at least one subscriber (its queue is full, HWM): it is then
     /// pending as that subscriber's latest of the title and goes out, during a later
     /// update, as soon as that subscriber has room, unless a newer etale of the title
-    /// supersedes it first; the others got it now (see [`Options::retry_unsent`]).
+    /// supersedes it first; the others got it now (see [`Options::retry_unsent`]). Also
+    /// answers waiting handshakes and subscriptions, so that a program that only emits
+    /// is reachable without `update()`.
     pub fn emit_etale<P: AsRef<[u8]>>(&mut self, title: &str, parts: &[P]) -> Result<bool> {
         self.emit_etale_at(title, parts, wire::now_us())
     }
@@ -136,6 +146,7 @@ impl Efunguz {
     pub fn emit_etale_at<P: AsRef<[u8]>>(&mut self, title: &str, parts: &[P], t_out: i64) -> Result<bool> {
         wire::check_title(title)?;
         let parts: Vec<&[u8]> = parts.iter().map(AsRef::as_ref).collect();
+        self.serve_subscribers()?;
         self.publisher.emit(title, &parts, t_out)
     }
 
@@ -148,7 +159,7 @@ impl Efunguz {
     // ---- counters ----------------------------------------------------------------------
 
     pub fn counters(&self) -> Counters {
-        self.counters
+        Counters { bad_subscriptions: self.publisher.bad_subscriptions(), ..self.counters }
     }
 
     pub fn in_attempted(&self) -> u64 {
@@ -196,7 +207,7 @@ impl std::fmt::Debug for Efunguz {
             .field("open", &self.open)
             .field("whitelist", &self.whitelist.len())
             .field("ehyphae", &self.by_key.len())
-            .field("counters", &self.counters)
+            .field("counters", &self.counters())
             .finish()
     }
 }

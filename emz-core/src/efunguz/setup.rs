@@ -13,8 +13,12 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 /// Events of the publish socket that feed the counters.
-const PUB_MONITOR_EVENTS: u16 =
-    sys::ZMQ_EVENT_ACCEPTED | sys::ZMQ_EVENT_HANDSHAKE_SUCCEEDED | sys::ZMQ_EVENT_DISCONNECTED;
+const PUB_MONITOR_EVENTS: u16 = sys::ZMQ_EVENT_ACCEPTED
+    | sys::ZMQ_EVENT_HANDSHAKE_SUCCEEDED
+    | sys::ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+    | sys::ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+    | sys::ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+    | sys::ZMQ_EVENT_DISCONNECTED;
 
 /// Where the publish socket's monitor sends its events; each re-created publish socket
 /// gets its own (numbered), since the old one is released asynchronously.
@@ -31,15 +35,16 @@ pub(super) fn zerr(op: &'static str) -> impl FnOnce(sys::ZmqError) -> Error {
 
 impl Efunguz {
     pub(crate) fn from_builder(b: EfunguzBuilder) -> Result<Self> {
-        let secret = check_key(&b.secret_key)?;
+        let secret = b.secret_key.decode()?;
         if !sys::has("curve") {
             return Err(Error::CurveUnavailable);
         }
-        let public_key = crate::keys::public_key(&b.secret_key)?;
+        let public_key = b.secret_key.public_key()?;
         let public = check_key(&public_key)?;
         let whitelist = checked_whitelist(&b.whitelist)?;
         let o = &b.options;
 
+        raise_fd_limit(o.min_fd_limit);
         let ctx = new_context(o)?;
         // The ZAP handler must be bound before the publisher accepts anyone.
         let zap = bind_zap(&ctx)?;
@@ -71,7 +76,7 @@ impl Efunguz {
             counters: Counters::default(),
             stats: Stats::default(),
             onion: None,
-            rejected: Vec::new(),
+            healing: Vec::new(),
             monitor_seq: 0,
             monitor,
             publisher,
@@ -135,6 +140,16 @@ fn checked_whitelist(keys: &[String]) -> Result<HashSet<String>> {
     Ok(whitelist)
 }
 
+/// Raises the soft open-files limit to `min` (or the hard limit, if lower), so that
+/// connections to the publish socket cannot exhaust it before any ehypha is added.
+/// Best effort: a limit that cannot be raised stays as it is.
+fn raise_fd_limit(min: u64) {
+    let (soft, hard) = sys::fd_limit();
+    if soft < min {
+        sys::set_fd_limit(min.min(hard), hard);
+    }
+}
+
 fn new_context(o: &Options) -> Result<Context> {
     let ctx = Context::new().map_err(zerr("zmq_ctx_new"))?;
     ctx.set(sys::ZMQ_IO_THREADS, o.io_threads).map_err(zerr("zmq_ctx_set(ZMQ_IO_THREADS)"))?;
@@ -159,7 +174,8 @@ fn new_publish_socket(ctx: &Context, secret: &[u8; 32], o: &Options) -> Result<S
     publisher.set_bytes(sys::ZMQ_ZAP_DOMAIN, crate::ZAP_DOMAIN.as_bytes()).map_err(zerr("ZMQ_ZAP_DOMAIN"))?;
     set(sys::ZMQ_SNDHWM, o.send_hwm, "ZMQ_SNDHWM")?;
     set(sys::ZMQ_IPV6, i32::from(o.ipv6), "ZMQ_IPV6")?;
-    set(sys::ZMQ_HANDSHAKE_IVL, millis(o.handshake_interval, "")?, "ZMQ_HANDSHAKE_IVL")?;
+    set(sys::ZMQ_HANDSHAKE_IVL, millis(o.publish_handshake_interval, "")?, "ZMQ_HANDSHAKE_IVL")?;
+    publisher.set_i64(sys::ZMQ_MAXMSGSIZE, o.publish_max_message_size).map_err(zerr("ZMQ_MAXMSGSIZE"))?;
     apply_heartbeat(&publisher, o)?;
     Ok(publisher)
 }
@@ -169,6 +185,12 @@ fn new_publish_socket(ctx: &Context, secret: &[u8; 32], o: &Options) -> Result<S
 fn monitor_publish_socket(ctx: &Context, publisher: &Socket, endpoint: &str) -> Result<Socket> {
     publisher.monitor(endpoint, PUB_MONITOR_EVENTS).map_err(zerr("zmq_socket_monitor"))?;
     let monitor = ctx.socket(sys::ZMQ_PAIR).map_err(zerr("zmq_socket(PAIR)"))?;
+    // No high-water mark on the event pipe: libzmq's I/O thread sends monitor events
+    // blocking, holding the monitor lock, so a flood of connections between two updates
+    // would otherwise stall it on a full pipe, and stopping the monitor (in drop, or when
+    // re-creating the socket) would wait on that lock for ever. Events are read every
+    // update, and each connection makes at most three.
+    monitor.set_i32(sys::ZMQ_RCVHWM, 0).map_err(zerr("ZMQ_RCVHWM(monitor)"))?;
     monitor.connect(endpoint).map_err(zerr("zmq_connect(monitor)"))?;
     Ok(monitor)
 }

@@ -7,9 +7,9 @@
 
 use super::token::Token;
 use super::Efunguz;
-use crate::ehypha::Change;
+use crate::builder::Options;
+use crate::ehypha::{Budget, Change};
 use crate::error::{Error, Result};
-use crate::keys::z85_encode;
 use crate::state::EhyphaState;
 use crate::sys::{self, Msg};
 use std::time::{Duration, Instant};
@@ -37,7 +37,8 @@ impl Efunguz {
     /// doing the work of [`Efunguz::update`] meanwhile. Returns how many etales changed
     /// (0 on timeout).
     pub fn wait(&mut self, timeout: Option<Duration>) -> Result<usize> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout beyond what an Instant can hold is no limit (`+` would panic).
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         self.changes.clear();
         self.stamp += 1;
         self.apply_narrowing()?;
@@ -77,6 +78,11 @@ impl Efunguz {
         let mut ready = std::mem::take(&mut self.ready);
         ready.clear();
         let timeout_ms = if self.queue.is_empty() { timeout_ms } else { 0 };
+        // A blocking wait still wakes to heal ehyphae that libzmq leaves alone.
+        let timeout_ms = match self.next_heal_ms() {
+            Some(heal) if timeout_ms < 0 || heal < timeout_ms => heal,
+            _ => timeout_ms,
+        };
         self.poller.wait(timeout_ms, &mut ready).map_err(io_limit)?;
         let result = self.serve(&ready);
         self.ready = ready;
@@ -104,9 +110,9 @@ impl Efunguz {
                 Token::EhyphaMonitor(slot) => {
                     let Some(Some(e)) = self.ehyphae.get_mut(slot) else { continue };
                     match e.serve_monitor() {
-                        Ok(true) if e.state == EhyphaState::Rejected => {
-                            if !self.rejected.contains(&slot) {
-                                self.rejected.push(slot);
+                        Ok(true) if heal_after(&self.options, e.state).is_some() => {
+                            if !self.healing.contains(&slot) {
+                                self.healing.push(slot);
                             }
                         }
                         Ok(_) => {}
@@ -122,8 +128,8 @@ impl Efunguz {
                 }
             }
         }
-        if !self.rejected.is_empty() {
-            note(self.retry_rejected());
+        if !self.healing.is_empty() {
+            note(self.heal());
         }
         if self.publisher.touched && !publisher_served {
             note(self.publisher.serve());
@@ -131,12 +137,18 @@ impl Efunguz {
         if self.publisher.unsent() > 0 {
             note(self.publisher.retry_unsent());
         }
-        let budget = self.options.drain_budget;
+        let o = &self.options;
+        let budget = Budget {
+            messages: o.drain_budget,
+            frames: o.drain_frame_budget,
+            bytes: o.drain_byte_budget,
+            max_parts: o.max_parts,
+        };
         let mut again = Vec::new();
         for slot in queue.drain(..) {
             let Some(Some(e)) = self.ehyphae.get_mut(slot) else { continue };
             e.queued = false;
-            match e.drain(budget, self.stamp, &mut self.changes, &mut self.stats) {
+            match e.drain(&budget, self.stamp, &mut self.changes, &mut self.stats) {
                 Ok(true) => {
                     e.queued = true;
                     again.push(slot);
@@ -150,29 +162,50 @@ impl Efunguz {
         result
     }
 
-    /// A peer that refused our key may have whitelisted it since: libzmq never asks
-    /// again by itself, so reconnect after the reconnect-interval cap.
-    fn retry_rejected(&mut self) -> Result<()> {
-        let o = &self.options;
-        let wait = o.reconnect_interval_max.max(o.reconnect_interval).max(Duration::from_millis(100));
-        let wait_us = i64::try_from(wait.as_micros()).unwrap_or(i64::MAX);
+    /// Reconnects every watched ehypha whose state lasted its [`heal_after`]: a
+    /// peer that refused our key may have whitelisted it since, and libzmq never
+    /// reconnects after a failed handshake or a protocol error (an oversize message, a
+    /// stranger on the port).
+    fn heal(&mut self) -> Result<()> {
         let now = crate::wire::now_us();
         let mut result = Ok(());
-        let ehyphae = &mut self.ehyphae;
-        self.rejected.retain(|&slot| {
-            let Some(Some(e)) = ehyphae.get_mut(slot) else { return false };
-            if e.state != EhyphaState::Rejected {
-                return false;
-            }
+        let mut healing = std::mem::take(&mut self.healing);
+        healing.retain(|&slot| {
+            let Some(Some(e)) = self.ehyphae.get(slot) else { return false };
+            let Some(wait_us) = heal_after(&self.options, e.state) else { return false };
             if now - e.state_since < wait_us {
                 return true;
             }
-            if let Err(err) = e.reconnect() {
-                result = Err(err);
+            if let Some(Some(e)) = self.ehyphae.get_mut(slot) {
+                if let Err(err) = e.reconnect() {
+                    result = Err(err);
+                }
             }
             false
         });
+        self.healing = healing;
         result
+    }
+
+    /// Milliseconds until the next ehypha is due for healing, for epoll's timeout.
+    fn next_heal_ms(&self) -> Option<i32> {
+        let now = crate::wire::now_us();
+        let due = self
+            .healing
+            .iter()
+            .filter_map(|&slot| self.ehyphae.get(slot)?.as_ref())
+            .filter_map(|e| Some(e.state_since.saturating_add(heal_after(&self.options, e.state)?)));
+        let left_us = due.min()? - now;
+        // Round up, as a wait that ends early would spin.
+        Some(i32::try_from(left_us.max(0).unsigned_abs().div_ceil(1000)).unwrap_or(i32::MAX))
+    }
+
+    /// What a new subscriber needs of us, done from `emit_etale` too: its handshake
+    /// answered (ZAP), then its subscriptions applied (manual XPUB). Each is one
+    /// non-blocking recv when nothing waits.
+    pub(super) fn serve_subscribers(&mut self) -> Result<()> {
+        self.serve_zap()?;
+        self.publisher.serve()
     }
 
     /// Answers every waiting ZAP request (RFC 27): CURVE only, whitelisted keys only
@@ -194,31 +227,13 @@ impl Efunguz {
             if frames.is_empty() {
                 return Ok(());
             }
-            let (status, text, user) = self.zap_verdict(&frames);
+            let crate::zap::ZapVerdict { status, text, user_id: user } =
+                crate::zap::zap_verdict(&frames, |k| self.admits(k));
             let request_id: &[u8] = frames.get(1).map(|m| &m[..]).unwrap_or(b"");
             let reply: [&[u8]; 6] = [b"1.0", request_id, status.as_bytes(), text.as_bytes(), user.as_bytes(), b""];
             for (i, part) in reply.iter().enumerate() {
                 self.zap.send(part, i + 1 < reply.len()).map_err(|e| Error::zmq("ZAP send", e))?;
             }
-        }
-    }
-
-    fn zap_verdict(&self, frames: &[Msg]) -> (&'static str, &'static str, String) {
-        // version, request id, domain, address, routing id, mechanism, credentials…
-        if frames.len() < 6 || &frames[0][..] != b"1.0" {
-            return ("500", "Malformed ZAP request", String::new());
-        }
-        if &frames[2][..] != crate::ZAP_DOMAIN.as_bytes() || &frames[5][..] != b"CURVE" {
-            return ("400", "Unknown domain or mechanism", String::new());
-        }
-        let Some(key) = frames.get(6).and_then(|k| <[u8; 32]>::try_from(&k[..]).ok()) else {
-            return ("400", "No CURVE key", String::new());
-        };
-        let key = z85_encode(&key);
-        if self.admits(&key) {
-            ("200", "OK", key)
-        } else {
-            ("400", "Not in whitelist", String::new())
         }
     }
 
@@ -230,6 +245,9 @@ impl Efunguz {
                 c.in_absorbing += 1;
             }
             sys::ZMQ_EVENT_HANDSHAKE_SUCCEEDED => c.in_permitted += 1,
+            sys::ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+            | sys::ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+            | sys::ZMQ_EVENT_HANDSHAKE_FAILED_AUTH => c.in_failed += 1,
             sys::ZMQ_EVENT_DISCONNECTED => c.in_absorbing = c.in_absorbing.saturating_sub(1),
             _ => {}
         })
@@ -239,4 +257,18 @@ impl Efunguz {
 
 fn io_limit(e: std::io::Error) -> Error {
     Error::Zmq { op: "epoll_wait", code: e.raw_os_error().unwrap_or(0), message: e.to_string() }
+}
+
+/// How long `state` may last before the ehypha is reconnected, µs; `None`: as long
+/// as it likes. A state libzmq leaves alone gets the backoff cap, by when libzmq
+/// would have retried anything it retries. A handshake gets libzmq's own timeout
+/// plus the cap: should libzmq's word that it ended be missed, the ehypha still heals.
+fn heal_after(o: &Options, state: EhyphaState) -> Option<i64> {
+    let cap = o.reconnect_interval_max.max(o.reconnect_interval).max(Duration::from_millis(100));
+    let wait = match state {
+        s if s.needs_healing() => cap,
+        EhyphaState::Handshaking if !o.handshake_interval.is_zero() => o.handshake_interval + cap,
+        _ => return None,
+    };
+    Some(i64::try_from(wait.as_micros()).unwrap_or(i64::MAX))
 }

@@ -178,13 +178,15 @@ pub fn curve_keypair() -> ZResult<(String, String)> {
     let mut public = [0 as c_char; 41];
     let mut secret = [0 as c_char; 41];
     // SAFETY: both buffers hold the 41 bytes (40 Z85 chars + NUL) libzmq writes.
-    check(unsafe { zmq_curve_keypair(public.as_mut_ptr(), secret.as_mut_ptr()) })?;
-    Ok((z85_buf_to_string(&public), z85_buf_to_string(&secret)))
+    let rc = check(unsafe { zmq_curve_keypair(public.as_mut_ptr(), secret.as_mut_ptr()) });
+    let pair = rc.map(|_| (z85_buf_to_string(&public), z85_buf_to_string(&secret)));
+    zeroize::Zeroize::zeroize(&mut secret);
+    pair
 }
 
 /// Z85 public key of a Z85 secret key (40 chars; validated by the caller).
 pub fn curve_public(secret_z85: &str) -> ZResult<String> {
-    let secret = cstring(secret_z85)?;
+    let secret = zeroize::Zeroizing::new(cstring(secret_z85)?);
     let mut public = [0 as c_char; 41];
     // SAFETY: `public` holds the 41 bytes libzmq writes; `secret` is NUL-terminated
     // and libzmq reads at most its 40 chars (it fails on a shorter or bad key).
@@ -467,6 +469,12 @@ impl Drop for Msg {
     fn drop(&mut self) {
         // SAFETY: `self.0` is initialised and closed only here, once.
         unsafe { zmq_msg_close(&mut self.0) };
+    }
+}
+
+impl AsRef<[u8]> for Msg {
+    fn as_ref(&self) -> &[u8] {
+        self
     }
 }
 

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Fuzzes each target for a bounded time: `tests/run-fuzz.sh [SECONDS]` (default 60 per
+# target). Installs cargo-fuzz when missing; needs a nightly toolchain. A crash leaves its
+# input under <crate>/fuzz/artifacts/<target>/: turn it into a unit test beside the
+# function that crashed, then fix. Last line: "fuzz: N passed, M failed".
+# FUZZ_TARGETS="crate-dir:target ..." picks targets; another crate's fuzz project (the
+# C ABI's, say) joins by adding its "dir:target" pairs to TARGETS below.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SECONDS_EACH=${1:-60}
+case $SECONDS_EACH in '' | *[!0-9]*)
+    echo "usage: $0 [SECONDS]" >&2
+    exit 2
+    ;;
+esac
+
+read -r -a TARGETS <<<"${FUZZ_TARGETS:-emz-core:etale_frames emz-core:subscription emz-core:zap_request}"
+
+if ! cargo +nightly --version >/dev/null 2>&1; then
+    echo "fuzz: a nightly toolchain is needed (rustup toolchain install nightly)" >&2
+    exit 1
+fi
+if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked
+fi
+
+passed=0
+failed=0
+for t in "${TARGETS[@]}"; do
+    dir=${t%%:*}
+    name=${t#*:}
+    printf '\n==> %s/fuzz: %s for %ss\n' "$dir" "$name" "$SECONDS_EACH"
+    # -O: the sanitizers stay on, the code is optimised so that each run covers more.
+    if (cd "$ROOT/$dir" && nice -n 10 cargo +nightly fuzz run -O "$name" -- \
+        -max_total_time="$SECONDS_EACH" -max_len=65536 -timeout=10 -rss_limit_mb=2048); then
+        passed=$((passed + 1))
+        echo "ok: $name"
+    else
+        failed=$((failed + 1))
+        echo "FAILED: $name (input under $dir/fuzz/artifacts/$name/)" >&2
+    fi
+done
+echo "fuzz: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
