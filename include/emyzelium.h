@@ -329,6 +329,33 @@ typedef struct emz_options_t {
    * fds per ehypha: turn off for tens of thousands of ehyphae under a low fd limit.
    */
   bool ehypha_monitor;
+  /**
+   * Longest time a connection to the publish socket may take to pass its handshake
+   * before it is dropped, ms (default 10000).
+   */
+  uint64_t publish_handshake_interval_ms;
+  /**
+   * Largest message the publish socket takes from a peer, bytes, handshake included;
+   * -1 = no limit (default: the largest subscription).
+   */
+  int64_t publish_max_message_size;
+  /**
+   * At creation the soft open-files limit is raised to at least this (up to the hard
+   * limit); 0 leaves it alone (default 65536).
+   */
+  uint64_t min_fd_limit;
+  /**
+   * Most frames taken from one ehypha in one update (default 100000).
+   */
+  size_t drain_frame_budget;
+  /**
+   * Most bytes taken from one ehypha in one update; a frame is never split (default 64 MiB).
+   */
+  size_t drain_byte_budget;
+  /**
+   * Most data parts of one etale; a message with more is dropped (default 4096).
+   */
+  size_t max_parts;
 } emz_options_t;
 
 /**

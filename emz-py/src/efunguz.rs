@@ -123,7 +123,9 @@ impl PyEfunguz {
         send_hwm = None, recv_hwm = None, max_message_size = None, reconnect_interval = None,
         reconnect_interval_max = None, heartbeat_interval = None, heartbeat_timeout = None,
         heartbeat_ttl = None, handshake_interval = None, ipv6 = false, drain_budget = None,
-        retry_unsent = None, keep_latest = None, ehypha_monitor = None, everyone = None
+        retry_unsent = None, keep_latest = None, ehypha_monitor = None, everyone = None,
+        publish_handshake_interval = None, publish_max_message_size = None, min_fd_limit = None,
+        drain_frame_budget = None, drain_byte_budget = None, max_parts = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -150,6 +152,12 @@ impl PyEfunguz {
         keep_latest: Option<bool>,
         ehypha_monitor: Option<bool>,
         everyone: Option<bool>,
+        publish_handshake_interval: Option<f64>,
+        publish_max_message_size: Option<i64>,
+        min_fd_limit: Option<u64>,
+        drain_frame_budget: Option<usize>,
+        drain_byte_budget: Option<usize>,
+        max_parts: Option<usize>,
     ) -> PyResult<Self> {
         let mut b = emz::Efunguz::builder(secret_key).bind_host(bind_host).ipv6(ipv6);
         let keys = whitelist.map(|w| strings(w, "whitelist")).transpose()?.unwrap_or_default();
@@ -178,6 +186,11 @@ impl PyEfunguz {
         o.recv_hwm = recv_hwm.unwrap_or(d.recv_hwm);
         o.max_message_size = max_message_size.unwrap_or(d.max_message_size);
         o.drain_budget = drain_budget.unwrap_or(d.drain_budget);
+        o.publish_max_message_size = publish_max_message_size.unwrap_or(d.publish_max_message_size);
+        o.min_fd_limit = min_fd_limit.unwrap_or(d.min_fd_limit);
+        o.drain_frame_budget = drain_frame_budget.unwrap_or(d.drain_frame_budget);
+        o.drain_byte_budget = drain_byte_budget.unwrap_or(d.drain_byte_budget);
+        o.max_parts = max_parts.unwrap_or(d.max_parts);
         let dur = |v: Option<f64>, dflt: Duration, what: &str| v.map_or(Ok(dflt), |s| seconds(py, s, what));
         o.reconnect_interval = dur(reconnect_interval, d.reconnect_interval, "reconnect_interval")?;
         o.reconnect_interval_max = dur(reconnect_interval_max, d.reconnect_interval_max, "reconnect_interval_max")?;
@@ -185,6 +198,8 @@ impl PyEfunguz {
         o.heartbeat_timeout = dur(heartbeat_timeout, d.heartbeat_timeout, "heartbeat_timeout")?;
         o.heartbeat_ttl = dur(heartbeat_ttl, d.heartbeat_ttl, "heartbeat_ttl")?;
         o.handshake_interval = dur(handshake_interval, d.handshake_interval, "handshake_interval")?;
+        o.publish_handshake_interval =
+            dur(publish_handshake_interval, d.publish_handshake_interval, "publish_handshake_interval")?;
         o.ipv6 = ipv6;
         o.retry_unsent = retry_unsent.unwrap_or(d.retry_unsent);
         o.keep_latest = keep_latest.unwrap_or(d.keep_latest);

@@ -772,11 +772,18 @@ static void set_hb(emz_options_t *o, int i) { o->heartbeat_interval_ms = U64S[i]
 static void set_hbto(emz_options_t *o, int i) { o->heartbeat_timeout_ms = U64S[i]; }
 static void set_hbttl(emz_options_t *o, int i) { o->heartbeat_ttl_ms = U64S[i]; }
 static void set_hs(emz_options_t *o, int i) { o->handshake_interval_ms = U64S[i]; }
+static void set_phs(emz_options_t *o, int i) { o->publish_handshake_interval_ms = U64S[i]; }
+static void set_pmax(emz_options_t *o, int i) { o->publish_max_message_size = I64S[i]; }
+static void set_fds(emz_options_t *o, int i) { o->min_fd_limit = U64S[i % N_U64] > 1 << 20 ? 0 : U64S[i % N_U64]; }
+static void set_frames(emz_options_t *o, int i) { o->drain_frame_budget = (size_t)U64S[i % N_U64]; }
+static void set_bytes(emz_options_t *o, int i) { o->drain_byte_budget = (size_t)U64S[i % N_U64]; }
+static void set_parts(emz_options_t *o, int i) { o->max_parts = (size_t)U64S[i % N_U64]; }
 
 static void test_extremes(void) {
     keypair k = new_keys(), other = new_keys();
-    void (*i64_fields[])(emz_options_t *, int) = {set_io, set_socks, set_shwm, set_rhwm, set_maxmsg, set_drain};
-    void (*u64_fields[])(emz_options_t *, int) = {set_rc, set_rcmax, set_hb, set_hbto, set_hbttl, set_hs};
+    void (*i64_fields[])(emz_options_t *, int) = {set_io,     set_socks, set_shwm,  set_rhwm, set_maxmsg, set_drain,
+                                                  set_pmax,   set_fds,   set_frames, set_bytes, set_parts};
+    void (*u64_fields[])(emz_options_t *, int) = {set_rc, set_rcmax, set_hb, set_hbto, set_hbttl, set_hs, set_phs};
     size_t f;
     int i;
     emz_efunguz_t *ef = make_ef(&k, NULL);

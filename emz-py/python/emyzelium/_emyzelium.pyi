@@ -86,6 +86,12 @@ class Efunguz:
         keep_latest: bool | None = None,
         ehypha_monitor: bool | None = None,
         everyone: bool | None = None,
+        publish_handshake_interval: float | None = None,
+        publish_max_message_size: int | None = None,
+        min_fd_limit: int | None = None,
+        drain_frame_budget: int | None = None,
+        drain_byte_budget: int | None = None,
+        max_parts: int | None = None,
     ) -> Self:
         """Who may subscribe: with ``everyone=None`` (the default) an empty whitelist lets
         everyone (``whitelist=None`` and ``whitelist=[]`` alike), a non-empty one those keys
