@@ -608,8 +608,7 @@ static int is_open(emz_efunguz_t *ef) {
 }
 
 /* Updates both until the ehypha is in `want` (at most `secs`). */
-static int reach_state(emz_efunguz_t *pub, emz_efunguz_t *sub, emz_ehypha_t *eh, emz_ehypha_state_t want,
-                       double secs) {
+static int reach_state(emz_efunguz_t *pub, emz_efunguz_t *sub, emz_ehypha_t *eh, emz_ehypha_state_t want, double secs) {
     emz_ehypha_state_t state = EMZ_EHYPHA_UNKNOWN;
     double t0 = now_s();
     while (emz_ehypha_state(eh, &state, NULL) == EMZ_OK && state != want && now_s() - t0 < secs) {
@@ -754,35 +753,72 @@ static void try_options(const keypair *k, void (*set)(emz_options_t *, int), int
 }
 
 static const int64_t I64S[] = {0, -1, 1, INT32_MAX, INT32_MIN, (int64_t)INT32_MAX + 1, INT64_MAX, INT64_MIN};
-static const uint64_t U64S[] = {0, 1, 1000, (uint64_t)INT32_MAX, (uint64_t)INT32_MAX + 1, UINT64_MAX / 1000, UINT64_MAX};
+static const uint64_t U64S[] = {0,         1, 1000, (uint64_t)INT32_MAX, (uint64_t)INT32_MAX + 1, UINT64_MAX / 1000,
+                                UINT64_MAX};
 #define N_I64 ((int)(sizeof I64S / sizeof I64S[0]))
 #define N_U64 ((int)(sizeof U64S / sizeof U64S[0]))
 static int32_t i32_of(int i) {
     return I64S[i] > INT32_MAX ? INT32_MAX : I64S[i] < INT32_MIN ? INT32_MIN : (int32_t)I64S[i];
 }
-static void set_io(emz_options_t *o, int i) { o->io_threads = i32_of(i); }
-static void set_socks(emz_options_t *o, int i) { o->max_sockets = i32_of(i); }
-static void set_shwm(emz_options_t *o, int i) { o->send_hwm = i32_of(i); }
-static void set_rhwm(emz_options_t *o, int i) { o->recv_hwm = i32_of(i); }
-static void set_maxmsg(emz_options_t *o, int i) { o->max_message_size = I64S[i]; }
-static void set_drain(emz_options_t *o, int i) { o->drain_budget = (size_t)U64S[i % N_U64]; }
-static void set_rc(emz_options_t *o, int i) { o->reconnect_interval_ms = U64S[i]; }
-static void set_rcmax(emz_options_t *o, int i) { o->reconnect_interval_max_ms = U64S[i]; }
-static void set_hb(emz_options_t *o, int i) { o->heartbeat_interval_ms = U64S[i]; }
-static void set_hbto(emz_options_t *o, int i) { o->heartbeat_timeout_ms = U64S[i]; }
-static void set_hbttl(emz_options_t *o, int i) { o->heartbeat_ttl_ms = U64S[i]; }
-static void set_hs(emz_options_t *o, int i) { o->handshake_interval_ms = U64S[i]; }
-static void set_phs(emz_options_t *o, int i) { o->publish_handshake_interval_ms = U64S[i]; }
-static void set_pmax(emz_options_t *o, int i) { o->publish_max_message_size = I64S[i]; }
-static void set_fds(emz_options_t *o, int i) { o->min_fd_limit = U64S[i % N_U64] > 1 << 20 ? 0 : U64S[i % N_U64]; }
-static void set_frames(emz_options_t *o, int i) { o->drain_frame_budget = (size_t)U64S[i % N_U64]; }
-static void set_bytes(emz_options_t *o, int i) { o->drain_byte_budget = (size_t)U64S[i % N_U64]; }
-static void set_parts(emz_options_t *o, int i) { o->max_parts = (size_t)U64S[i % N_U64]; }
+static void set_io(emz_options_t *o, int i) {
+    o->io_threads = i32_of(i);
+}
+static void set_socks(emz_options_t *o, int i) {
+    o->max_sockets = i32_of(i);
+}
+static void set_shwm(emz_options_t *o, int i) {
+    o->send_hwm = i32_of(i);
+}
+static void set_rhwm(emz_options_t *o, int i) {
+    o->recv_hwm = i32_of(i);
+}
+static void set_maxmsg(emz_options_t *o, int i) {
+    o->max_message_size = I64S[i];
+}
+static void set_drain(emz_options_t *o, int i) {
+    o->drain_budget = (size_t)U64S[i % N_U64];
+}
+static void set_rc(emz_options_t *o, int i) {
+    o->reconnect_interval_ms = U64S[i];
+}
+static void set_rcmax(emz_options_t *o, int i) {
+    o->reconnect_interval_max_ms = U64S[i];
+}
+static void set_hb(emz_options_t *o, int i) {
+    o->heartbeat_interval_ms = U64S[i];
+}
+static void set_hbto(emz_options_t *o, int i) {
+    o->heartbeat_timeout_ms = U64S[i];
+}
+static void set_hbttl(emz_options_t *o, int i) {
+    o->heartbeat_ttl_ms = U64S[i];
+}
+static void set_hs(emz_options_t *o, int i) {
+    o->handshake_interval_ms = U64S[i];
+}
+static void set_phs(emz_options_t *o, int i) {
+    o->publish_handshake_interval_ms = U64S[i];
+}
+static void set_pmax(emz_options_t *o, int i) {
+    o->publish_max_message_size = I64S[i];
+}
+static void set_fds(emz_options_t *o, int i) {
+    o->min_fd_limit = U64S[i % N_U64] > 1 << 20 ? 0 : U64S[i % N_U64];
+}
+static void set_frames(emz_options_t *o, int i) {
+    o->drain_frame_budget = (size_t)U64S[i % N_U64];
+}
+static void set_bytes(emz_options_t *o, int i) {
+    o->drain_byte_budget = (size_t)U64S[i % N_U64];
+}
+static void set_parts(emz_options_t *o, int i) {
+    o->max_parts = (size_t)U64S[i % N_U64];
+}
 
 static void test_extremes(void) {
     keypair k = new_keys(), other = new_keys();
-    void (*i64_fields[])(emz_options_t *, int) = {set_io,     set_socks, set_shwm,  set_rhwm, set_maxmsg, set_drain,
-                                                  set_pmax,   set_fds,   set_frames, set_bytes, set_parts};
+    void (*i64_fields[])(emz_options_t *, int) = {set_io,   set_socks, set_shwm,   set_rhwm,  set_maxmsg, set_drain,
+                                                  set_pmax, set_fds,   set_frames, set_bytes, set_parts};
     void (*u64_fields[])(emz_options_t *, int) = {set_rc, set_rcmax, set_hb, set_hbto, set_hbttl, set_hs, set_phs};
     size_t f;
     int i;
