@@ -204,6 +204,21 @@ pub struct emz_options_t {
     /// reconnect ehyphae their peer refused (default true). Costs two more sockets and
     /// fds per ehypha: turn off for tens of thousands of ehyphae under a low fd limit.
     pub ehypha_monitor: bool,
+    /// Longest time a connection to the publish socket may take to pass its handshake
+    /// before it is dropped, ms (default 10000).
+    pub publish_handshake_interval_ms: u64,
+    /// Largest message the publish socket takes from a peer, bytes, handshake included;
+    /// -1 = no limit (default: the largest subscription).
+    pub publish_max_message_size: i64,
+    /// At creation the soft open-files limit is raised to at least this (up to the hard
+    /// limit); 0 leaves it alone (default 65536).
+    pub min_fd_limit: u64,
+    /// Most frames taken from one ehypha in one update (default 100000).
+    pub drain_frame_budget: usize,
+    /// Most bytes taken from one ehypha in one update; a frame is never split (default 64 MiB).
+    pub drain_byte_budget: usize,
+    /// Most data parts of one etale; a message with more is dropped (default 4096).
+    pub max_parts: usize,
 }
 
 pub(crate) fn ms(d: Duration) -> u64 {
@@ -229,6 +244,12 @@ impl From<&Options> for emz_options_t {
             keep_latest: o.keep_latest,
             retry_unsent: o.retry_unsent,
             ehypha_monitor: o.ehypha_monitor,
+            publish_handshake_interval_ms: ms(o.publish_handshake_interval),
+            publish_max_message_size: o.publish_max_message_size,
+            min_fd_limit: o.min_fd_limit,
+            drain_frame_budget: o.drain_frame_budget,
+            drain_byte_budget: o.drain_byte_budget,
+            max_parts: o.max_parts,
         }
     }
 }
@@ -254,6 +275,12 @@ impl From<&emz_options_t> for Options {
         r.keep_latest = o.keep_latest;
         r.retry_unsent = o.retry_unsent;
         r.ehypha_monitor = o.ehypha_monitor;
+        r.publish_handshake_interval = Duration::from_millis(o.publish_handshake_interval_ms);
+        r.publish_max_message_size = o.publish_max_message_size;
+        r.min_fd_limit = o.min_fd_limit;
+        r.drain_frame_budget = o.drain_frame_budget;
+        r.drain_byte_budget = o.drain_byte_budget;
+        r.max_parts = o.max_parts;
         r
     }
 }
@@ -265,10 +292,13 @@ impl From<&emz_options_t> for Options {
 pub struct emz_config_t {
     /// Own secret key, Z85 (required).
     pub secret_key: *const c_char,
-    /// Public keys allowed to subscribe; `whitelist_len` of them (NULL when 0). Empty = everyone.
+    /// Public keys allowed to subscribe; `whitelist_len` of them (NULL when 0). Empty =
+    /// NOBODY (unlike `emz_efunguz_new`), unless `everyone` is true.
     pub whitelist: *const *const c_char,
     /// Number of keys in `whitelist`.
     pub whitelist_len: usize,
+    /// Let everyone subscribe (open mode); `whitelist_len` must then be 0 (default false).
+    pub everyone: bool,
     /// Publish port (default 60847); ignored when `any_port` is true.
     pub port: u16,
     /// Publish on a free port chosen by the system; read it with `emz_efunguz_port`.

@@ -27,6 +27,14 @@ pub(crate) fn option_fields() -> Vec<String> {
 }
 
 /// One emyzelium peer (see the package documentation).
+///
+/// Who may subscribe: with ``everyone=None`` (the default) the original rule holds, an
+/// empty whitelist lets everyone: ``whitelist=None`` and ``whitelist=[]`` both mean
+/// everyone, a non-empty list means those keys only. ``everyone=True`` opens explicitly
+/// (the whitelist must then be empty). ``everyone=False`` takes the whitelist as it is:
+/// ``None`` or ``[]`` admits nobody until keys are added or :meth:`allow_everyone` is
+/// called. Removing keys never widens access, and removed keys lose their live sessions
+/// by the next :meth:`update`.
 #[pyclass(module = "emyzelium._emyzelium", name = "Efunguz", frozen, weakref)]
 pub struct PyEfunguz {
     owner: ThreadId,
@@ -115,7 +123,9 @@ impl PyEfunguz {
         send_hwm = None, recv_hwm = None, max_message_size = None, reconnect_interval = None,
         reconnect_interval_max = None, heartbeat_interval = None, heartbeat_timeout = None,
         heartbeat_ttl = None, handshake_interval = None, ipv6 = false, drain_budget = None,
-        retry_unsent = None, keep_latest = None, ehypha_monitor = None
+        retry_unsent = None, keep_latest = None, ehypha_monitor = None, everyone = None,
+        publish_handshake_interval = None, publish_max_message_size = None, min_fd_limit = None,
+        drain_frame_budget = None, drain_byte_budget = None, max_parts = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -141,11 +151,26 @@ impl PyEfunguz {
         retry_unsent: Option<bool>,
         keep_latest: Option<bool>,
         ehypha_monitor: Option<bool>,
+        everyone: Option<bool>,
+        publish_handshake_interval: Option<f64>,
+        publish_max_message_size: Option<i64>,
+        min_fd_limit: Option<u64>,
+        drain_frame_budget: Option<usize>,
+        drain_byte_budget: Option<usize>,
+        max_parts: Option<usize>,
     ) -> PyResult<Self> {
         let mut b = emz::Efunguz::builder(secret_key).bind_host(bind_host).ipv6(ipv6);
-        if let Some(w) = whitelist {
-            b = b.whitelist(strings(w, "whitelist")?);
-        }
+        let keys = whitelist.map(|w| strings(w, "whitelist")).transpose()?.unwrap_or_default();
+        b = match everyone {
+            // The original constructor's rule, kept for compatibility: no keys, everyone.
+            None if keys.is_empty() => b.allow_everyone(),
+            None | Some(false) => b.whitelist(keys),
+            Some(true) if keys.is_empty() => b.allow_everyone(),
+            Some(true) => {
+                let msg = "invalid argument: everyone=True and a non-empty whitelist contradict each other".into();
+                return Err(raise(py, "InvalidArgumentError", msg));
+            }
+        };
         b = match port {
             None | Some(0) => b.any_port(),
             Some(p) => b.port(port_arg(py, p, "publish port")?),
@@ -161,6 +186,11 @@ impl PyEfunguz {
         o.recv_hwm = recv_hwm.unwrap_or(d.recv_hwm);
         o.max_message_size = max_message_size.unwrap_or(d.max_message_size);
         o.drain_budget = drain_budget.unwrap_or(d.drain_budget);
+        o.publish_max_message_size = publish_max_message_size.unwrap_or(d.publish_max_message_size);
+        o.min_fd_limit = min_fd_limit.unwrap_or(d.min_fd_limit);
+        o.drain_frame_budget = drain_frame_budget.unwrap_or(d.drain_frame_budget);
+        o.drain_byte_budget = drain_byte_budget.unwrap_or(d.drain_byte_budget);
+        o.max_parts = max_parts.unwrap_or(d.max_parts);
         let dur = |v: Option<f64>, dflt: Duration, what: &str| v.map_or(Ok(dflt), |s| seconds(py, s, what));
         o.reconnect_interval = dur(reconnect_interval, d.reconnect_interval, "reconnect_interval")?;
         o.reconnect_interval_max = dur(reconnect_interval_max, d.reconnect_interval_max, "reconnect_interval_max")?;
@@ -168,6 +198,8 @@ impl PyEfunguz {
         o.heartbeat_timeout = dur(heartbeat_timeout, d.heartbeat_timeout, "heartbeat_timeout")?;
         o.heartbeat_ttl = dur(heartbeat_ttl, d.heartbeat_ttl, "heartbeat_ttl")?;
         o.handshake_interval = dur(handshake_interval, d.handshake_interval, "handshake_interval")?;
+        o.publish_handshake_interval =
+            dur(publish_handshake_interval, d.publish_handshake_interval, "publish_handshake_interval")?;
         o.ipv6 = ipv6;
         o.retry_unsent = retry_unsent.unwrap_or(d.retry_unsent);
         o.keep_latest = keep_latest.unwrap_or(d.keep_latest);
@@ -230,7 +262,8 @@ impl PyEfunguz {
 
     // ---- whitelist ----
 
-    /// The public keys allowed to subscribe (empty: everyone), sorted.
+    /// The public keys allowed to subscribe, sorted. Empty either when the efunguz is open
+    /// (:attr:`is_open`) or when it admits nobody.
     #[getter]
     fn whitelist(&self, py: Python<'_>) -> PyResult<Vec<String>> {
         let mut v = self.with(py, |ef| Ok(ef.whitelist().map(str::to_string).collect::<Vec<_>>()))?;
@@ -238,19 +271,43 @@ impl PyEfunguz {
         Ok(v)
     }
 
+    /// Whether everyone may subscribe (open mode, no whitelist).
+    #[getter]
+    fn is_open(&self, py: Python<'_>) -> PyResult<bool> {
+        self.with(py, |ef| Ok(ef.is_open()))
+    }
+
+    /// Lets everyone subscribe and forgets the whitelist. Widens access: no live session
+    /// is cut.
+    fn allow_everyone(&self, py: Python<'_>) -> PyResult<()> {
+        self.with(py, |ef| {
+            ef.allow_everyone();
+            Ok(())
+        })
+    }
+
+    /// Allows ``key`` to subscribe (from its next handshake on). On an open efunguz this
+    /// switches to whitelist mode with ``key`` alone: every other subscriber's session is
+    /// cut by the next :meth:`update` (honest subscribers of listed keys reconnect by
+    /// themselves).
     fn add_whitelist_key(&self, py: Python<'_>, key: &str) -> PyResult<()> {
         self.with(py, |ef| ef.add_whitelist_key(key))
     }
 
+    /// As :meth:`add_whitelist_key` for several keys; nothing changes when one is bad.
     fn add_whitelist_keys(&self, py: Python<'_>, keys: &Bound<'_, PyAny>) -> PyResult<()> {
         let keys = strings(keys, "keys")?;
         self.with(py, |ef| ef.add_whitelist_keys(keys))
     }
 
+    /// Stops allowing ``key``: its live sessions are cut by the next :meth:`update`.
+    /// Deleting the last key leaves nobody allowed (never everyone).
     fn del_whitelist_key(&self, py: Python<'_>, key: &str) -> PyResult<()> {
         self.with(py, |ef| ef.del_whitelist_key(key))
     }
 
+    /// Empties the whitelist and leaves open mode: nobody may subscribe, and every live
+    /// session is cut by the next :meth:`update`. :meth:`allow_everyone` opens again.
     fn clear_whitelist(&self, py: Python<'_>) -> PyResult<()> {
         self.with(py, |ef| {
             ef.clear_whitelist();
@@ -258,7 +315,9 @@ impl PyEfunguz {
         })
     }
 
-    /// Adds the keys of a file (one a line); returns how many. Nothing is added when a line is bad.
+    /// Adds the keys of a file (one a line); returns how many. Nothing is added when a line
+    /// is bad. On an open efunguz this narrows access to the file's keys (as
+    /// :meth:`add_whitelist_keys`).
     fn read_whitelist_file(&self, py: Python<'_>, path: std::path::PathBuf) -> PyResult<usize> {
         self.with(py, |ef| ef.read_whitelist_file(path))
     }
@@ -457,7 +516,17 @@ impl PyEfunguz {
     fn wait<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyList>> {
         const SLICE: Duration = Duration::from_millis(50);
         let timeout = timeout.map(|t| seconds(py, t, "timeout")).transpose()?;
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout beyond what the clock can count is refused rather than overflowing it.
+        let deadline = match timeout {
+            None => None,
+            Some(t) => Some(Instant::now().checked_add(t).ok_or_else(|| {
+                let msg = format!(
+                    "invalid argument: timeout {} s is too far in the future (use None: no limit)",
+                    t.as_secs_f64()
+                );
+                raise(py, "InvalidArgumentError", msg)
+            })?),
+        };
         let mut g = self.lock(py)?;
         let ef = g.as_mut().ok_or_else(|| closed(py))?;
         loop {
