@@ -13,7 +13,7 @@ check that the Rust library (through the `emz` CLI) interoperates with a third p
 
 Usage (mirrors `emz emit` and `emz listen`, same output format):
 
-  pyzmq_peer.py pub --secret S [--bind HOST] [--port P] [--whitelist KEY]...
+  pyzmq_peer.py pub --secret S [--bind HOST] [--port P] [--whitelist KEY... | --everyone]
                     --title T [--title T2]... [--every MS] [--count N]
                     [--hex | --file] [--t-out US] [PART]...
       Prints "ready <port>" once bound. Each round emits the parts under every title,
@@ -97,6 +97,8 @@ def zap_reply(zap, whitelist, log):
 
 def run_pub(a):
     secret = z85_key(a.secret)
+    if a.everyone and a.whitelist:
+        raise SystemExit("pyzmq_peer.py: --everyone and --whitelist exclude each other")
     whitelist = {z85_key(k) for k in a.whitelist}
     if a.hex and a.file:
         raise SystemExit("pyzmq_peer: --hex and --file exclude each other")
@@ -271,6 +273,9 @@ def main(argv=None):
     pp.add_argument("--bind", default="*")
     pp.add_argument("--port", type=int, default=0, help="0 = any free port (default)")
     pp.add_argument("--whitelist", action="append", default=[])
+    # As the emyzelium CLIs: open publishing is said out loud (here an empty whitelist
+    # admits everyone either way, so the flag only guards against mixing both).
+    pp.add_argument("--everyone", action="store_true", help="admit every key (no --whitelist)")
     pp.add_argument("--title", action="append", required=True)
     pp.add_argument("--every", type=int, default=100, help="ms between rounds")
     pp.add_argument("--count", type=int, default=None)
