@@ -638,6 +638,17 @@ enum emz_result_t emz_add_ehypha_direct(struct emz_efunguz_t *ef,
                                         struct emz_ehypha_t **out);
 
 /**
+ * Subscribes to the efunguz with `public_key` at `address`: `"host:port"`,
+ * `"[ipv6]:port"` or `"x.onion:port"` (an onion goes through the Tor proxy, anything
+ * else by plain TCP; the same parser as the Rust and Python faces and both CLIs).
+ * `*out` (NULL: not wanted) gets the view.
+ */
+enum emz_result_t emz_add_ehypha_at(struct emz_efunguz_t *ef,
+                                    const char *public_key,
+                                    const char *address,
+                                    struct emz_ehypha_t **out);
+
+/**
  * The view of the ehypha of `public_key` into `*out`; EMZ_ERR_ABSENT if there is none.
  */
 enum emz_result_t emz_get_ehypha(struct emz_efunguz_t *ef,

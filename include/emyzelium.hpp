@@ -375,6 +375,12 @@ class Efunguz {
         detail::check(emz_add_ehypha_direct(p_, public_key.c_str(), host.c_str(), port, &eh));
         return Ehypha(eh);
     }
+    /// "host:port", "[ipv6]:port" or "x.onion:port" (an onion goes through Tor).
+    Ehypha add_ehypha_at(const std::string &public_key, const std::string &address) {
+        emz_ehypha_t *eh = nullptr;
+        detail::check(emz_add_ehypha_at(p_, public_key.c_str(), address.c_str(), &eh));
+        return Ehypha(eh);
+    }
     Ehypha get_ehypha(const std::string &public_key) {
         emz_ehypha_t *eh = nullptr;
         detail::check(emz_get_ehypha(p_, public_key.c_str(), &eh));

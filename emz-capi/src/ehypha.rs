@@ -1,6 +1,7 @@
 //! `emz_ehypha_t`, the borrowed view of one subscription to a peer, and its etales.
 
 use crate::efunguz::{emz_efunguz_t, with_ef};
+use emyzelium::Address;
 use crate::error::{null, Fail, Res};
 use crate::etale::emz_etale_t;
 use crate::ffi::{key_arg, out_arg, str_arg, to_cstring};
@@ -39,22 +40,17 @@ pub(crate) fn owner_of_ehypha(eh: *mut emz_ehypha_t) -> *mut emz_efunguz_t {
     unsafe { eh.as_ref().map_or(ptr::null_mut(), |v| v.owner) }
 }
 
+/// Adds the ehypha of `public_key` at the address `address()` makes (inside the
+/// boundary, so that a bad argument is recorded like any failure) and its view.
 pub(crate) unsafe fn add_ehypha(
     ef: *mut emz_efunguz_t,
     public_key: *const c_char,
-    address: *const c_char,
-    port: u16,
-    onion: bool,
     out: *mut *mut emz_ehypha_t,
+    address: impl FnOnce() -> Res<Address>,
 ) -> emz_result_t {
     with_ef(ef, |h| {
         let key = key_arg(public_key, "public_key")?;
-        let address = str_arg(address, if onion { "onion" } else { "host" })?;
-        if onion {
-            h.ef.add_ehypha(key, address, port)?;
-        } else {
-            h.ef.add_ehypha_direct(key, address, port)?;
-        }
+        h.ef.add_ehypha_at(key, address()?)?;
         let view = h.add_view(ef, key);
         if let Some(o) = out.as_mut() {
             *o = view;
@@ -73,7 +69,7 @@ pub unsafe extern "C" fn emz_add_ehypha(
     port: u16,
     out: *mut *mut emz_ehypha_t,
 ) -> emz_result_t {
-    add_ehypha(ef, public_key, onion, port, true, out)
+    add_ehypha(ef, public_key, out, || Ok(Address::onion(str_arg(onion, "onion")?, port)?))
 }
 
 /// Subscribes to the efunguz with `public_key` at `host`:`port` (IPv4, IPv6 or DNS
@@ -86,7 +82,21 @@ pub unsafe extern "C" fn emz_add_ehypha_direct(
     port: u16,
     out: *mut *mut emz_ehypha_t,
 ) -> emz_result_t {
-    add_ehypha(ef, public_key, host, port, false, out)
+    add_ehypha(ef, public_key, out, || Ok(Address::direct(str_arg(host, "host")?, port)?))
+}
+
+/// Subscribes to the efunguz with `public_key` at `address`: `"host:port"`,
+/// `"[ipv6]:port"` or `"x.onion:port"` (an onion goes through the Tor proxy, anything
+/// else by plain TCP; the same parser as the Rust and Python faces and both CLIs).
+/// `*out` (NULL: not wanted) gets the view.
+#[no_mangle]
+pub unsafe extern "C" fn emz_add_ehypha_at(
+    ef: *mut emz_efunguz_t,
+    public_key: *const c_char,
+    address: *const c_char,
+    out: *mut *mut emz_ehypha_t,
+) -> emz_result_t {
+    add_ehypha(ef, public_key, out, || Ok(Address::parse(str_arg(address, "address")?)?))
 }
 
 /// The view of the ehypha of `public_key` into `*out`; EMZ_ERR_ABSENT if there is none.

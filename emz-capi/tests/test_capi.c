@@ -224,6 +224,20 @@ static void test_null_handles(void) {
     }
     CHECK_RC(emz_add_ehypha_direct(ef, NULL, "127.0.0.1", 1, NULL), EMZ_ERR_NULL_ARGUMENT);
     CHECK_RC(emz_add_ehypha_direct(ef, k.pub, NULL, 1, NULL), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_add_ehypha_at(ef, NULL, "127.0.0.1:1", NULL), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_add_ehypha_at(ef, k.pub, NULL, NULL), EMZ_ERR_NULL_ARGUMENT);
+    /* one parser for every face: HOST:PORT, [V6]:PORT, X.onion:PORT; nothing else */
+    CHECK_RC(emz_add_ehypha_at(ef, k.pub, "127.0.0.1", NULL), EMZ_ERR_INVALID_ADDRESS);
+    CHECK_RC(emz_add_ehypha_at(ef, k.pub, "::1:5", NULL), EMZ_ERR_INVALID_ADDRESS);
+    CHECK_RC(emz_add_ehypha_at(ef, k.pub, "nope.onion:5", NULL), EMZ_ERR_INVALID_ADDRESS);
+    CHECK_RC(emz_add_ehypha_at(ef, k.pub, "127.0.0.1:99999", NULL), EMZ_ERR_INVALID_ADDRESS);
+    {
+        emz_ehypha_t *at = NULL;
+        CHECK_RC(emz_add_ehypha_at(ef, k.pub, "127.0.0.1:60999", &at), EMZ_OK);
+        CHECK(at != NULL);
+        CHECK_RC(emz_add_ehypha_at(ef, k.pub, "localhost:60999", NULL), EMZ_ERR_ALREADY_PRESENT);
+        CHECK_RC(emz_del_ehypha(ef, k.pub), EMZ_OK);
+    }
     CHECK_RC(emz_get_ehypha(ef, k.pub, NULL), EMZ_ERR_NULL_ARGUMENT);
     CHECK_RC(emz_add_whitelist_keys(ef, NULL, 1), EMZ_ERR_NULL_ARGUMENT);
     CHECK_RC(emz_add_whitelist_keys(ef, NULL, 0), EMZ_OK);

@@ -144,6 +144,9 @@ int main() {
     CHECK(code_of([&] { eh.add_etale("zone"); }) == EMZ_ERR_ALREADY_PRESENT);
     CHECK(code_of([&] { b.add_ehypha_direct("x", "127.0.0.1", 1); }) == EMZ_ERR_INVALID_KEY);
     CHECK(code_of([&] { b.add_ehypha(kb.public_key, "bad.onion"); }) == EMZ_ERR_INVALID_ADDRESS);
+    CHECK(code_of([&] { b.add_ehypha_at(kb.public_key, "127.0.0.1"); }) == EMZ_ERR_INVALID_ADDRESS);
+    CHECK(code_of([&] { b.add_ehypha_at(ka.public_key, "localhost:" + std::to_string(a.port())); }) ==
+          EMZ_ERR_ALREADY_PRESENT);
     CHECK(et.parts().empty() && et.t_in() == -1);
 
     std::vector<std::uint8_t> cells(300, 1);

@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #define MAX_WL 16
@@ -166,9 +165,8 @@ static int cmd_listen(int argc, char **argv) {
     const char *secret = NULL, *peer = NULL, *title = NULL, *proxy = NULL;
     long count = -1, printed = 0;
     double timeout = -1;
-    char key[KEYLEN + 1], host[300], proxy_host[300];
-    const char *colon;
-    long peer_port, proxy_port = EMZ_DEFAULT_TOR_PROXY_PORT;
+    char key[KEYLEN + 1], proxy_host[300];
+    long proxy_port = EMZ_DEFAULT_TOR_PROXY_PORT;
     emz_config_t c;
     emz_efunguz_t *ef = NULL;
     emz_ehypha_t *eh = NULL;
@@ -176,7 +174,6 @@ static int cmd_listen(int argc, char **argv) {
     emz_stats_t st;
     int64_t deadline = -1;
     int a, rc = 0;
-    size_t hl;
     for (a = 0; a < argc; a++) {
         const char *o = argv[a];
         if (a + 1 >= argc) return usage("option without value");
@@ -196,16 +193,11 @@ static int cmd_listen(int argc, char **argv) {
             return usage("unknown option");
     }
     if (!secret || !peer || !title) return usage("--secret, --peer and --title are required");
-    /* KEY@HOST:PORT: the key is the first 40 characters (Z85 may contain @ and :) */
-    if (strlen(peer) <= KEYLEN || peer[KEYLEN] != '@' || !(colon = strrchr(peer + KEYLEN + 1, ':')))
-        return usage("--peer: expected KEY@HOST:PORT");
+    /* KEY@ADDRESS: the key is the first 40 characters (Z85 may contain @ and :); the
+       address (HOST:PORT, [V6]:PORT or X.onion:PORT) is the library's to parse. */
+    if (strlen(peer) <= KEYLEN || peer[KEYLEN] != '@') return usage("--peer: expected KEY@HOST:PORT");
     memcpy(key, peer, KEYLEN);
     key[KEYLEN] = 0;
-    hl = (size_t)(colon - (peer + KEYLEN + 1));
-    if (hl == 0 || hl >= sizeof host) return usage("--peer: bad host");
-    memcpy(host, peer + KEYLEN + 1, hl);
-    host[hl] = 0;
-    peer_port = atol(colon + 1);
     emz_config_init(&c, secret);
     c.any_port = true;
     c.bind_host = "127.0.0.1";
@@ -218,10 +210,7 @@ static int cmd_listen(int argc, char **argv) {
         c.tor_proxy_host = proxy_host;
         c.tor_proxy_port = (uint16_t)proxy_port;
     }
-    if (emz_efunguz_new_with(&c, &ef) != EMZ_OK ||
-        (hl > 6 && strcasecmp(host + hl - 6, ".onion") == 0
-             ? emz_add_ehypha(ef, key, host, (uint16_t)peer_port, &eh)
-             : emz_add_ehypha_direct(ef, key, host, (uint16_t)peer_port, &eh)) != EMZ_OK ||
+    if (emz_efunguz_new_with(&c, &ef) != EMZ_OK || emz_add_ehypha_at(ef, key, peer + KEYLEN + 1, &eh) != EMZ_OK ||
         emz_ehypha_add_etale(eh, title, &et) != EMZ_OK) {
         fprintf(stderr, "emz-c-peer: %s\n", emz_last_error());
         emz_efunguz_free(ef);
