@@ -341,13 +341,18 @@ typedef struct emz_config_t {
    */
   const char *secret_key;
   /**
-   * Public keys allowed to subscribe; `whitelist_len` of them (NULL when 0). Empty = everyone.
+   * Public keys allowed to subscribe; `whitelist_len` of them (NULL when 0). Empty =
+   * NOBODY (unlike `emz_efunguz_new`), unless `everyone` is true.
    */
   const char *const *whitelist;
   /**
    * Number of keys in `whitelist`.
    */
   size_t whitelist_len;
+  /**
+   * Let everyone subscribe (open mode); `whitelist_len` must then be 0 (default false).
+   */
+  bool everyone;
   /**
    * Publish port (default 60847); ignored when `any_port` is true.
    */
@@ -505,8 +510,9 @@ void emz_config_init(struct emz_config_t *config, const char *secret_key);
 
 /**
  * The original constructor: secret key, whitelist (`whitelist_len` keys; NULL and 0
- * = everyone may subscribe), publish port (all interfaces), Tor SOCKS proxy (NULL host
- * = 127.0.0.1). On success `*out` is the new handle, to free with `emz_efunguz_free`.
+ * = EVERYONE may subscribe, as it always has: `emz_efunguz_new_with` is closed by
+ * default instead), publish port (all interfaces), Tor SOCKS proxy (NULL host =
+ * 127.0.0.1). On success `*out` is the new handle, to free with `emz_efunguz_free`.
  */
 enum emz_result_t emz_efunguz_new(const char *secret_key,
                                   const char *const *whitelist,
@@ -517,8 +523,10 @@ enum emz_result_t emz_efunguz_new(const char *secret_key,
                                   struct emz_efunguz_t **out);
 
 /**
- * Creates an efunguz from a full configuration (see `emz_config_t`). On success
- * `*out` is the new handle, to free with `emz_efunguz_free`; else `*out` is untouched.
+ * Creates an efunguz from a full configuration (see `emz_config_t`): the keys of
+ * `whitelist` may subscribe, or everyone with `everyone`; with neither, nobody. On
+ * success `*out` is the new handle, to free with `emz_efunguz_free`; else `*out` is
+ * untouched.
  */
 enum emz_result_t emz_efunguz_new_with(const struct emz_config_t *config,
                                        struct emz_efunguz_t **out);
@@ -846,38 +854,57 @@ size_t emz_changes_count(const struct emz_efunguz_t *ef);
 enum emz_result_t emz_change(struct emz_efunguz_t *ef, size_t index, struct emz_etale_t **out);
 
 /**
- * Allows `key` to subscribe (from the next handshake on).
+ * Lets everyone subscribe (open mode) and forgets the whitelist. Widens access: no
+ * live session is cut.
+ */
+enum emz_result_t emz_allow_everyone(struct emz_efunguz_t *ef);
+
+/**
+ * Whether everyone may subscribe (open mode), into `*open_out`.
+ */
+enum emz_result_t emz_is_open(const struct emz_efunguz_t *ef, bool *open_out);
+
+/**
+ * Allows `key` to subscribe (from its next handshake on). On an open efunguz this
+ * switches to whitelist mode with `key` alone: every other subscriber's live session
+ * is cut by the next `emz_update` / `emz_wait` (listed subscribers reconnect by
+ * themselves).
  */
 enum emz_result_t emz_add_whitelist_key(struct emz_efunguz_t *ef, const char *key);
 
 /**
- * Allows `n` keys at once; nothing is added when any is invalid. Keys already present are fine.
+ * Allows `n` keys at once; nothing is added when any is invalid. Keys already present
+ * are fine. On an open efunguz this narrows access as `emz_add_whitelist_key` does.
  */
 enum emz_result_t emz_add_whitelist_keys(struct emz_efunguz_t *ef,
                                          const char *const *keys,
                                          size_t n);
 
 /**
- * Removes `key` from the whitelist.
+ * Removes `key` from the whitelist; its live sessions are cut by the next `emz_update`
+ * / `emz_wait`. Removing the last key leaves NOBODY allowed (never everyone).
  */
 enum emz_result_t emz_del_whitelist_key(struct emz_efunguz_t *ef, const char *key);
 
 /**
- * Empties the whitelist: everyone may subscribe again.
+ * Empties the whitelist and leaves open mode: NOBODY may subscribe, and every live
+ * session is cut by the next `emz_update` / `emz_wait`. `emz_allow_everyone` opens.
  */
 enum emz_result_t emz_clear_whitelist(struct emz_efunguz_t *ef);
 
 /**
  * Adds the keys of a file, one a line (whitespace, blank lines and `#` comments are
  * fine); nothing is added when any line is bad (EMZ_ERR_IO naming the line). The
- * number of keys read goes to `*count_out` (NULL: not wanted).
+ * number of keys read goes to `*count_out` (NULL: not wanted). On an open efunguz this
+ * narrows access to the file's keys (as `emz_add_whitelist_keys`).
  */
 enum emz_result_t emz_read_whitelist_file(struct emz_efunguz_t *ef,
                                           const char *path,
                                           size_t *count_out);
 
 /**
- * Number of keys in the whitelist (0 = everyone may subscribe; 0 for NULL).
+ * Number of keys in the whitelist (0 for NULL). 0 means everyone in open mode and
+ * nobody otherwise: `emz_is_open` tells which.
  */
 size_t emz_whitelist_count(const struct emz_efunguz_t *ef);
 

@@ -258,7 +258,8 @@ class Ehypha {
 /// Everything the full constructor takes; defaults as in emz_config_init.
 struct Config {
     std::string secret_key;
-    std::vector<std::string> whitelist; ///< empty = everyone may subscribe
+    std::vector<std::string> whitelist; ///< empty = NOBODY may subscribe, unless everyone
+    bool everyone = false;              ///< open mode: every key may subscribe (whitelist empty)
     std::uint16_t port = EMZ_DEFAULT_PORT;
     bool any_port = false; ///< let the system choose; read it with Efunguz::port()
     std::string bind_host = "*";
@@ -277,8 +278,9 @@ struct Config {
 /// One peer: owns the C handle; move-only.
 class Efunguz {
   public:
-    /// The original constructor: secret key, whitelist (empty = everyone), publish port,
-    /// Tor SOCKS proxy.
+    /// The original constructor: secret key, whitelist (empty = EVERYONE, as it always
+    /// has; the Config constructor is closed by default instead), publish port, Tor SOCKS
+    /// proxy.
     explicit Efunguz(const std::string &secret_key, const std::vector<std::string> &whitelist = {},
                      std::uint16_t port = EMZ_DEFAULT_PORT, const std::string &tor_proxy_host = "127.0.0.1",
                      std::uint16_t tor_proxy_port = EMZ_DEFAULT_TOR_PROXY_PORT) {
@@ -294,6 +296,7 @@ class Efunguz {
         emz_config_init(&cfg, c.secret_key.c_str());
         cfg.whitelist = wl.data();
         cfg.whitelist_len = wl.size();
+        cfg.everyone = c.everyone;
         cfg.port = c.port;
         cfg.any_port = c.any_port;
         cfg.bind_host = c.bind_host.c_str();
@@ -322,14 +325,25 @@ class Efunguz {
         return o;
     }
 
-    // whitelist
+    // whitelist: removals never widen access; narrowing cuts live sessions by the next update
+    /// Lets everyone subscribe and forgets the whitelist (no session is cut).
+    void allow_everyone() { detail::check(emz_allow_everyone(p_)); }
+    /// Whether everyone may subscribe (open mode).
+    bool is_open() const {
+        bool open = false;
+        detail::check(emz_is_open(p_, &open));
+        return open;
+    }
+    /// On an open efunguz: `key` alone, the other subscribers' sessions are cut.
     void add_whitelist_key(const std::string &key) { detail::check(emz_add_whitelist_key(p_, key.c_str())); }
     void add_whitelist_keys(const std::vector<std::string> &keys) {
         std::vector<const char *> v;
         for (const auto &k : keys) v.push_back(k.c_str());
         detail::check(emz_add_whitelist_keys(p_, v.data(), v.size()));
     }
+    /// The last key removed leaves nobody allowed; `key`'s sessions are cut.
     void del_whitelist_key(const std::string &key) { detail::check(emz_del_whitelist_key(p_, key.c_str())); }
+    /// Nobody may subscribe any more; every live session is cut.
     void clear_whitelist() { detail::check(emz_clear_whitelist(p_)); }
     std::size_t read_whitelist_file(const std::string &path) {
         std::size_t n = 0;

@@ -105,6 +105,8 @@ static emz_efunguz_t *make(const char *secret, const char *wl) {
         keys[0] = wl;
         c.whitelist = keys;
         c.whitelist_len = 1;
+    } else {
+        c.everyone = true; /* the config path admits nobody unless told */
     }
     CHECK(emz_efunguz_new_with(&c, &ef));
     return ef;

@@ -94,6 +94,7 @@ pub(crate) fn config_default(secret_key: *const c_char) -> emz_config_t {
         secret_key,
         whitelist: ptr::null(),
         whitelist_len: 0,
+        everyone: false,
         port: EMZ_DEFAULT_PORT,
         any_port: false,
         bind_host: ptr::null(),
@@ -116,8 +117,9 @@ pub unsafe extern "C" fn emz_config_init(config: *mut emz_config_t, secret_key: 
 }
 
 /// The original constructor: secret key, whitelist (`whitelist_len` keys; NULL and 0
-/// = everyone may subscribe), publish port (all interfaces), Tor SOCKS proxy (NULL host
-/// = 127.0.0.1). On success `*out` is the new handle, to free with `emz_efunguz_free`.
+/// = EVERYONE may subscribe, as it always has: `emz_efunguz_new_with` is closed by
+/// default instead), publish port (all interfaces), Tor SOCKS proxy (NULL host =
+/// 127.0.0.1). On success `*out` is the new handle, to free with `emz_efunguz_free`.
 #[no_mangle]
 pub unsafe extern "C" fn emz_efunguz_new(
     secret_key: *const c_char,
@@ -133,14 +135,17 @@ pub unsafe extern "C" fn emz_efunguz_new(
     };
     c.whitelist = whitelist;
     c.whitelist_len = whitelist_len;
+    c.everyone = whitelist_len == 0;
     c.port = port;
     c.tor_proxy_host = tor_proxy_host;
     c.tor_proxy_port = tor_proxy_port;
     emz_efunguz_new_with(&c, out)
 }
 
-/// Creates an efunguz from a full configuration (see `emz_config_t`). On success
-/// `*out` is the new handle, to free with `emz_efunguz_free`; else `*out` is untouched.
+/// Creates an efunguz from a full configuration (see `emz_config_t`): the keys of
+/// `whitelist` may subscribe, or everyone with `everyone`; with neither, nobody. On
+/// success `*out` is the new handle, to free with `emz_efunguz_free`; else `*out` is
+/// untouched.
 #[no_mangle]
 pub unsafe extern "C" fn emz_efunguz_new_with(
     config: *const emz_config_t,
@@ -153,11 +158,16 @@ pub unsafe extern "C" fn emz_efunguz_new_with(
         let whitelist = keys_arg(c.whitelist, c.whitelist_len, "whitelist")?;
         let bind_host = opt_str_arg(c.bind_host, "bind_host", "*")?;
         let tor_host = opt_str_arg(c.tor_proxy_host, "tor_proxy_host", emyzelium::DEFAULT_TOR_PROXY_HOST)?;
-        let mut b = Efunguz::builder(secret)
-            .whitelist(whitelist)
-            .bind_host(bind_host)
-            .tor_proxy(tor_host, c.tor_proxy_port)
-            .options(Options::from(&c.options));
+        let mut b = Efunguz::builder(secret);
+        b = match (c.everyone, whitelist.is_empty()) {
+            (true, true) => b.allow_everyone(),
+            (true, false) => {
+                let msg = "everyone and a non-empty whitelist contradict each other".into();
+                return Err(Fail::Code(EMZ_ERR_INVALID_ARGUMENT, msg));
+            }
+            (false, _) => b.whitelist(whitelist),
+        };
+        b = b.bind_host(bind_host).tor_proxy(tor_host, c.tor_proxy_port).options(Options::from(&c.options));
         b = if c.any_port { b.any_port() } else { b.port(c.port) };
         let ef = b.build()?;
         *out = emz_efunguz_t::new(ef);
@@ -220,7 +230,7 @@ pub(crate) unsafe fn with_ef(ef: *mut emz_efunguz_t, f: impl FnOnce(&mut emz_efu
 }
 
 /// As `with_ef`, for calls that only read the handle.
-unsafe fn with_ef_ref(ef: *const emz_efunguz_t, f: impl FnOnce(&emz_efunguz_t) -> Res) -> emz_result_t {
+pub(crate) unsafe fn with_ef_ref(ef: *const emz_efunguz_t, f: impl FnOnce(&emz_efunguz_t) -> Res) -> emz_result_t {
     run(ef, || f(ef.as_ref().ok_or_else(|| null("efunguz"))?))
 }
 

@@ -265,10 +265,13 @@ impl From<&emz_options_t> for Options {
 pub struct emz_config_t {
     /// Own secret key, Z85 (required).
     pub secret_key: *const c_char,
-    /// Public keys allowed to subscribe; `whitelist_len` of them (NULL when 0). Empty = everyone.
+    /// Public keys allowed to subscribe; `whitelist_len` of them (NULL when 0). Empty =
+    /// NOBODY (unlike `emz_efunguz_new`), unless `everyone` is true.
     pub whitelist: *const *const c_char,
     /// Number of keys in `whitelist`.
     pub whitelist_len: usize,
+    /// Let everyone subscribe (open mode); `whitelist_len` must then be 0 (default false).
+    pub everyone: bool,
     /// Publish port (default 60847); ignored when `any_port` is true.
     pub port: u16,
     /// Publish on a free port chosen by the system; read it with `emz_efunguz_port`.

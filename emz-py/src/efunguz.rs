@@ -27,6 +27,14 @@ pub(crate) fn option_fields() -> Vec<String> {
 }
 
 /// One emyzelium peer (see the package documentation).
+///
+/// Who may subscribe: with ``everyone=None`` (the default) the original rule holds, an
+/// empty whitelist lets everyone: ``whitelist=None`` and ``whitelist=[]`` both mean
+/// everyone, a non-empty list means those keys only. ``everyone=True`` opens explicitly
+/// (the whitelist must then be empty). ``everyone=False`` takes the whitelist as it is:
+/// ``None`` or ``[]`` admits nobody until keys are added or :meth:`allow_everyone` is
+/// called. Removing keys never widens access, and removed keys lose their live sessions
+/// by the next :meth:`update`.
 #[pyclass(module = "emyzelium._emyzelium", name = "Efunguz", frozen, weakref)]
 pub struct PyEfunguz {
     owner: ThreadId,
@@ -115,7 +123,7 @@ impl PyEfunguz {
         send_hwm = None, recv_hwm = None, max_message_size = None, reconnect_interval = None,
         reconnect_interval_max = None, heartbeat_interval = None, heartbeat_timeout = None,
         heartbeat_ttl = None, handshake_interval = None, ipv6 = false, drain_budget = None,
-        retry_unsent = None, keep_latest = None, ehypha_monitor = None
+        retry_unsent = None, keep_latest = None, ehypha_monitor = None, everyone = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -141,11 +149,20 @@ impl PyEfunguz {
         retry_unsent: Option<bool>,
         keep_latest: Option<bool>,
         ehypha_monitor: Option<bool>,
+        everyone: Option<bool>,
     ) -> PyResult<Self> {
         let mut b = emz::Efunguz::builder(secret_key).bind_host(bind_host).ipv6(ipv6);
-        if let Some(w) = whitelist {
-            b = b.whitelist(strings(w, "whitelist")?);
-        }
+        let keys = whitelist.map(|w| strings(w, "whitelist")).transpose()?.unwrap_or_default();
+        b = match everyone {
+            // The original constructor's rule, kept for compatibility: no keys, everyone.
+            None if keys.is_empty() => b.allow_everyone(),
+            None | Some(false) => b.whitelist(keys),
+            Some(true) if keys.is_empty() => b.allow_everyone(),
+            Some(true) => {
+                let msg = "invalid argument: everyone=True and a non-empty whitelist contradict each other".into();
+                return Err(raise(py, "InvalidArgumentError", msg));
+            }
+        };
         b = match port {
             None | Some(0) => b.any_port(),
             Some(p) => b.port(port_arg(py, p, "publish port")?),
@@ -230,7 +247,8 @@ impl PyEfunguz {
 
     // ---- whitelist ----
 
-    /// The public keys allowed to subscribe (empty: everyone), sorted.
+    /// The public keys allowed to subscribe, sorted. Empty either when the efunguz is open
+    /// (:attr:`is_open`) or when it admits nobody.
     #[getter]
     fn whitelist(&self, py: Python<'_>) -> PyResult<Vec<String>> {
         let mut v = self.with(py, |ef| Ok(ef.whitelist().map(str::to_string).collect::<Vec<_>>()))?;
@@ -238,19 +256,43 @@ impl PyEfunguz {
         Ok(v)
     }
 
+    /// Whether everyone may subscribe (open mode, no whitelist).
+    #[getter]
+    fn is_open(&self, py: Python<'_>) -> PyResult<bool> {
+        self.with(py, |ef| Ok(ef.is_open()))
+    }
+
+    /// Lets everyone subscribe and forgets the whitelist. Widens access: no live session
+    /// is cut.
+    fn allow_everyone(&self, py: Python<'_>) -> PyResult<()> {
+        self.with(py, |ef| {
+            ef.allow_everyone();
+            Ok(())
+        })
+    }
+
+    /// Allows ``key`` to subscribe (from its next handshake on). On an open efunguz this
+    /// switches to whitelist mode with ``key`` alone: every other subscriber's session is
+    /// cut by the next :meth:`update` (honest subscribers of listed keys reconnect by
+    /// themselves).
     fn add_whitelist_key(&self, py: Python<'_>, key: &str) -> PyResult<()> {
         self.with(py, |ef| ef.add_whitelist_key(key))
     }
 
+    /// As :meth:`add_whitelist_key` for several keys; nothing changes when one is bad.
     fn add_whitelist_keys(&self, py: Python<'_>, keys: &Bound<'_, PyAny>) -> PyResult<()> {
         let keys = strings(keys, "keys")?;
         self.with(py, |ef| ef.add_whitelist_keys(keys))
     }
 
+    /// Stops allowing ``key``: its live sessions are cut by the next :meth:`update`.
+    /// Deleting the last key leaves nobody allowed (never everyone).
     fn del_whitelist_key(&self, py: Python<'_>, key: &str) -> PyResult<()> {
         self.with(py, |ef| ef.del_whitelist_key(key))
     }
 
+    /// Empties the whitelist and leaves open mode: nobody may subscribe, and every live
+    /// session is cut by the next :meth:`update`. :meth:`allow_everyone` opens again.
     fn clear_whitelist(&self, py: Python<'_>) -> PyResult<()> {
         self.with(py, |ef| {
             ef.clear_whitelist();
@@ -258,7 +300,9 @@ impl PyEfunguz {
         })
     }
 
-    /// Adds the keys of a file (one a line); returns how many. Nothing is added when a line is bad.
+    /// Adds the keys of a file (one a line); returns how many. Nothing is added when a line
+    /// is bad. On an open efunguz this narrows access to the file's keys (as
+    /// :meth:`add_whitelist_keys`).
     fn read_whitelist_file(&self, py: Python<'_>, path: std::path::PathBuf) -> PyResult<usize> {
         self.with(py, |ef| ef.read_whitelist_file(path))
     }
@@ -457,7 +501,17 @@ impl PyEfunguz {
     fn wait<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyList>> {
         const SLICE: Duration = Duration::from_millis(50);
         let timeout = timeout.map(|t| seconds(py, t, "timeout")).transpose()?;
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout beyond what the clock can count is refused rather than overflowing it.
+        let deadline = match timeout {
+            None => None,
+            Some(t) => Some(Instant::now().checked_add(t).ok_or_else(|| {
+                let msg = format!(
+                    "invalid argument: timeout {} s is too far in the future (use None: no limit)",
+                    t.as_secs_f64()
+                );
+                raise(py, "InvalidArgumentError", msg)
+            })?),
+        };
         let mut g = self.lock(py)?;
         let ef = g.as_mut().ok_or_else(|| closed(py))?;
         loop {

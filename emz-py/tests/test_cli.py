@@ -43,6 +43,7 @@ def test_python_cli_stdin_once_and_keygen(procs):
             "--title",
             "s",
             "--stdin",
+            "--everyone",
             "--linger",
             str(LONG),
         ],
@@ -71,6 +72,70 @@ def test_python_cli_stdin_once_and_keygen(procs):
     assert line[1] == "s" and line[5] == "second\\x20line", line
     bad = subprocess.run([*PY_CLI, "listen", "--peer", "nokey@127.0.0.1:1", "--title", "t"], capture_output=True)
     assert bad.returncode == 2
+
+
+def emit_cmd(*opts: str) -> list[str]:
+    return [*PY_CLI, "emit", "--bind", "127.0.0.1", "--port", "0", "--title", "t", "--every", "20", *opts, "--linger", "0"]
+
+
+def listen_cmd(pk: str, port: int, *opts: str, timeout: float = LONG) -> list[str]:
+    return [*PY_CLI, "listen", "--peer", f"{pk}@127.0.0.1:{port}", "--title", "t", "--count", "1", "--text"] + [
+        "--timeout",
+        str(timeout),
+        *opts,
+    ]
+
+
+def test_python_cli_access_and_secret_sources(procs, tmp_path, monkeypatch):
+    """--everyone opens, neither it nor --whitelist admits nobody, and the own secret comes
+    from --secret-file (a readable-by-others file draws a warning) or $EMZ_SECRET."""
+    pk, sk = emz.keypair()
+    friend_pk, friend_sk = emz.keypair()
+    # EMZ_SECRET: the emitter's public key is the one of the secret in the environment.
+    monkeypatch.setenv("EMZ_SECRET", sk)
+    open_emit = procs(emit_cmd("--everyone", "--", "hello"))
+    port = ready_port(open_emit)
+    monkeypatch.delenv("EMZ_SECRET")
+    got = procs(listen_cmd(pk, port)).next_line().split(" ")
+    assert got[1] == "t" and got[5] == "hello", got
+
+    # Neither --whitelist nor --everyone: nobody; the listener times out (exit 1).
+    closed_emit = procs(emit_cmd("--secret", sk, "--count", "200", "--", "closed"))
+    port = ready_port(closed_emit)
+    refused = subprocess.run(listen_cmd(pk, port, timeout=1.5), capture_output=True, text=True, timeout=LONG)
+    assert refused.returncode == 1 and refused.stdout == "", refused
+    assert any("nobody may subscribe" in e for e in closed_emit.err), closed_emit.err
+
+    # --secret-file, in keygen's format and as the key alone; the whitelisted listener gets in.
+    f = tmp_path / "friend.key"
+    f.write_text(f"public: {friend_pk}\nsecret: {friend_sk}\n")
+    f.chmod(0o600)
+    wl_emit = procs(emit_cmd("--secret", sk, "--whitelist", friend_pk, "--", "listed"))
+    port = ready_port(wl_emit)
+    ok = subprocess.run(listen_cmd(pk, port, "--secret-file", str(f)), capture_output=True, text=True, timeout=LONG)
+    assert ok.returncode == 0 and ok.stdout.split(" ")[5] == "listed", ok
+    assert "warning" not in ok.stderr
+    g = tmp_path / "loose.key"
+    g.write_text(friend_sk + "\n")
+    g.chmod(0o644)
+    loose = subprocess.run(listen_cmd(pk, port, "--secret-file", str(g)), capture_output=True, text=True, timeout=LONG)
+    assert loose.returncode == 0 and "may be read by others" in loose.stderr, loose
+
+    # Bad uses: both sources, a missing or malformed file, --everyone with --whitelist.
+    for bad in (
+        ["--secret", sk, "--secret-file", str(f)],
+        ["--secret-file", str(tmp_path / "missing")],
+        ["--everyone", "--whitelist", friend_pk],
+    ):
+        r = subprocess.run(emit_cmd(*bad), capture_output=True, text=True, timeout=LONG)
+        assert r.returncode == 2 and "ready" not in r.stdout, (bad, r)
+    h = tmp_path / "two.key"
+    h.write_text(f"{sk}\n{sk}\n")
+    h.chmod(0o600)
+    r = subprocess.run(emit_cmd("--secret-file", str(h), "--everyone"), capture_output=True, text=True, timeout=LONG)
+    assert r.returncode == 2 and "one line" in r.stderr, r
+    help_text = subprocess.run([*PY_CLI, "emit", "--help"], capture_output=True, text=True, check=True).stdout
+    assert "--secret-file" in help_text and "EMZ_SECRET" in help_text and "/proc" in help_text
 
 
 def test_malformed_from_pyzmq_are_dropped_and_counted():

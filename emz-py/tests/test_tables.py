@@ -12,7 +12,7 @@ from emyzelium import _emyzelium, _errors
 # Errors of the Python face alone (no core kind behind them).
 PYTHON_ONLY_ERRORS = {"EmyzeliumError", "ClosedError", "WrongThreadError"}
 # Keyword arguments of Efunguz() that are not fields of the core's Options.
-NOT_OPTIONS = {"bind_host"}
+NOT_OPTIONS = {"bind_host", "everyone"}
 
 
 def test_every_error_kind_has_its_class():

@@ -60,7 +60,8 @@ static keypair new_keys(void) {
     return k;
 }
 
-/* An efunguz on 127.0.0.1, any port, short reconnects, optional whitelist of one key. */
+/* An efunguz on 127.0.0.1, any port, short reconnects; only `allowed` may subscribe, or
+ * everyone (explicitly: the config path admits nobody by default) when it is NULL. */
 static emz_efunguz_t *make_ef(const keypair *k, const char *allowed) {
     emz_config_t c;
     emz_efunguz_t *ef = NULL;
@@ -74,6 +75,8 @@ static emz_efunguz_t *make_ef(const keypair *k, const char *allowed) {
         wl[0] = allowed;
         c.whitelist = wl;
         c.whitelist_len = 1;
+    } else {
+        c.everyone = true;
     }
     if (emz_efunguz_new_with(&c, &ef) != EMZ_OK) {
         fprintf(stderr, "cannot make an efunguz: %s\n", emz_last_error());
@@ -580,6 +583,225 @@ static void test_whitelist_deny(void) {
     emz_efunguz_free(ea);
 }
 
+/* ---- access: closed by default, removals never widen, narrowing cuts live sessions ---- */
+
+/* A port free on loopback now (for the original constructor, which takes a real port). */
+static uint16_t free_port(void) {
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof sa) != 0 || getsockname(s, (struct sockaddr *)&sa, &len) != 0) {
+        fprintf(stderr, "no free port\n");
+        exit(2);
+    }
+    close(s);
+    return ntohs(sa.sin_port);
+}
+
+static int is_open(emz_efunguz_t *ef) {
+    bool open = false;
+    CHECK_RC(emz_is_open(ef, &open), EMZ_OK);
+    return open;
+}
+
+/* Updates both until the ehypha is in `want` (at most `secs`). */
+static int reach_state(emz_efunguz_t *pub, emz_efunguz_t *sub, emz_ehypha_t *eh, emz_ehypha_state_t want,
+                       double secs) {
+    emz_ehypha_state_t state = EMZ_EHYPHA_UNKNOWN;
+    double t0 = now_s();
+    while (emz_ehypha_state(eh, &state, NULL) == EMZ_OK && state != want && now_s() - t0 < secs) {
+        emz_update(pub, NULL);
+        emz_wait(sub, 10, NULL);
+    }
+    return state == want;
+}
+
+/* Emits for `secs`; whether the subscriber's etale counted anything new meanwhile. */
+static int gets_more(emz_efunguz_t *pub, emz_efunguz_t *sub, emz_etale_t *et, double secs) {
+    emz_part_t p = part_of("after");
+    uint64_t before = 0, after = 0;
+    double t0 = now_s();
+    emz_etale_received(et, &before);
+    while (now_s() - t0 < secs) {
+        emz_emit_etale(pub, "t", &p, 1);
+        emz_update(pub, NULL);
+        emz_wait(sub, 20, NULL);
+    }
+    emz_etale_received(et, &after);
+    return after != before;
+}
+
+/* After a narrowing: the next update of the publisher cuts the live session (the
+ * subscriber sees it shortly after, on loopback, while the publisher goes on with its
+ * loop), the reconnection is refused, nothing more arrives. */
+static void check_cut(emz_efunguz_t *pub, emz_efunguz_t *sub, emz_ehypha_t *eh, emz_etale_t *et) {
+    emz_ehypha_state_t state = EMZ_EHYPHA_UP;
+    double t0 = now_s();
+    CHECK_RC(emz_update(pub, NULL), EMZ_OK);
+    while (emz_ehypha_state(eh, &state, NULL) == EMZ_OK && state == EMZ_EHYPHA_UP && now_s() - t0 < 10) {
+        emz_update(pub, NULL); /* the publisher goes on with its loop */
+        emz_wait(sub, 10, NULL);
+    }
+    CHECK(state != EMZ_EHYPHA_UP);
+    CHECK(reach_state(pub, sub, eh, EMZ_EHYPHA_REJECTED, 10));
+    CHECK(!gets_more(pub, sub, et, 1.5));
+}
+
+static void test_access(void) {
+    keypair a = new_keys(), b = new_keys(), c = new_keys();
+    const char *wl[1];
+    emz_config_t cfg;
+    emz_efunguz_t *ea = NULL, *eb = make_ef(&b, NULL), *ec = make_ef(&c, NULL);
+    emz_ehypha_t *eh = NULL;
+    emz_etale_t *et = NULL;
+    emz_part_t p = part_of("x");
+    bool open = true;
+
+    /* The config path: closed by default, everyone only when asked, never both. */
+    emz_config_init(&cfg, a.sec);
+    CHECK(!cfg.everyone);
+    cfg.any_port = true;
+    cfg.bind_host = "127.0.0.1";
+    cfg.options.reconnect_interval_ms = 50;
+    cfg.options.reconnect_interval_max_ms = 200;
+    wl[0] = b.pub;
+    cfg.whitelist = wl;
+    cfg.whitelist_len = 1;
+    cfg.everyone = true;
+    CHECK_RC(emz_efunguz_new_with(&cfg, &ea), EMZ_ERR_INVALID_ARGUMENT);
+    CHECK(ea == NULL);
+    cfg.whitelist = NULL;
+    cfg.whitelist_len = 0;
+    cfg.everyone = false;
+    CHECK_RC(emz_efunguz_new_with(&cfg, &ea), EMZ_OK);
+    CHECK(!is_open(ea) && emz_whitelist_count(ea) == 0);
+    CHECK_RC(emz_is_open(NULL, &open), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_is_open(ea, NULL), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_allow_everyone(NULL), EMZ_ERR_NULL_ARGUMENT);
+
+    /* Nobody: B is refused and receives nothing. */
+    CHECK_RC(emz_add_ehypha_direct(eb, a.pub, "127.0.0.1", emz_efunguz_port(ea), &eh), EMZ_OK);
+    CHECK_RC(emz_ehypha_add_etale(eh, "t", &et), EMZ_OK);
+    CHECK(reach_state(ea, eb, eh, EMZ_EHYPHA_REJECTED, 10));
+    CHECK(!gets_more(ea, eb, et, 1.5));
+
+    /* allow_everyone opens: the refused ehypha gets in by itself. */
+    CHECK_RC(emz_allow_everyone(ea), EMZ_OK);
+    CHECK(is_open(ea));
+    CHECK(pump(ea, eb, "t", &p, 1, et, 15.0));
+
+    /* clear: nobody, B's live session is cut. */
+    CHECK_RC(emz_clear_whitelist(ea), EMZ_OK);
+    CHECK(!is_open(ea));
+    check_cut(ea, eb, eh, et);
+
+    /* A key: B gets in again; deleting the last key leaves nobody and cuts B. */
+    CHECK_RC(emz_add_whitelist_key(ea, b.pub), EMZ_OK);
+    CHECK(!is_open(ea) && emz_whitelist_count(ea) == 1);
+    CHECK(reach_state(ea, eb, eh, EMZ_EHYPHA_UP, 15));
+    CHECK(gets_more(ea, eb, et, 1.0));
+    CHECK_RC(emz_del_whitelist_key(ea, b.pub), EMZ_OK);
+    CHECK(!is_open(ea) && emz_whitelist_count(ea) == 0);
+    check_cut(ea, eb, eh, et);
+    CHECK_RC(emz_del_ehypha(eb, a.pub), EMZ_OK);
+    emz_efunguz_free(ea);
+    ea = NULL;
+
+    /* The original constructor: an empty whitelist is everyone; adding a key to the open
+     * efunguz narrows it to that key and cuts the others. */
+    CHECK_RC(emz_efunguz_new(a.sec, NULL, 0, free_port(), NULL, EMZ_DEFAULT_TOR_PROXY_PORT, &ea), EMZ_OK);
+    if (ea) {
+        emz_ehypha_t *ceh = NULL;
+        emz_etale_t *cet = NULL;
+        CHECK(is_open(ea));
+        CHECK_RC(emz_add_ehypha_direct(ec, a.pub, "127.0.0.1", emz_efunguz_port(ea), &ceh), EMZ_OK);
+        CHECK_RC(emz_ehypha_add_etale(ceh, "t", &cet), EMZ_OK);
+        CHECK(pump(ea, ec, "t", &p, 1, cet, 15.0));
+        CHECK_RC(emz_add_whitelist_key(ea, b.pub), EMZ_OK);
+        CHECK(!is_open(ea));
+        check_cut(ea, ec, ceh, cet);
+        emz_efunguz_free(ea);
+    }
+    emz_efunguz_free(ec);
+    emz_efunguz_free(eb);
+}
+
+/* ---- extremes: every numeric field and parameter gives a result, never a panic -------- */
+
+static void try_options(const keypair *k, void (*set)(emz_options_t *, int), int i) {
+    emz_config_t c;
+    emz_efunguz_t *ef = NULL;
+    int rc;
+    emz_config_init(&c, k->sec);
+    c.any_port = true;
+    c.bind_host = "127.0.0.1";
+    set(&c.options, i);
+    rc = emz_efunguz_new_with(&c, &ef);
+    CHECK(rc != EMZ_ERR_PANIC);
+    if (rc == EMZ_OK) {
+        CHECK_RC(emz_update(ef, NULL), EMZ_OK);
+        emz_efunguz_free(ef);
+    } else {
+        CHECK(ef == NULL && strlen(emz_last_error()) > 0);
+    }
+}
+
+static const int64_t I64S[] = {0, -1, 1, INT32_MAX, INT32_MIN, (int64_t)INT32_MAX + 1, INT64_MAX, INT64_MIN};
+static const uint64_t U64S[] = {0, 1, 1000, (uint64_t)INT32_MAX, (uint64_t)INT32_MAX + 1, UINT64_MAX / 1000, UINT64_MAX};
+#define N_I64 ((int)(sizeof I64S / sizeof I64S[0]))
+#define N_U64 ((int)(sizeof U64S / sizeof U64S[0]))
+static int32_t i32_of(int i) {
+    return I64S[i] > INT32_MAX ? INT32_MAX : I64S[i] < INT32_MIN ? INT32_MIN : (int32_t)I64S[i];
+}
+static void set_io(emz_options_t *o, int i) { o->io_threads = i32_of(i); }
+static void set_socks(emz_options_t *o, int i) { o->max_sockets = i32_of(i); }
+static void set_shwm(emz_options_t *o, int i) { o->send_hwm = i32_of(i); }
+static void set_rhwm(emz_options_t *o, int i) { o->recv_hwm = i32_of(i); }
+static void set_maxmsg(emz_options_t *o, int i) { o->max_message_size = I64S[i]; }
+static void set_drain(emz_options_t *o, int i) { o->drain_budget = (size_t)U64S[i % N_U64]; }
+static void set_rc(emz_options_t *o, int i) { o->reconnect_interval_ms = U64S[i]; }
+static void set_rcmax(emz_options_t *o, int i) { o->reconnect_interval_max_ms = U64S[i]; }
+static void set_hb(emz_options_t *o, int i) { o->heartbeat_interval_ms = U64S[i]; }
+static void set_hbto(emz_options_t *o, int i) { o->heartbeat_timeout_ms = U64S[i]; }
+static void set_hbttl(emz_options_t *o, int i) { o->heartbeat_ttl_ms = U64S[i]; }
+static void set_hs(emz_options_t *o, int i) { o->handshake_interval_ms = U64S[i]; }
+
+static void test_extremes(void) {
+    keypair k = new_keys(), other = new_keys();
+    void (*i64_fields[])(emz_options_t *, int) = {set_io, set_socks, set_shwm, set_rhwm, set_maxmsg, set_drain};
+    void (*u64_fields[])(emz_options_t *, int) = {set_rc, set_rcmax, set_hb, set_hbto, set_hbttl, set_hs};
+    size_t f;
+    int i;
+    emz_efunguz_t *ef = make_ef(&k, NULL);
+    emz_ehypha_t *eh = NULL;
+    emz_etale_t *et = NULL;
+    emz_part_t p = part_of("x");
+    char key[EMZ_KEY_BUF_LEN];
+    for (f = 0; f < sizeof i64_fields / sizeof i64_fields[0]; f++)
+        for (i = 0; i < N_I64; i++) try_options(&k, i64_fields[f], i);
+    for (f = 0; f < sizeof u64_fields / sizeof u64_fields[0]; f++)
+        for (i = 0; i < N_U64; i++) try_options(&k, u64_fields[f], i);
+
+    /* numeric parameters of the calls */
+    for (i = 0; i < N_I64; i++) CHECK(emz_emit_etale_at(ef, "t", &p, 1, I64S[i], NULL) != EMZ_ERR_PANIC);
+    CHECK_RC(emz_add_ehypha_direct(ef, other.pub, "127.0.0.1", 0, &eh), EMZ_ERR_INVALID_PORT);
+    CHECK_RC(emz_add_ehypha_direct(ef, other.pub, "127.0.0.1", UINT16_MAX, &eh), EMZ_OK);
+    CHECK_RC(emz_ehypha_add_etale(eh, "t", &et), EMZ_OK);
+    CHECK_RC(emz_wait(ef, 0, NULL), EMZ_OK);
+    CHECK_RC(emz_wait(ef, 1, NULL), EMZ_OK);
+    CHECK_RC(emz_whitelist_key_at(ef, SIZE_MAX, key), EMZ_ERR_INVALID_ARGUMENT);
+    CHECK_RC(emz_ehypha_at(ef, SIZE_MAX, &eh), EMZ_ERR_INVALID_ARGUMENT);
+    CHECK_RC(emz_change(ef, SIZE_MAX, &et), EMZ_ERR_INVALID_ARGUMENT);
+    CHECK_RC(emz_add_whitelist_keys(ef, NULL, SIZE_MAX), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_emit_etale(ef, "t", NULL, SIZE_MAX), EMZ_ERR_NULL_ARGUMENT);
+    CHECK(emz_result_str(INT32_MAX) != NULL && emz_result_str(INT32_MIN) != NULL);
+    CHECK(emz_ehypha_state_name(INT32_MAX) != NULL && emz_ehypha_state_name(-1) != NULL);
+    emz_efunguz_free(ef);
+}
+
 /* ---- view lifetime ------------------------------------------------------------------- */
 
 /* Under ASan: reading every byte of every view between two updates, while the data keeps
@@ -890,6 +1112,8 @@ int main(int argc, char **argv) {
     test_error_codes();
     test_round_trip();
     test_whitelist_deny();
+    test_access();
+    test_extremes();
     test_view_lifetime();
     test_monitor_off();
     test_onion();

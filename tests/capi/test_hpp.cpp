@@ -1,6 +1,11 @@
 // Tests of the C++ wrapper include/emyzelium.hpp (RAII, move-only, exceptions).
 #include "emyzelium.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -24,6 +29,79 @@ template <class F> static emz_result_t code_of(F f) {
         return e.code();
     }
     return EMZ_OK;
+}
+
+// A port free on loopback now (for the original constructor, which takes a real port).
+static std::uint16_t free_port() {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa{};
+    socklen_t len = sizeof sa;
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(s, reinterpret_cast<sockaddr *>(&sa), sizeof sa);
+    getsockname(s, reinterpret_cast<sockaddr *>(&sa), &len);
+    close(s);
+    return ntohs(sa.sin_port);
+}
+
+// Who may subscribe: the Config path is closed unless `everyone`, allow_everyone() opens,
+// removals never widen access, and a narrowing cuts the live session by the next update.
+static void test_access() {
+    auto kc = emz::new_key_pair(), kd = emz::new_key_pair();
+    emz::Config cc(kc.secret_key);
+    cc.any_port = true;
+    cc.bind_host = "127.0.0.1";
+    cc.options.reconnect_interval_ms = 50;
+    cc.options.reconnect_interval_max_ms = 200;
+    emz::Efunguz c(cc);
+    CHECK(!c.is_open() && c.whitelist_count() == 0);
+    cc.everyone = true;
+    cc.whitelist = {kd.public_key};
+    CHECK(code_of([&] { emz::Efunguz both(cc); }) == EMZ_ERR_INVALID_ARGUMENT);
+    cc.whitelist.clear();
+    emz::Config dc = cc;
+    dc.secret_key = kd.secret_key;
+    emz::Efunguz d(dc);
+    CHECK(d.is_open());
+
+    emz::Ehypha dh = d.add_ehypha_direct(kc.public_key, "127.0.0.1", c.port());
+    emz::Etale dt = dh.add_etale("t");
+    auto pump_until = [&](auto cond, int rounds) {
+        for (int i = 0; i < rounds && !cond(); i++) {
+            c.emit_etale("t", {"x"});
+            c.update();
+            d.wait(std::chrono::milliseconds(10));
+        }
+        return cond();
+    };
+    auto rejected = [&] { return dh.state() == EMZ_EHYPHA_REJECTED; };
+    auto cut = [&] {
+        c.update(); // the narrowing takes effect here
+        CHECK(pump_until([&] { return dh.state() != EMZ_EHYPHA_UP; }, 1000));
+        CHECK(pump_until(rejected, 1000));
+        std::uint64_t n = dt.received();
+        pump_until([] { return false; }, 100);
+        CHECK(dt.received() == n);
+    };
+    CHECK(pump_until(rejected, 1000) && dt.received() == 0);
+    c.allow_everyone();
+    CHECK(c.is_open());
+    CHECK(pump_until([&] { return dt.received() > 0; }, 1500));
+    c.clear_whitelist();
+    CHECK(!c.is_open());
+    cut();
+    c.add_whitelist_key(kd.public_key);
+    std::uint64_t before = dt.received();
+    CHECK(pump_until([&] { return dt.received() > before; }, 1500));
+    c.del_whitelist_key(kd.public_key);
+    CHECK(!c.is_open() && c.whitelist().empty());
+    cut();
+
+    // The original constructor: an empty whitelist is everyone.
+    emz::Efunguz e(kc.secret_key, {}, free_port());
+    CHECK(e.is_open());
+    emz::Efunguz f(kd.secret_key, {kc.public_key}, free_port());
+    CHECK(!f.is_open() && f.whitelist_count() == 1);
 }
 
 static emz::Config local(const emz::KeyPair &k) {
@@ -120,6 +198,8 @@ int main() {
     CHECK(code_of([&] { eh.del_etale("zone"); }) == EMZ_ERR_ALREADY_ABSENT);
     b.del_ehypha(ka.public_key);
     CHECK(code_of([&] { b.get_ehypha(ka.public_key); }) == EMZ_ERR_ABSENT);
+
+    test_access();
 
     // An efunguz may move to another thread (one user at a time).
     std::thread t([e = std::move(a)]() mutable { e.update(); });

@@ -123,6 +123,7 @@ static int cmd_emit(int argc, char **argv) {
         c.port = (uint16_t)port;
     c.whitelist = nwl ? wl : NULL;
     c.whitelist_len = nwl;
+    c.everyone = nwl == 0; /* the config path admits nobody unless told */
     if (emz_efunguz_new_with(&c, &ef) != EMZ_OK) {
         fprintf(stderr, "emz-c-peer: %s\n", emz_last_error());
         return 2;

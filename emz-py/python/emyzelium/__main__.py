@@ -2,10 +2,10 @@
 
     emyzelium keygen
     emyzelium public SECRET
-    emyzelium listen --peer KEY@HOST:PORT --title T [--title T2]... [--secret S]
+    emyzelium listen --peer KEY@HOST:PORT --title T [--title T2]... [SECRET]
                      [--count N] [--timeout SECS] [--text] [--tor-proxy HOST:PORT]
-    emyzelium emit --title T [--title T2]... [--secret S] [--port P] [--bind HOST]
-                   [--whitelist KEY]... [--every MS] [--count N] [--linger SECS]
+    emyzelium emit --title T [--title T2]... [SECRET] [--port P] [--bind HOST]
+                   (--whitelist KEY... | --everyone) [--every MS] [--count N] [--linger SECS]
                    [--hex] [--stdin] [--tor-control HOST:PORT [--tor-cookie F]
                    [--tor-password PW] [--onion-key-file F]] [PART]...
     emyzelium demo [LIFE OPTIONS]          (the Life demo; `emyzelium demo --help`)
@@ -15,6 +15,14 @@
 part as ``-``; with ``--text`` parts are printed as escaped UTF-8 instead of hex). A peer
 whose host ends in ``.onion`` is reached through Tor.
 
+SECRET, the own secret key, comes from ``--secret-file PATH`` (the key alone, or the
+``secret: KEY`` line of ``emyzelium keygen``; a file others may read draws a warning),
+or from ``--secret S`` (which any local user can read in /proc while the command runs:
+prefer the file or the environment), else from the environment variable ``EMZ_SECRET``,
+else a new key is made.
+
+``emit`` lets subscribe only the ``--whitelist`` keys, or everyone with ``--everyone``;
+with neither, nobody (as the Rust ``emz emit``), which it says on stderr.
 ``emit`` prints ``ready <port>`` once bound. Its parts come from the arguments (UTF-8, or
 hex with ``--hex``) and are emitted once, or every ``--every`` milliseconds (``--count``
 times, or until interrupted). With ``--stdin`` each line of standard input is emitted as
@@ -29,6 +37,8 @@ Exit status: 0 success, 1 ``listen`` timed out, 2 bad usage or any other error.
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 import sys
 import time
 from collections.abc import Sequence
@@ -112,14 +122,53 @@ def _host_port(s: str) -> tuple[str, int]:
     return host, int(port)
 
 
+SECRET_ENV = "EMZ_SECRET"
+
+
+def _secret_from_file(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            mode = os.fstat(f.fileno()).st_mode
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise _usage(f"--secret-file {path}: {e}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        print(
+            f"emyzelium: warning: the secret file {path} may be read by others (mode {stat.S_IMODE(mode):o}); "
+            f"chmod 600 {path}",
+            file=sys.stderr,
+        )
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    # The output of `emyzelium keygen` works as it is: take its `secret:` line.
+    keyed = [ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("secret:")]
+    if len(keyed) == 1:
+        return keyed[0]
+    if len(lines) != 1:
+        raise _usage(f"--secret-file {path}: expected one line, the secret key")
+    return lines[0]
+
+
+def _secret(a: argparse.Namespace) -> str:
+    """The own secret key: --secret-file or --secret, else $EMZ_SECRET, else a new one."""
+    if a.secret is not None and a.secret_file is not None:
+        raise _usage("give --secret or --secret-file, not both")
+    if a.secret_file is not None:
+        return _secret_from_file(a.secret_file)
+    env = os.environ.get(SECRET_ENV)
+    if env and a.secret is None:
+        return env.strip()
+    return a.secret or keypair()[1]
+
+
 def cmd_listen(a: argparse.Namespace) -> int:
-    secret = a.secret or keypair()[1]
+    secret = _secret(a)
     peers = [_peer(p) for p in a.peer]
     tor = _host_port(a.tor_proxy) if a.tor_proxy else None
     fmt = _text if a.text else _hex
     printed = 0
     deadline = None if a.timeout is None else time.monotonic() + a.timeout
-    with Efunguz(secret, port=0, bind_host="127.0.0.1", tor_proxy=tor) as ef:
+    # Its own publish socket serves nothing: nobody may subscribe to it.
+    with Efunguz(secret, port=0, bind_host="127.0.0.1", tor_proxy=tor, everyone=False) as ef:
         etales = {}
         for key, address in peers:
             eh = ef.add_ehypha_at(key, address)
@@ -153,9 +202,13 @@ def cmd_listen(a: argparse.Namespace) -> int:
 
 
 def cmd_emit(a: argparse.Namespace) -> int:
-    secret = a.secret or keypair()[1]
+    secret = _secret(a)
+    if a.everyone and a.whitelist:
+        raise _usage("give --whitelist or --everyone, not both")
+    if not a.everyone and not a.whitelist:
+        print("emyzelium: no --whitelist and no --everyone: nobody may subscribe", file=sys.stderr)
     parts = [bytes.fromhex("" if p == "-" else p) if a.hex else p.encode() for p in a.parts]
-    with Efunguz(secret, a.whitelist, port=a.port, bind_host=a.bind) as ef:
+    with Efunguz(secret, a.whitelist, port=a.port, bind_host=a.bind, everyone=a.everyone) as ef:
         print(f"ready {ef.port}", flush=True)
         if a.tor_control:
             onion = ef.publish_onion(
@@ -191,6 +244,21 @@ def cmd_emit(a: argparse.Namespace) -> int:
     return 0
 
 
+def _secret_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--secret-file",
+        metavar="PATH",
+        default=None,
+        help=f"read the own secret key from PATH (mode 600); or set ${SECRET_ENV}",
+    )
+    p.add_argument(
+        "--secret",
+        default=None,
+        help=f"own secret key; avoid: other local users see it in /proc (use --secret-file or ${SECRET_ENV}); "
+        "default: a new key",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = _Parser(
         prog="emyzelium",
@@ -203,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     pk.add_argument("secret")
 
     pl = sp.add_parser("listen", help="print etales of peers as they arrive")
-    pl.add_argument("--secret", help="own secret key (default: a new one)")
+    _secret_options(pl)
     pl.add_argument("--peer", action="append", required=True, help="KEY@HOST:PORT (repeatable)")
     pl.add_argument("--title", action="append", required=True, help="title (repeatable)")
     pl.add_argument("--count", type=int, default=None, help="exit 0 after N lines")
@@ -212,10 +280,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     pl.add_argument("--tor-proxy", default=None, help="HOST:PORT of Tor's SOCKS port (default 127.0.0.1:9050)")
 
     pe = sp.add_parser("emit", help="publish an etale")
-    pe.add_argument("--secret", help="own secret key (default: a new one)")
+    _secret_options(pe)
     pe.add_argument("--port", type=int, default=60847, help="0 = any free port (default 60847)")
     pe.add_argument("--bind", default="*", help="interface to publish on (default *)")
-    pe.add_argument("--whitelist", action="append", default=[], help="key allowed to subscribe (repeatable)")
+    pe.add_argument(
+        "--whitelist", action="append", default=[], help="key allowed to subscribe (repeatable; none: nobody)"
+    )
+    pe.add_argument("--everyone", action="store_true", help="let every key subscribe (instead of --whitelist)")
     pe.add_argument("--title", action="append", required=True, help="title (repeatable)")
     pe.add_argument("--every", type=float, default=None, help="emit every MS milliseconds")
     pe.add_argument("--count", type=int, default=None, help="rounds with --every (default: until interrupted)")

@@ -85,7 +85,12 @@ class Efunguz:
         retry_unsent: bool | None = None,
         keep_latest: bool | None = None,
         ehypha_monitor: bool | None = None,
-    ) -> Self: ...
+        everyone: bool | None = None,
+    ) -> Self:
+        """Who may subscribe: with ``everyone=None`` (the default) an empty whitelist lets
+        everyone (``whitelist=None`` and ``whitelist=[]`` alike), a non-empty one those keys
+        only. ``everyone=True`` opens explicitly (the whitelist must be empty);
+        ``everyone=False`` takes the whitelist as it is, so ``None`` or ``[]`` admits nobody."""
     @property
     def public_key(self) -> str: ...
     @property
@@ -99,11 +104,28 @@ class Efunguz:
         *_args: type[BaseException] | BaseException | TracebackType | None,
     ) -> bool: ...
     @property
-    def whitelist(self) -> list[str]: ...
-    def add_whitelist_key(self, key: str) -> None: ...
+    def whitelist(self) -> list[str]:
+        """The keys allowed to subscribe, sorted; empty when open or when nobody is."""
+
+    @property
+    def is_open(self) -> bool:
+        """Whether everyone may subscribe (open mode, no whitelist)."""
+
+    def allow_everyone(self) -> None:
+        """Lets everyone subscribe and forgets the whitelist (no session is cut)."""
+
+    def add_whitelist_key(self, key: str) -> None:
+        """Allows ``key``; on an open efunguz, ``key`` alone, and the other subscribers'
+        sessions are cut by the next update."""
+
     def add_whitelist_keys(self, keys: Iterable[str]) -> None: ...
-    def del_whitelist_key(self, key: str) -> None: ...
-    def clear_whitelist(self) -> None: ...
+    def del_whitelist_key(self, key: str) -> None:
+        """Stops allowing ``key``, cutting its live sessions by the next update. Deleting
+        the last key leaves nobody allowed."""
+
+    def clear_whitelist(self) -> None:
+        """Nobody may subscribe any more; every live session is cut by the next update."""
+
     def read_whitelist_file(self, path: str | os.PathLike[str]) -> int: ...
     def add_ehypha(self, public_key: str, onion: str, port: int = 60847) -> Ehypha: ...
     def add_ehypha_direct(self, public_key: str, host: str, port: int | None = None) -> Ehypha: ...
