@@ -302,9 +302,26 @@ typedef struct emz_options_t {
    */
   uint64_t heartbeat_ttl_ms;
   /**
-   * Longest CURVE handshake, ms (default 30000).
+   * Longest CURVE handshake of an ehypha, ms (default 30000).
    */
   uint64_t handshake_interval_ms;
+  /**
+   * Longest time a connection to the publish socket may take to pass its handshake
+   * before it is dropped, so idle unauthenticated connections cannot hold fds, ms
+   * (default 10000). Counted in `emz_counters_t.in_failed`.
+   */
+  uint64_t publish_handshake_interval_ms;
+  /**
+   * Largest message the publish socket takes from a peer, bytes, checked before
+   * anything is allocated for it; -1 = no limit (default: the largest subscription,
+   * 1 + the longest title + 1). A larger frame drops the connection.
+   */
+  int64_t publish_max_message_size;
+  /**
+   * At creation the soft open-files limit is raised to at least this, up to the hard
+   * limit (default 65536; 0 leaves the limit alone).
+   */
+  uint64_t min_fd_limit;
   /**
    * IPv6 on every socket.
    */
@@ -314,13 +331,30 @@ typedef struct emz_options_t {
    */
   size_t drain_budget;
   /**
+   * Most frames taken from one ehypha in one update, parts of unfinished messages
+   * included, at least 1 (default 100000).
+   */
+  size_t drain_frame_budget;
+  /**
+   * Most bytes taken from one ehypha in one update, at least 1; a frame is never
+   * split, so one larger frame still goes whole (default 64 MiB).
+   */
+  size_t drain_byte_budget;
+  /**
+   * Most data parts of one etale; a message with more is dropped and counted in
+   * `emz_stats_t.too_many_parts` (default 4096).
+   */
+  size_t max_parts;
+  /**
    * Keep the latest etale of each title and send it to each new subscriber of the
    * title as soon as it subscribes (default true).
    */
   bool keep_latest;
   /**
-   * When a subscriber's queue is full, hold the etale back and retry the newest of its
-   * title on each update instead of dropping it (default true).
+   * When a subscriber's queue is full, keep the newest etale of each title it missed and
+   * send it to that subscriber alone as soon as it has room, instead of dropping it; the
+   * others are not delayed (default true). With a system libzmq the etale is held back
+   * for everyone and retried on each update instead.
    */
   bool retry_unsent;
   /**
@@ -395,6 +429,16 @@ typedef struct emz_counters_t {
    * Connections open now.
    */
   uint64_t in_absorbing;
+  /**
+   * Handshakes on the publish socket that failed: key refused, protocol error (a frame
+   * above `publish_max_message_size` included), or not done within
+   * `publish_handshake_interval_ms`.
+   */
+  uint64_t in_failed;
+  /**
+   * Subscriptions (and unsubscriptions) ignored: not a title and its NUL terminator.
+   */
+  uint64_t bad_subscriptions;
 } emz_counters_t;
 
 /**
@@ -417,6 +461,10 @@ typedef struct emz_stats_t {
    * Dropped: arrived for a paused etale.
    */
   uint64_t paused;
+  /**
+   * Dropped: more data parts than `emz_options_t.max_parts`.
+   */
+  uint64_t too_many_parts;
 } emz_stats_t;
 
 /**
@@ -584,6 +632,17 @@ uint64_t emz_in_permitted(const struct emz_efunguz_t *ef);
  * Connections open now at the publish socket (0 for NULL).
  */
 uint64_t emz_in_absorbing(const struct emz_efunguz_t *ef);
+
+/**
+ * Handshakes at the publish socket that failed: key refused, protocol error or too
+ * slow (0 for NULL).
+ */
+uint64_t emz_in_failed(const struct emz_efunguz_t *ef);
+
+/**
+ * Subscriptions the publish socket ignored as not a title (0 for NULL).
+ */
+uint64_t emz_bad_subscriptions(const struct emz_efunguz_t *ef);
 
 /**
  * What all ehyphae of the efunguz received and dropped so far (deleted ones included).
@@ -801,9 +860,12 @@ enum emz_result_t emz_unpublish_onion(struct emz_efunguz_t *ef);
 /**
  * Publishes `n` parts under `title`, stamped with the current time, to every
  * subscriber of the title. The bytes are only read during the call (no copy needed
- * by the caller); `parts` may be NULL when `n` is 0. Never blocks: when a subscriber's
- * queue is full the etale is kept and sent by a later update (unless a newer one of
- * the same title replaces it first; see `emz_options_t.retry_unsent`).
+ * by the caller); `parts` may be NULL when `n` is 0. Never blocks: the subscribers with
+ * room get it now; for one whose queue is full it is pending as that subscriber's latest
+ * of the title and goes out, during a later update, as soon as that subscriber has room,
+ * unless a newer etale of the title supersedes it first. A full subscriber delays nobody
+ * else (see `emz_options_t.retry_unsent`). `emz_emit_etale_at` tells whether that
+ * happened.
  */
 enum emz_result_t emz_emit_etale(struct emz_efunguz_t *ef,
                                  const char *title,
@@ -812,8 +874,8 @@ enum emz_result_t emz_emit_etale(struct emz_efunguz_t *ef,
 
 /**
  * As `emz_emit_etale` with a `t_out` (µs since the Unix epoch) of your choosing;
- * `*sent_out` (NULL: not wanted) gets false when some subscriber's queue was full and
- * the etale waits for a later update.
+ * `*sent_out` (NULL: not wanted) gets false when the etale could not be queued for at
+ * least one subscriber: it is pending as that subscriber's latest of the title.
  */
 enum emz_result_t emz_emit_etale_at(struct emz_efunguz_t *ef,
                                     const char *title,
@@ -823,7 +885,8 @@ enum emz_result_t emz_emit_etale_at(struct emz_efunguz_t *ef,
                                     bool *sent_out);
 
 /**
- * Titles whose latest etale still waits for room in a subscriber's queue (0 for NULL).
+ * Titles whose latest etale is still pending for some subscriber, waiting for room in
+ * its queue (0 when every subscriber has the latest of every title, and for NULL).
  */
 size_t emz_unsent_etales(const struct emz_efunguz_t *ef);
 

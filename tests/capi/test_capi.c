@@ -608,8 +608,7 @@ static int is_open(emz_efunguz_t *ef) {
 }
 
 /* Updates both until the ehypha is in `want` (at most `secs`). */
-static int reach_state(emz_efunguz_t *pub, emz_efunguz_t *sub, emz_ehypha_t *eh, emz_ehypha_state_t want,
-                       double secs) {
+static int reach_state(emz_efunguz_t *pub, emz_efunguz_t *sub, emz_ehypha_t *eh, emz_ehypha_state_t want, double secs) {
     emz_ehypha_state_t state = EMZ_EHYPHA_UNKNOWN;
     double t0 = now_s();
     while (emz_ehypha_state(eh, &state, NULL) == EMZ_OK && state != want && now_s() - t0 < secs) {
@@ -750,29 +749,74 @@ static void try_options(const keypair *k, void (*set)(emz_options_t *, int), int
 }
 
 static const int64_t I64S[] = {0, -1, 1, INT32_MAX, INT32_MIN, (int64_t)INT32_MAX + 1, INT64_MAX, INT64_MIN};
-static const uint64_t U64S[] = {0, 1, 1000, (uint64_t)INT32_MAX, (uint64_t)INT32_MAX + 1, UINT64_MAX / 1000, UINT64_MAX};
+static const uint64_t U64S[] = {0,         1, 1000, (uint64_t)INT32_MAX, (uint64_t)INT32_MAX + 1, UINT64_MAX / 1000,
+                                UINT64_MAX};
 #define N_I64 ((int)(sizeof I64S / sizeof I64S[0]))
 #define N_U64 ((int)(sizeof U64S / sizeof U64S[0]))
 static int32_t i32_of(int i) {
     return I64S[i] > INT32_MAX ? INT32_MAX : I64S[i] < INT32_MIN ? INT32_MIN : (int32_t)I64S[i];
 }
-static void set_io(emz_options_t *o, int i) { o->io_threads = i32_of(i); }
-static void set_socks(emz_options_t *o, int i) { o->max_sockets = i32_of(i); }
-static void set_shwm(emz_options_t *o, int i) { o->send_hwm = i32_of(i); }
-static void set_rhwm(emz_options_t *o, int i) { o->recv_hwm = i32_of(i); }
-static void set_maxmsg(emz_options_t *o, int i) { o->max_message_size = I64S[i]; }
-static void set_drain(emz_options_t *o, int i) { o->drain_budget = (size_t)U64S[i % N_U64]; }
-static void set_rc(emz_options_t *o, int i) { o->reconnect_interval_ms = U64S[i]; }
-static void set_rcmax(emz_options_t *o, int i) { o->reconnect_interval_max_ms = U64S[i]; }
-static void set_hb(emz_options_t *o, int i) { o->heartbeat_interval_ms = U64S[i]; }
-static void set_hbto(emz_options_t *o, int i) { o->heartbeat_timeout_ms = U64S[i]; }
-static void set_hbttl(emz_options_t *o, int i) { o->heartbeat_ttl_ms = U64S[i]; }
-static void set_hs(emz_options_t *o, int i) { o->handshake_interval_ms = U64S[i]; }
+static void set_io(emz_options_t *o, int i) {
+    o->io_threads = i32_of(i);
+}
+static void set_socks(emz_options_t *o, int i) {
+    o->max_sockets = i32_of(i);
+}
+static void set_shwm(emz_options_t *o, int i) {
+    o->send_hwm = i32_of(i);
+}
+static void set_rhwm(emz_options_t *o, int i) {
+    o->recv_hwm = i32_of(i);
+}
+static void set_maxmsg(emz_options_t *o, int i) {
+    o->max_message_size = I64S[i];
+}
+static void set_drain(emz_options_t *o, int i) {
+    o->drain_budget = (size_t)U64S[i % N_U64];
+}
+static void set_rc(emz_options_t *o, int i) {
+    o->reconnect_interval_ms = U64S[i];
+}
+static void set_rcmax(emz_options_t *o, int i) {
+    o->reconnect_interval_max_ms = U64S[i];
+}
+static void set_hb(emz_options_t *o, int i) {
+    o->heartbeat_interval_ms = U64S[i];
+}
+static void set_hbto(emz_options_t *o, int i) {
+    o->heartbeat_timeout_ms = U64S[i];
+}
+static void set_hbttl(emz_options_t *o, int i) {
+    o->heartbeat_ttl_ms = U64S[i];
+}
+static void set_hs(emz_options_t *o, int i) {
+    o->handshake_interval_ms = U64S[i];
+}
+static void set_phs(emz_options_t *o, int i) {
+    o->publish_handshake_interval_ms = U64S[i];
+}
+static void set_pmaxmsg(emz_options_t *o, int i) {
+    o->publish_max_message_size = I64S[i];
+}
+static void set_fds(emz_options_t *o, int i) {
+    o->min_fd_limit = U64S[i];
+}
+static void set_frames(emz_options_t *o, int i) {
+    o->drain_frame_budget = (size_t)U64S[i % N_U64];
+}
+static void set_bytes(emz_options_t *o, int i) {
+    o->drain_byte_budget = (size_t)U64S[i % N_U64];
+}
+static void set_parts(emz_options_t *o, int i) {
+    o->max_parts = (size_t)U64S[i % N_U64];
+}
 
 static void test_extremes(void) {
     keypair k = new_keys(), other = new_keys();
-    void (*i64_fields[])(emz_options_t *, int) = {set_io, set_socks, set_shwm, set_rhwm, set_maxmsg, set_drain};
-    void (*u64_fields[])(emz_options_t *, int) = {set_rc, set_rcmax, set_hb, set_hbto, set_hbttl, set_hs};
+    void (*i64_fields[])(emz_options_t *, int) = {set_io,    set_socks,   set_shwm,   set_rhwm,  set_maxmsg,
+                                                  set_drain, set_pmaxmsg, set_frames, set_bytes, set_parts};
+    void (*u64_fields[])(emz_options_t *, int) = {set_rc,    set_rcmax, set_hb,  set_hbto,
+                                                  set_hbttl, set_hs,    set_phs, set_fds};
     size_t f;
     int i;
     emz_efunguz_t *ef = make_ef(&k, NULL);
@@ -917,6 +961,79 @@ static void test_monitor_off(void) {
     CHECK(pump(ea, eb, "t", &p, 1, et, 15.0));
     CHECK_RC(emz_ehypha_state(eh, &state, NULL), EMZ_OK);
     CHECK(state == EMZ_EHYPHA_UNKNOWN); /* data flows, but nobody watches */
+    emz_efunguz_free(eb);
+    emz_efunguz_free(ea);
+}
+
+/* The options, counters and stats the core added: a subscriber with max_parts 2 drops a
+ * 3-part etale and counts it; a stranger's refused handshake is counted as in_failed. */
+static void test_limits_and_counters(void) {
+    keypair a = new_keys(), b = new_keys(), stranger = new_keys();
+    emz_efunguz_t *ea = make_ef(&a, b.pub);
+    emz_efunguz_t *eb = NULL, *es = make_ef(&stranger, NULL);
+    emz_ehypha_t *eh = NULL, *esh = NULL;
+    emz_etale_t *et = NULL;
+    emz_options_t o;
+    emz_config_t c;
+    emz_part_t three[3];
+    emz_stats_t st;
+    emz_counters_t cnt;
+    const emz_part_t *got = NULL;
+    size_t n = 0;
+    double t0;
+
+    emz_options_default(&o);
+    CHECK(o.publish_handshake_interval_ms == 10000 && o.min_fd_limit == 65536 && o.max_parts == 4096);
+    CHECK(o.drain_frame_budget == 100000 && o.drain_byte_budget == (size_t)64 << 20);
+    CHECK(o.publish_max_message_size > 2);
+    emz_config_init(&c, b.sec);
+    c.any_port = true;
+    c.bind_host = "127.0.0.1";
+    c.everyone = true;
+    c.options.max_parts = 2;
+    c.options.drain_frame_budget = 7;
+    c.options.drain_byte_budget = 1000;
+    c.options.publish_handshake_interval_ms = 3000;
+    c.options.publish_max_message_size = 300;
+    c.options.min_fd_limit = 0;
+    CHECK_RC(emz_efunguz_new_with(&c, &eb), EMZ_OK);
+    CHECK_RC(emz_efunguz_options(eb, &o), EMZ_OK);
+    CHECK(o.max_parts == 2 && o.drain_frame_budget == 7 && o.drain_byte_budget == 1000);
+    CHECK(o.publish_handshake_interval_ms == 3000 && o.publish_max_message_size == 300 && o.min_fd_limit == 0);
+
+    three[0] = part_of("one");
+    three[1] = part_of("two");
+    three[2] = part_of("three");
+    CHECK_RC(emz_add_ehypha_direct(eb, a.pub, "127.0.0.1", emz_efunguz_port(ea), &eh), EMZ_OK);
+    CHECK_RC(emz_ehypha_add_etale(eh, "t", &et), EMZ_OK);
+    CHECK(pump(ea, eb, "t", three, 2, et, 15.0));
+    CHECK_RC(emz_efunguz_stats(eb, &st), EMZ_OK);
+    CHECK(st.too_many_parts == 0);
+    CHECK_RC(emz_emit_etale(ea, "t", three, 3), EMZ_OK);
+    t0 = now_s();
+    do {
+        emz_update(ea, NULL);
+        emz_wait(eb, 10, NULL);
+        CHECK_RC(emz_efunguz_stats(eb, &st), EMZ_OK);
+    } while (st.too_many_parts == 0 && now_s() - t0 < 10);
+    CHECK(st.too_many_parts == 1);
+    CHECK_RC(emz_ehypha_stats(eh, &st), EMZ_OK);
+    CHECK(st.too_many_parts == 1);
+    CHECK_RC(emz_etale_parts(et, &got, &n, NULL, NULL), EMZ_OK);
+    CHECK(n == 2); /* the dropped etale left the last one alone */
+
+    CHECK_RC(emz_add_ehypha_direct(es, a.pub, "127.0.0.1", emz_efunguz_port(ea), &esh), EMZ_OK);
+    t0 = now_s();
+    while (emz_in_failed(ea) == 0 && now_s() - t0 < 10) {
+        emz_wait(ea, 10, NULL);
+        emz_update(es, NULL);
+    }
+    CHECK(emz_in_failed(ea) >= 1);
+    CHECK_RC(emz_counters(ea, &cnt), EMZ_OK);
+    CHECK(cnt.in_failed == emz_in_failed(ea) && cnt.bad_subscriptions == emz_bad_subscriptions(ea));
+    CHECK(cnt.bad_subscriptions == 0);
+    CHECK(emz_in_failed(NULL) == 0 && emz_bad_subscriptions(NULL) == 0);
+    emz_efunguz_free(es);
     emz_efunguz_free(eb);
     emz_efunguz_free(ea);
 }
@@ -1116,6 +1233,7 @@ int main(int argc, char **argv) {
     test_extremes();
     test_view_lifetime();
     test_monitor_off();
+    test_limits_and_counters();
     test_onion();
     test_cycles(quick ? 6 : 30);
     printf("\ncapi-test: %d passed, %d failed\n", passed, failed);
