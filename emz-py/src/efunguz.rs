@@ -35,6 +35,14 @@ pub(crate) fn option_fields() -> Vec<String> {
 /// ``None`` or ``[]`` admits nobody until keys are added or :meth:`allow_everyone` is
 /// called. Removing keys never widens access, and removed keys lose their live sessions
 /// by the next :meth:`update`.
+///
+/// The keyword options are the core's ``Options``, durations in seconds; among them,
+/// limits against hostile peers: ``publish_handshake_interval`` (longest handshake at the
+/// publish socket, 10 s), ``publish_max_message_size`` (largest message a subscriber may
+/// send, bytes; -1 = none; default the largest subscription), ``min_fd_limit`` (the soft
+/// open-files limit is raised to at least this; 0 leaves it), ``drain_frame_budget`` and
+/// ``drain_byte_budget`` (most frames and bytes taken from one ehypha per update) and
+/// ``max_parts`` (more data parts drop the etale, counted in ``Stats.too_many_parts``).
 #[pyclass(module = "emyzelium._emyzelium", name = "Efunguz", frozen, weakref)]
 pub struct PyEfunguz {
     owner: ThreadId,
@@ -123,7 +131,9 @@ impl PyEfunguz {
         send_hwm = None, recv_hwm = None, max_message_size = None, reconnect_interval = None,
         reconnect_interval_max = None, heartbeat_interval = None, heartbeat_timeout = None,
         heartbeat_ttl = None, handshake_interval = None, ipv6 = false, drain_budget = None,
-        retry_unsent = None, keep_latest = None, ehypha_monitor = None, everyone = None
+        retry_unsent = None, keep_latest = None, ehypha_monitor = None, everyone = None,
+        publish_max_message_size = None, publish_handshake_interval = None, min_fd_limit = None,
+        drain_frame_budget = None, drain_byte_budget = None, max_parts = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -150,6 +160,12 @@ impl PyEfunguz {
         keep_latest: Option<bool>,
         ehypha_monitor: Option<bool>,
         everyone: Option<bool>,
+        publish_max_message_size: Option<i64>,
+        publish_handshake_interval: Option<f64>,
+        min_fd_limit: Option<u64>,
+        drain_frame_budget: Option<usize>,
+        drain_byte_budget: Option<usize>,
+        max_parts: Option<usize>,
     ) -> PyResult<Self> {
         let mut b = emz::Efunguz::builder(secret_key).bind_host(bind_host).ipv6(ipv6);
         let keys = whitelist.map(|w| strings(w, "whitelist")).transpose()?.unwrap_or_default();
@@ -178,6 +194,11 @@ impl PyEfunguz {
         o.recv_hwm = recv_hwm.unwrap_or(d.recv_hwm);
         o.max_message_size = max_message_size.unwrap_or(d.max_message_size);
         o.drain_budget = drain_budget.unwrap_or(d.drain_budget);
+        o.publish_max_message_size = publish_max_message_size.unwrap_or(d.publish_max_message_size);
+        o.min_fd_limit = min_fd_limit.unwrap_or(d.min_fd_limit);
+        o.drain_frame_budget = drain_frame_budget.unwrap_or(d.drain_frame_budget);
+        o.drain_byte_budget = drain_byte_budget.unwrap_or(d.drain_byte_budget);
+        o.max_parts = max_parts.unwrap_or(d.max_parts);
         let dur = |v: Option<f64>, dflt: Duration, what: &str| v.map_or(Ok(dflt), |s| seconds(py, s, what));
         o.reconnect_interval = dur(reconnect_interval, d.reconnect_interval, "reconnect_interval")?;
         o.reconnect_interval_max = dur(reconnect_interval_max, d.reconnect_interval_max, "reconnect_interval_max")?;
@@ -185,6 +206,8 @@ impl PyEfunguz {
         o.heartbeat_timeout = dur(heartbeat_timeout, d.heartbeat_timeout, "heartbeat_timeout")?;
         o.heartbeat_ttl = dur(heartbeat_ttl, d.heartbeat_ttl, "heartbeat_ttl")?;
         o.handshake_interval = dur(handshake_interval, d.handshake_interval, "handshake_interval")?;
+        o.publish_handshake_interval =
+            dur(publish_handshake_interval, d.publish_handshake_interval, "publish_handshake_interval")?;
         o.ipv6 = ipv6;
         o.retry_unsent = retry_unsent.unwrap_or(d.retry_unsent);
         o.keep_latest = keep_latest.unwrap_or(d.keep_latest);
@@ -374,9 +397,12 @@ impl PyEfunguz {
 
     /// Publishes ``parts`` (bytes-like objects: bytes, bytearray, memoryview, numpy
     /// arrays…, read in place, never copied here) under ``title``, stamped with the
-    /// current time or with ``t_out`` (µs since the Unix epoch). Returns ``False`` when
-    /// a subscriber's queue was full (the etale is then retried by later updates unless
-    /// ``retry_unsent=False`` or a newer one of the title replaces it).
+    /// current time or with ``t_out`` (µs since the Unix epoch). Never blocks. Returns
+    /// ``False`` when the etale could not be queued for at least one subscriber (its
+    /// queue is full): it is then pending as that subscriber's latest of the title and
+    /// goes out, during a later update, as soon as that subscriber has room, unless a
+    /// newer etale of the title supersedes it first. The others got it now: a full
+    /// subscriber delays nobody (see ``retry_unsent``).
     #[pyo3(signature = (title, parts = None, t_out = None))]
     fn emit_etale(
         &self,
@@ -416,7 +442,8 @@ impl PyEfunguz {
         })
     }
 
-    /// Titles whose latest etale still waits for room in a subscriber's queue.
+    /// Titles whose latest etale is still pending for some subscriber, waiting for room
+    /// in its queue (0 when every subscriber has the latest of every title).
     #[getter]
     fn unsent_etales(&self, py: Python<'_>) -> PyResult<usize> {
         self.with(py, |ef| Ok(ef.unsent_etales()))
@@ -551,6 +578,21 @@ impl PyEfunguz {
     #[getter]
     fn in_absorbing(&self, py: Python<'_>) -> PyResult<u64> {
         self.with(py, |ef| Ok(ef.in_absorbing()))
+    }
+
+    /// Handshakes at the publish socket that failed: key refused, protocol error (a frame
+    /// above ``publish_max_message_size`` included), or not done within
+    /// ``publish_handshake_interval``.
+    #[getter]
+    fn in_failed(&self, py: Python<'_>) -> PyResult<u64> {
+        self.with(py, |ef| Ok(ef.counters().in_failed))
+    }
+
+    /// Subscriptions (and unsubscriptions) the publish socket ignored because they are
+    /// not a title and its NUL terminator.
+    #[getter]
+    fn bad_subscriptions(&self, py: Python<'_>) -> PyResult<u64> {
+        self.with(py, |ef| Ok(ef.counters().bad_subscriptions))
     }
 
     /// What all ehyphae received and dropped so far (deleted ones included).

@@ -142,6 +142,7 @@ DURATIONS = [
     "heartbeat_timeout",
     "heartbeat_ttl",
     "handshake_interval",
+    "publish_handshake_interval",
 ]
 # A Rust panic surfaces as pyo3's PanicException, a BaseException: `pytest.raises` with these
 # classes lets it through and the test fails.
@@ -171,7 +172,19 @@ def test_duration_keywords_extremes(what, seconds):
         ef.update()
 
 
-SIZES = ["io_threads", "max_sockets", "send_hwm", "recv_hwm", "max_message_size", "drain_budget"]
+SIZES = [
+    "io_threads",
+    "max_sockets",
+    "send_hwm",
+    "recv_hwm",
+    "max_message_size",
+    "drain_budget",
+    "publish_max_message_size",
+    "min_fd_limit",
+    "drain_frame_budget",
+    "drain_byte_budget",
+    "max_parts",
+]
 
 
 @pytest.mark.parametrize("what", SIZES)

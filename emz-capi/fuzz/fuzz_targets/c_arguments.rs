@@ -4,6 +4,7 @@
 //! with a panic (`EMZ_ERR_PANIC`), a crash or a leak. Only what a C caller can get wrong
 //! detectably is fuzzed: NULLs, bad strings and numbers; a pointer is never wild.
 #![no_main]
+
 use emz_capi::*;
 use libfuzzer_sys::fuzz_target;
 use std::ffi::{c_char, CString};
