@@ -13,8 +13,8 @@ import emyzelium as emz
 def main() -> None:
     secret = sys.argv[1] if len(sys.argv) > 1 else emz.keypair()[1]
     port = int(sys.argv[2]) if len(sys.argv) > 2 else emz.DEFAULT_PORT
-    # Empty whitelist: any key may subscribe. Pass public keys to restrict.
-    with emz.Efunguz(secret, port=port) as ef:
+    # Any key may subscribe, explicitly; pass public keys as the whitelist to restrict.
+    with emz.Efunguz(secret, port=port, everyone=True) as ef:
         print(f"publishing on port {ef.port} as {ef.public_key}", flush=True)
         while True:
             ef.emit_etale("clock", [time.strftime("%H:%M:%S").encode(), b"second part"])

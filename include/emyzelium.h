@@ -302,26 +302,9 @@ typedef struct emz_options_t {
    */
   uint64_t heartbeat_ttl_ms;
   /**
-   * Longest CURVE handshake of an ehypha, ms (default 30000).
+   * Longest CURVE handshake, ms (default 30000).
    */
   uint64_t handshake_interval_ms;
-  /**
-   * Longest time a connection to the publish socket may take to pass its handshake
-   * before it is dropped, so idle unauthenticated connections cannot hold fds, ms
-   * (default 10000). Counted in `emz_counters_t.in_failed`.
-   */
-  uint64_t publish_handshake_interval_ms;
-  /**
-   * Largest message the publish socket takes from a peer, bytes, checked before
-   * anything is allocated for it; -1 = no limit (default: the largest subscription,
-   * 1 + the longest title + 1). A larger frame drops the connection.
-   */
-  int64_t publish_max_message_size;
-  /**
-   * At creation the soft open-files limit is raised to at least this, up to the hard
-   * limit (default 65536; 0 leaves the limit alone).
-   */
-  uint64_t min_fd_limit;
   /**
    * IPv6 on every socket.
    */
@@ -330,21 +313,6 @@ typedef struct emz_options_t {
    * Most messages taken from one ehypha in one update, at least 1 (default 100000).
    */
   size_t drain_budget;
-  /**
-   * Most frames taken from one ehypha in one update, parts of unfinished messages
-   * included, at least 1 (default 100000).
-   */
-  size_t drain_frame_budget;
-  /**
-   * Most bytes taken from one ehypha in one update, at least 1; a frame is never
-   * split, so one larger frame still goes whole (default 64 MiB).
-   */
-  size_t drain_byte_budget;
-  /**
-   * Most data parts of one etale; a message with more is dropped and counted in
-   * `emz_stats_t.too_many_parts` (default 4096).
-   */
-  size_t max_parts;
   /**
    * Keep the latest etale of each title and send it to each new subscriber of the
    * title as soon as it subscribes (default true).
@@ -363,6 +331,34 @@ typedef struct emz_options_t {
    * fds per ehypha: turn off for tens of thousands of ehyphae under a low fd limit.
    */
   bool ehypha_monitor;
+  /**
+   * Longest time a connection to the publish socket may take to pass its handshake
+   * before it is dropped, ms (default 10000). Counted in `emz_counters_t.in_failed`.
+   */
+  uint64_t publish_handshake_interval_ms;
+  /**
+   * Largest message the publish socket takes from a peer, bytes, handshake included;
+   * -1 = no limit (default: the largest subscription).
+   */
+  int64_t publish_max_message_size;
+  /**
+   * At creation the soft open-files limit is raised to at least this (up to the hard
+   * limit); 0 leaves it alone (default 65536).
+   */
+  uint64_t min_fd_limit;
+  /**
+   * Most frames taken from one ehypha in one update (default 100000).
+   */
+  size_t drain_frame_budget;
+  /**
+   * Most bytes taken from one ehypha in one update; a frame is never split (default 64 MiB).
+   */
+  size_t drain_byte_budget;
+  /**
+   * Most data parts of one etale; a message with more is dropped and counted in
+   * `emz_stats_t.too_many_parts` (default 4096).
+   */
+  size_t max_parts;
 } emz_options_t;
 
 /**

@@ -214,32 +214,12 @@ pub struct emz_options_t {
     pub heartbeat_timeout_ms: u64,
     /// Time-to-live a subscriber asks of its publisher, ms, at most 6553500 (default 30000).
     pub heartbeat_ttl_ms: u64,
-    /// Longest CURVE handshake of an ehypha, ms (default 30000).
+    /// Longest CURVE handshake, ms (default 30000).
     pub handshake_interval_ms: u64,
-    /// Longest time a connection to the publish socket may take to pass its handshake
-    /// before it is dropped, so idle unauthenticated connections cannot hold fds, ms
-    /// (default 10000). Counted in `emz_counters_t.in_failed`.
-    pub publish_handshake_interval_ms: u64,
-    /// Largest message the publish socket takes from a peer, bytes, checked before
-    /// anything is allocated for it; -1 = no limit (default: the largest subscription,
-    /// 1 + the longest title + 1). A larger frame drops the connection.
-    pub publish_max_message_size: i64,
-    /// At creation the soft open-files limit is raised to at least this, up to the hard
-    /// limit (default 65536; 0 leaves the limit alone).
-    pub min_fd_limit: u64,
     /// IPv6 on every socket.
     pub ipv6: bool,
     /// Most messages taken from one ehypha in one update, at least 1 (default 100000).
     pub drain_budget: usize,
-    /// Most frames taken from one ehypha in one update, parts of unfinished messages
-    /// included, at least 1 (default 100000).
-    pub drain_frame_budget: usize,
-    /// Most bytes taken from one ehypha in one update, at least 1; a frame is never
-    /// split, so one larger frame still goes whole (default 64 MiB).
-    pub drain_byte_budget: usize,
-    /// Most data parts of one etale; a message with more is dropped and counted in
-    /// `emz_stats_t.too_many_parts` (default 4096).
-    pub max_parts: usize,
     /// Keep the latest etale of each title and send it to each new subscriber of the
     /// title as soon as it subscribes (default true).
     pub keep_latest: bool,
@@ -252,6 +232,22 @@ pub struct emz_options_t {
     /// reconnect ehyphae their peer refused (default true). Costs two more sockets and
     /// fds per ehypha: turn off for tens of thousands of ehyphae under a low fd limit.
     pub ehypha_monitor: bool,
+    /// Longest time a connection to the publish socket may take to pass its handshake
+    /// before it is dropped, ms (default 10000). Counted in `emz_counters_t.in_failed`.
+    pub publish_handshake_interval_ms: u64,
+    /// Largest message the publish socket takes from a peer, bytes, handshake included;
+    /// -1 = no limit (default: the largest subscription).
+    pub publish_max_message_size: i64,
+    /// At creation the soft open-files limit is raised to at least this (up to the hard
+    /// limit); 0 leaves it alone (default 65536).
+    pub min_fd_limit: u64,
+    /// Most frames taken from one ehypha in one update (default 100000).
+    pub drain_frame_budget: usize,
+    /// Most bytes taken from one ehypha in one update; a frame is never split (default 64 MiB).
+    pub drain_byte_budget: usize,
+    /// Most data parts of one etale; a message with more is dropped and counted in
+    /// `emz_stats_t.too_many_parts` (default 4096).
+    pub max_parts: usize,
 }
 
 pub(crate) fn ms(d: Duration) -> u64 {

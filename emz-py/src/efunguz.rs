@@ -132,7 +132,7 @@ impl PyEfunguz {
         reconnect_interval_max = None, heartbeat_interval = None, heartbeat_timeout = None,
         heartbeat_ttl = None, handshake_interval = None, ipv6 = false, drain_budget = None,
         retry_unsent = None, keep_latest = None, ehypha_monitor = None, everyone = None,
-        publish_max_message_size = None, publish_handshake_interval = None, min_fd_limit = None,
+        publish_handshake_interval = None, publish_max_message_size = None, min_fd_limit = None,
         drain_frame_budget = None, drain_byte_budget = None, max_parts = None
     ))]
     #[allow(clippy::too_many_arguments)]
@@ -160,8 +160,8 @@ impl PyEfunguz {
         keep_latest: Option<bool>,
         ehypha_monitor: Option<bool>,
         everyone: Option<bool>,
-        publish_max_message_size: Option<i64>,
         publish_handshake_interval: Option<f64>,
+        publish_max_message_size: Option<i64>,
         min_fd_limit: Option<u64>,
         drain_frame_budget: Option<usize>,
         drain_byte_budget: Option<usize>,

@@ -1,7 +1,7 @@
 /* The C face of the Tor tests (tests/tor/peers.py): the `emit` and `listen` subcommands of
  * the Rust `emz`, with the same options (a subset) and the same output, over the C ABI.
  *
- *   emz-c-peer emit --secret S --title T [--port P] [--bind H] [--whitelist K]...
+ *   emz-c-peer emit --secret S --title T [--port P] [--bind H] (--whitelist K... | --everyone)
  *                   [--every MS] [--count N] [--hex] [--tor-control HOST:PORT [--tor-cookie PATH]
  *                   [--onion-key-file F]] [--] [PART]...
  *       prints `ready <port>` (and `onion <service id>` with --tor-control: an ephemeral
@@ -69,7 +69,7 @@ static int cmd_emit(int argc, char **argv) {
     emz_part_t parts[64];
     emz_config_t c;
     emz_efunguz_t *ef = NULL;
-    int a, hex = 0, first_part = argc;
+    int a, hex = 0, everyone = 0, first_part = argc;
     for (a = 0; a < argc; a++) {
         const char *o = argv[a];
         if (strcmp(o, "--") == 0) {
@@ -78,6 +78,10 @@ static int cmd_emit(int argc, char **argv) {
         }
         if (strcmp(o, "--hex") == 0) {
             hex = 1;
+            continue;
+        }
+        if (strcmp(o, "--everyone") == 0) {
+            everyone = 1;
             continue;
         }
         if (a + 1 >= argc) return usage("option without value");
@@ -105,6 +109,8 @@ static int cmd_emit(int argc, char **argv) {
             return usage("unknown option");
     }
     if (!secret || !title) return usage("--secret and --title are required");
+    /* as emz emit: a publisher nobody may read is refused */
+    if (everyone == (nwl > 0)) return usage("give --whitelist KEY... or --everyone (one of them)");
     for (a = first_part; a < argc; a++) {
         if (nparts == 64) return usage("more than 64 parts");
         if (!hex) {
@@ -123,7 +129,7 @@ static int cmd_emit(int argc, char **argv) {
         c.port = (uint16_t)port;
     c.whitelist = nwl ? wl : NULL;
     c.whitelist_len = nwl;
-    c.everyone = nwl == 0; /* the config path admits nobody unless told */
+    c.everyone = everyone != 0;
     if (emz_efunguz_new_with(&c, &ef) != EMZ_OK) {
         fprintf(stderr, "emz-c-peer: %s\n", emz_last_error());
         return 2;

@@ -16,13 +16,15 @@ part as ``-``; with ``--text`` parts are printed as escaped UTF-8 instead of hex
 whose host ends in ``.onion`` is reached through Tor.
 
 SECRET, the own secret key, comes from ``--secret-file PATH`` (the key alone, or the
-``secret: KEY`` line of ``emyzelium keygen``; a file others may read draws a warning),
+``secret: KEY`` line of ``emyzelium keygen``; blank lines and ``#`` comments are skipped;
+a file others may read draws a warning),
 or from ``--secret S`` (which any local user can read in /proc while the command runs:
 prefer the file or the environment), else from the environment variable ``EMZ_SECRET``,
 else a new key is made.
 
 ``emit`` lets subscribe only the ``--whitelist`` keys, or everyone with ``--everyone``;
-with neither, nobody (as the Rust ``emz emit``), which it says on stderr.
+one of them is required (as for the Rust ``emz emit``): it refuses to start a publisher
+nobody may read.
 ``emit`` prints ``ready <port>`` once bound. Its parts come from the arguments (UTF-8, or
 hex with ``--hex``) and are emitted once, or every ``--every`` milliseconds (``--count``
 times, or until interrupted). With ``--stdin`` each line of standard input is emitted as
@@ -138,7 +140,7 @@ def _secret_from_file(path: str) -> str:
             f"chmod 600 {path}",
             file=sys.stderr,
         )
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
     # The output of `emyzelium keygen` works as it is: take its `secret:` line.
     keyed = [ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("secret:")]
     if len(keyed) == 1:
@@ -206,7 +208,8 @@ def cmd_emit(a: argparse.Namespace) -> int:
     if a.everyone and a.whitelist:
         raise _usage("give --whitelist or --everyone, not both")
     if not a.everyone and not a.whitelist:
-        print("emyzelium: no --whitelist and no --everyone: nobody may subscribe", file=sys.stderr)
+        # As the Rust `emz emit`: a publisher nobody may read is a mistake, not a default.
+        raise _usage("nobody could subscribe: give --whitelist KEY (repeatable) for the keys allowed, or --everyone")
     parts = [bytes.fromhex("" if p == "-" else p) if a.hex else p.encode() for p in a.parts]
     with Efunguz(secret, a.whitelist, port=a.port, bind_host=a.bind, everyone=a.everyone) as ef:
         print(f"ready {ef.port}", flush=True)
@@ -283,10 +286,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _secret_options(pe)
     pe.add_argument("--port", type=int, default=60847, help="0 = any free port (default 60847)")
     pe.add_argument("--bind", default="*", help="interface to publish on (default *)")
+    pe.add_argument("--whitelist", action="append", default=[], help="key allowed to subscribe (repeatable)")
     pe.add_argument(
-        "--whitelist", action="append", default=[], help="key allowed to subscribe (repeatable; none: nobody)"
+        "--everyone", action="store_true", help="let every key subscribe; one of --whitelist and --everyone is required"
     )
-    pe.add_argument("--everyone", action="store_true", help="let every key subscribe (instead of --whitelist)")
     pe.add_argument("--title", action="append", required=True, help="title (repeatable)")
     pe.add_argument("--every", type=float, default=None, help="emit every MS milliseconds")
     pe.add_argument("--count", type=int, default=None, help="rounds with --every (default: until interrupted)")
