@@ -319,8 +319,10 @@ typedef struct emz_options_t {
    */
   bool keep_latest;
   /**
-   * When a subscriber's queue is full, hold the etale back and retry the newest of its
-   * title on each update instead of dropping it (default true).
+   * When a subscriber's queue is full, keep the newest etale of each title it missed and
+   * send it to that subscriber alone as soon as it has room, instead of dropping it; the
+   * others are not delayed (default true). With a system libzmq the etale is held back
+   * for everyone and retried on each update instead.
    */
   bool retry_unsent;
   /**
@@ -331,7 +333,7 @@ typedef struct emz_options_t {
   bool ehypha_monitor;
   /**
    * Longest time a connection to the publish socket may take to pass its handshake
-   * before it is dropped, ms (default 10000).
+   * before it is dropped, ms (default 10000). Counted in `emz_counters_t.in_failed`.
    */
   uint64_t publish_handshake_interval_ms;
   /**
@@ -353,7 +355,8 @@ typedef struct emz_options_t {
    */
   size_t drain_byte_budget;
   /**
-   * Most data parts of one etale; a message with more is dropped (default 4096).
+   * Most data parts of one etale; a message with more is dropped and counted in
+   * `emz_stats_t.too_many_parts` (default 4096).
    */
   size_t max_parts;
 } emz_options_t;
@@ -422,6 +425,16 @@ typedef struct emz_counters_t {
    * Connections open now.
    */
   uint64_t in_absorbing;
+  /**
+   * Handshakes on the publish socket that failed: key refused, protocol error (a frame
+   * above `publish_max_message_size` included), or not done within
+   * `publish_handshake_interval_ms`.
+   */
+  uint64_t in_failed;
+  /**
+   * Subscriptions (and unsubscriptions) ignored: not a title and its NUL terminator.
+   */
+  uint64_t bad_subscriptions;
 } emz_counters_t;
 
 /**
@@ -444,6 +457,10 @@ typedef struct emz_stats_t {
    * Dropped: arrived for a paused etale.
    */
   uint64_t paused;
+  /**
+   * Dropped: more data parts than `emz_options_t.max_parts`.
+   */
+  uint64_t too_many_parts;
 } emz_stats_t;
 
 /**
@@ -611,6 +628,17 @@ uint64_t emz_in_permitted(const struct emz_efunguz_t *ef);
  * Connections open now at the publish socket (0 for NULL).
  */
 uint64_t emz_in_absorbing(const struct emz_efunguz_t *ef);
+
+/**
+ * Handshakes at the publish socket that failed: key refused, protocol error or too
+ * slow (0 for NULL).
+ */
+uint64_t emz_in_failed(const struct emz_efunguz_t *ef);
+
+/**
+ * Subscriptions the publish socket ignored as not a title (0 for NULL).
+ */
+uint64_t emz_bad_subscriptions(const struct emz_efunguz_t *ef);
 
 /**
  * What all ehyphae of the efunguz received and dropped so far (deleted ones included).
@@ -839,9 +867,12 @@ enum emz_result_t emz_unpublish_onion(struct emz_efunguz_t *ef);
 /**
  * Publishes `n` parts under `title`, stamped with the current time, to every
  * subscriber of the title. The bytes are only read during the call (no copy needed
- * by the caller); `parts` may be NULL when `n` is 0. Never blocks: when a subscriber's
- * queue is full the etale is kept and sent by a later update (unless a newer one of
- * the same title replaces it first; see `emz_options_t.retry_unsent`).
+ * by the caller); `parts` may be NULL when `n` is 0. Never blocks: the subscribers with
+ * room get it now; for one whose queue is full it is pending as that subscriber's latest
+ * of the title and goes out, during a later update, as soon as that subscriber has room,
+ * unless a newer etale of the title supersedes it first. A full subscriber delays nobody
+ * else (see `emz_options_t.retry_unsent`). `emz_emit_etale_at` tells whether that
+ * happened.
  */
 enum emz_result_t emz_emit_etale(struct emz_efunguz_t *ef,
                                  const char *title,
@@ -850,8 +881,8 @@ enum emz_result_t emz_emit_etale(struct emz_efunguz_t *ef,
 
 /**
  * As `emz_emit_etale` with a `t_out` (µs since the Unix epoch) of your choosing;
- * `*sent_out` (NULL: not wanted) gets false when some subscriber's queue was full and
- * the etale waits for a later update.
+ * `*sent_out` (NULL: not wanted) gets false when the etale could not be queued for at
+ * least one subscriber: it is pending as that subscriber's latest of the title.
  */
 enum emz_result_t emz_emit_etale_at(struct emz_efunguz_t *ef,
                                     const char *title,
@@ -861,7 +892,8 @@ enum emz_result_t emz_emit_etale_at(struct emz_efunguz_t *ef,
                                     bool *sent_out);
 
 /**
- * Titles whose latest etale still waits for room in a subscriber's queue (0 for NULL).
+ * Titles whose latest etale is still pending for some subscriber, waiting for room in
+ * its queue (0 when every subscriber has the latest of every title, and for NULL).
  */
 size_t emz_unsent_etales(const struct emz_efunguz_t *ef);
 

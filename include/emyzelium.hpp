@@ -421,7 +421,9 @@ class Efunguz {
     }
     void unpublish_onion() { detail::check(emz_unpublish_onion(p_)); }
 
-    // publishing: the bytes are only read during the call
+    // publishing: the bytes are only read during the call. Subscribers with room get the
+    // etale now; for one whose queue is full it is pending as that subscriber's latest of
+    // the title and goes out as soon as it has room (a full subscriber delays nobody).
     void emit_etale(const std::string &title, std::initializer_list<Bytes> parts) {
         emit_parts(title, parts.begin(), parts.size());
     }
@@ -432,6 +434,7 @@ class Efunguz {
         std::vector<Bytes> b(parts.begin(), parts.end());
         emit_parts(title, b.data(), b.size());
     }
+    /// Titles whose latest etale is still pending for some subscriber.
     std::size_t unsent_etales() const noexcept { return emz_unsent_etales(p_); }
 
     // the loop
@@ -469,6 +472,8 @@ class Efunguz {
     std::uint64_t in_attempted() const noexcept { return emz_in_attempted(p_); }
     std::uint64_t in_permitted() const noexcept { return emz_in_permitted(p_); }
     std::uint64_t in_absorbing() const noexcept { return emz_in_absorbing(p_); }
+    std::uint64_t in_failed() const noexcept { return emz_in_failed(p_); }
+    std::uint64_t bad_subscriptions() const noexcept { return emz_bad_subscriptions(p_); }
     emz_stats_t stats() const {
         emz_stats_t s;
         detail::check(emz_efunguz_stats(p_, &s));

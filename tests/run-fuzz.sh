@@ -15,7 +15,7 @@ case $SECONDS_EACH in '' | *[!0-9]*)
     ;;
 esac
 
-read -r -a TARGETS <<<"${FUZZ_TARGETS:-emz-core:etale_frames emz-core:subscription emz-core:zap_request}"
+read -r -a TARGETS <<<"${FUZZ_TARGETS:-emz-core:etale_frames emz-core:subscription emz-core:zap_request emz-capi:c_arguments}"
 
 if ! cargo +nightly --version >/dev/null 2>&1; then
     echo "fuzz: a nightly toolchain is needed (rustup toolchain install nightly)" >&2

@@ -239,8 +239,7 @@ pub(crate) unsafe fn with_ef_ref(ef: *const emz_efunguz_t, f: impl FnOnce(&emz_e
 pub unsafe extern "C" fn emz_counters(ef: *const emz_efunguz_t, out: *mut emz_counters_t) -> emz_result_t {
     with_ef_ref(ef, |h| {
         let c = h.ef.counters();
-        *out_arg(out, "out")? =
-            emz_counters_t { in_attempted: c.in_attempted, in_permitted: c.in_permitted, in_absorbing: c.in_absorbing };
+        *out_arg(out, "out")? = emz_counters_t::from(c);
         Ok(())
     })
 }
@@ -261,6 +260,19 @@ pub unsafe extern "C" fn emz_in_permitted(ef: *const emz_efunguz_t) -> u64 {
 #[no_mangle]
 pub unsafe extern "C" fn emz_in_absorbing(ef: *const emz_efunguz_t) -> u64 {
     ef.as_ref().map_or(0, |h| h.ef.in_absorbing())
+}
+
+/// Handshakes at the publish socket that failed: key refused, protocol error or too
+/// slow (0 for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn emz_in_failed(ef: *const emz_efunguz_t) -> u64 {
+    ef.as_ref().map_or(0, |h| h.ef.counters().in_failed)
+}
+
+/// Subscriptions the publish socket ignored as not a title (0 for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn emz_bad_subscriptions(ef: *const emz_efunguz_t) -> u64 {
+    ef.as_ref().map_or(0, |h| h.ef.counters().bad_subscriptions)
 }
 
 /// What all ehyphae of the efunguz received and dropped so far (deleted ones included).

@@ -9,9 +9,12 @@ use std::ffi::c_char;
 
 /// Publishes `n` parts under `title`, stamped with the current time, to every
 /// subscriber of the title. The bytes are only read during the call (no copy needed
-/// by the caller); `parts` may be NULL when `n` is 0. Never blocks: when a subscriber's
-/// queue is full the etale is kept and sent by a later update (unless a newer one of
-/// the same title replaces it first; see `emz_options_t.retry_unsent`).
+/// by the caller); `parts` may be NULL when `n` is 0. Never blocks: the subscribers with
+/// room get it now; for one whose queue is full it is pending as that subscriber's latest
+/// of the title and goes out, during a later update, as soon as that subscriber has room,
+/// unless a newer etale of the title supersedes it first. A full subscriber delays nobody
+/// else (see `emz_options_t.retry_unsent`). `emz_emit_etale_at` tells whether that
+/// happened.
 #[no_mangle]
 pub unsafe extern "C" fn emz_emit_etale(
     ef: *mut emz_efunguz_t,
@@ -26,8 +29,8 @@ pub unsafe extern "C" fn emz_emit_etale(
 }
 
 /// As `emz_emit_etale` with a `t_out` (µs since the Unix epoch) of your choosing;
-/// `*sent_out` (NULL: not wanted) gets false when some subscriber's queue was full and
-/// the etale waits for a later update.
+/// `*sent_out` (NULL: not wanted) gets false when the etale could not be queued for at
+/// least one subscriber: it is pending as that subscriber's latest of the title.
 #[no_mangle]
 pub unsafe extern "C" fn emz_emit_etale_at(
     ef: *mut emz_efunguz_t,
@@ -46,7 +49,8 @@ pub unsafe extern "C" fn emz_emit_etale_at(
     })
 }
 
-/// Titles whose latest etale still waits for room in a subscriber's queue (0 for NULL).
+/// Titles whose latest etale is still pending for some subscriber, waiting for room in
+/// its queue (0 when every subscriber has the latest of every title, and for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn emz_unsent_etales(ef: *const emz_efunguz_t) -> usize {
     ef.as_ref().map_or(0, |h| quiet(0, || h.ef.unsent_etales()))

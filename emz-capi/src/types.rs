@@ -142,6 +142,24 @@ pub struct emz_counters_t {
     pub in_permitted: u64,
     /// Connections open now.
     pub in_absorbing: u64,
+    /// Handshakes on the publish socket that failed: key refused, protocol error (a frame
+    /// above `publish_max_message_size` included), or not done within
+    /// `publish_handshake_interval_ms`.
+    pub in_failed: u64,
+    /// Subscriptions (and unsubscriptions) ignored: not a title and its NUL terminator.
+    pub bad_subscriptions: u64,
+}
+
+impl From<emyzelium::Counters> for emz_counters_t {
+    fn from(c: emyzelium::Counters) -> Self {
+        emz_counters_t {
+            in_attempted: c.in_attempted,
+            in_permitted: c.in_permitted,
+            in_absorbing: c.in_absorbing,
+            in_failed: c.in_failed,
+            bad_subscriptions: c.bad_subscriptions,
+        }
+    }
 }
 
 /// What ehyphae received and dropped.
@@ -156,11 +174,19 @@ pub struct emz_stats_t {
     pub unknown_title: u64,
     /// Dropped: arrived for a paused etale.
     pub paused: u64,
+    /// Dropped: more data parts than `emz_options_t.max_parts`.
+    pub too_many_parts: u64,
 }
 
 impl From<emyzelium::Stats> for emz_stats_t {
     fn from(s: emyzelium::Stats) -> Self {
-        emz_stats_t { received: s.received, malformed: s.malformed, unknown_title: s.unknown_title, paused: s.paused }
+        emz_stats_t {
+            received: s.received,
+            malformed: s.malformed,
+            unknown_title: s.unknown_title,
+            paused: s.paused,
+            too_many_parts: s.too_many_parts,
+        }
     }
 }
 
@@ -197,15 +223,17 @@ pub struct emz_options_t {
     /// Keep the latest etale of each title and send it to each new subscriber of the
     /// title as soon as it subscribes (default true).
     pub keep_latest: bool,
-    /// When a subscriber's queue is full, hold the etale back and retry the newest of its
-    /// title on each update instead of dropping it (default true).
+    /// When a subscriber's queue is full, keep the newest etale of each title it missed and
+    /// send it to that subscriber alone as soon as it has room, instead of dropping it; the
+    /// others are not delayed (default true). With a system libzmq the etale is held back
+    /// for everyone and retried on each update instead.
     pub retry_unsent: bool,
     /// Watch each ehypha's connection with a monitor, for `emz_ehypha_state`, and
     /// reconnect ehyphae their peer refused (default true). Costs two more sockets and
     /// fds per ehypha: turn off for tens of thousands of ehyphae under a low fd limit.
     pub ehypha_monitor: bool,
     /// Longest time a connection to the publish socket may take to pass its handshake
-    /// before it is dropped, ms (default 10000).
+    /// before it is dropped, ms (default 10000). Counted in `emz_counters_t.in_failed`.
     pub publish_handshake_interval_ms: u64,
     /// Largest message the publish socket takes from a peer, bytes, handshake included;
     /// -1 = no limit (default: the largest subscription).
@@ -217,7 +245,8 @@ pub struct emz_options_t {
     pub drain_frame_budget: usize,
     /// Most bytes taken from one ehypha in one update; a frame is never split (default 64 MiB).
     pub drain_byte_budget: usize,
-    /// Most data parts of one etale; a message with more is dropped (default 4096).
+    /// Most data parts of one etale; a message with more is dropped and counted in
+    /// `emz_stats_t.too_many_parts` (default 4096).
     pub max_parts: usize,
 }
 
@@ -225,64 +254,56 @@ pub(crate) fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-impl From<&Options> for emz_options_t {
-    fn from(o: &Options) -> Self {
-        emz_options_t {
-            io_threads: o.io_threads,
-            max_sockets: o.max_sockets,
-            send_hwm: o.send_hwm,
-            recv_hwm: o.recv_hwm,
-            max_message_size: o.max_message_size,
-            reconnect_interval_ms: ms(o.reconnect_interval),
-            reconnect_interval_max_ms: ms(o.reconnect_interval_max),
-            heartbeat_interval_ms: ms(o.heartbeat_interval),
-            heartbeat_timeout_ms: ms(o.heartbeat_timeout),
-            heartbeat_ttl_ms: ms(o.heartbeat_ttl),
-            handshake_interval_ms: ms(o.handshake_interval),
-            ipv6: o.ipv6,
-            drain_budget: o.drain_budget,
-            keep_latest: o.keep_latest,
-            retry_unsent: o.retry_unsent,
-            ehypha_monitor: o.ehypha_monitor,
-            publish_handshake_interval_ms: ms(o.publish_handshake_interval),
-            publish_max_message_size: o.publish_max_message_size,
-            min_fd_limit: o.min_fd_limit,
-            drain_frame_budget: o.drain_frame_budget,
-            drain_byte_budget: o.drain_byte_budget,
-            max_parts: o.max_parts,
+/// The one table of options: each C field beside its core field, plain (same type) or
+/// `ms` (a `Duration` in milliseconds). Both conversions come from it, and the tests
+/// check that it names every field of the core's `Options`.
+macro_rules! options_table {
+    ($($kind:ident $c:ident = $core:ident;)*) => {
+        impl From<&Options> for emz_options_t {
+            fn from(o: &Options) -> Self {
+                emz_options_t { $($c: options_table!(@to $kind o.$core),)* }
+            }
         }
-    }
+
+        impl From<&emz_options_t> for Options {
+            fn from(o: &emz_options_t) -> Self {
+                // Options is non-exhaustive: start from the defaults, so options the C
+                // face does not know yet keep them.
+                let mut r = Options::default();
+                $(r.$core = options_table!(@from $kind o.$c);)*
+                r
+            }
+        }
+    };
+    (@to plain $v:expr) => { $v };
+    (@to ms $v:expr) => { ms($v) };
+    (@from plain $v:expr) => { $v };
+    (@from ms $v:expr) => { Duration::from_millis($v) };
 }
 
-impl From<&emz_options_t> for Options {
-    fn from(o: &emz_options_t) -> Self {
-        // Options is non-exhaustive: start from the defaults, so options the C face
-        // does not know yet keep them.
-        let mut r = Options::default();
-        r.io_threads = o.io_threads;
-        r.max_sockets = o.max_sockets;
-        r.send_hwm = o.send_hwm;
-        r.recv_hwm = o.recv_hwm;
-        r.max_message_size = o.max_message_size;
-        r.reconnect_interval = Duration::from_millis(o.reconnect_interval_ms);
-        r.reconnect_interval_max = Duration::from_millis(o.reconnect_interval_max_ms);
-        r.heartbeat_interval = Duration::from_millis(o.heartbeat_interval_ms);
-        r.heartbeat_timeout = Duration::from_millis(o.heartbeat_timeout_ms);
-        r.heartbeat_ttl = Duration::from_millis(o.heartbeat_ttl_ms);
-        r.handshake_interval = Duration::from_millis(o.handshake_interval_ms);
-        r.ipv6 = o.ipv6;
-        r.drain_budget = o.drain_budget;
-        r.keep_latest = o.keep_latest;
-        r.retry_unsent = o.retry_unsent;
-        r.ehypha_monitor = o.ehypha_monitor;
-        r.publish_handshake_interval = Duration::from_millis(o.publish_handshake_interval_ms);
-        r.publish_max_message_size = o.publish_max_message_size;
-        r.min_fd_limit = o.min_fd_limit;
-        r.drain_frame_budget = o.drain_frame_budget;
-        r.drain_byte_budget = o.drain_byte_budget;
-        r.max_parts = o.max_parts;
-        r
-    }
+options_table! {
+    plain io_threads = io_threads;
+    plain max_sockets = max_sockets;
+    plain send_hwm = send_hwm;
+    plain recv_hwm = recv_hwm;
+    plain max_message_size = max_message_size;
+    ms reconnect_interval_ms = reconnect_interval;
+    ms reconnect_interval_max_ms = reconnect_interval_max;
+    ms heartbeat_interval_ms = heartbeat_interval;
+    ms heartbeat_timeout_ms = heartbeat_timeout;
+    ms heartbeat_ttl_ms = heartbeat_ttl;
+    ms handshake_interval_ms = handshake_interval;
+    ms publish_handshake_interval_ms = publish_handshake_interval;
+    plain publish_max_message_size = publish_max_message_size;
+    plain min_fd_limit = min_fd_limit;
+    plain ipv6 = ipv6;
+    plain drain_budget = drain_budget;
+    plain drain_frame_budget = drain_frame_budget;
+    plain drain_byte_budget = drain_byte_budget;
+    plain max_parts = max_parts;
+    plain keep_latest = keep_latest;
+    plain retry_unsent = retry_unsent;
+    plain ehypha_monitor = ehypha_monitor;
 }
 
 /// Everything `emz_efunguz_new_with` needs; fill with `emz_config_init`, then change
@@ -328,5 +349,76 @@ mod tests {
         }
         assert_eq!(state_name(-1), None);
         assert_eq!(state_name(STATES.len() as c_int), None);
+    }
+
+    /// `Name { a: 1, b: 2ms }` (a derived `Debug`) as (name, value) pairs; no value here
+    /// holds ", " or ": ".
+    fn debug_fields(debug: &str) -> Vec<(String, String)> {
+        let inner = debug.split_once(" { ").expect("a struct").1.trim_end_matches(" }");
+        inner
+            .split(", ")
+            .map(|f| {
+                let (k, v) = f.split_once(": ").expect("name: value");
+                (k.to_string(), v.to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_c_defaults_equal_the_core_defaults_field_by_field() {
+        let core = Options::default();
+        let mut c = std::mem::MaybeUninit::<emz_options_t>::uninit();
+        unsafe { crate::efunguz::emz_options_default(c.as_mut_ptr()) };
+        let c = unsafe { c.assume_init() };
+        let c_fields = debug_fields(&format!("{c:?}"));
+        let core_fields = debug_fields(&format!("{core:?}"));
+        assert_eq!(c_fields.len(), core_fields.len(), "emz_options_t and Options differ in their fields");
+        for (name, value) in &core_fields {
+            // A Duration is the C field `<name>_ms`, in milliseconds.
+            let (c_name, c_value) = match c_fields.iter().find(|(k, _)| k == name) {
+                Some((k, v)) => (k.clone(), v.clone()),
+                None => {
+                    let k = format!("{name}_ms");
+                    let v = c_fields.iter().find(|(n, _)| *n == k).unwrap_or_else(|| panic!("no C field for {name}"));
+                    (k, format!("{:?}", Duration::from_millis(v.1.parse().expect("milliseconds"))))
+                }
+            };
+            assert_eq!(&c_value, value, "{c_name} (C) vs {name} (core)");
+        }
+        assert_eq!(Options::from(&c), core);
+    }
+
+    #[test]
+    fn every_c_option_reaches_the_core_and_comes_back() {
+        let mut c = emz_options_t::from(&Options::default());
+        c.io_threads = 3;
+        c.max_sockets = 100;
+        c.send_hwm = 7;
+        c.recv_hwm = 8;
+        c.max_message_size = 9;
+        c.reconnect_interval_ms = 11;
+        c.reconnect_interval_max_ms = 12;
+        c.heartbeat_interval_ms = 13;
+        c.heartbeat_timeout_ms = 14;
+        c.heartbeat_ttl_ms = 15;
+        c.handshake_interval_ms = 16;
+        c.publish_handshake_interval_ms = 17;
+        c.publish_max_message_size = 18;
+        c.min_fd_limit = 19;
+        c.ipv6 = true;
+        c.drain_budget = 20;
+        c.drain_frame_budget = 21;
+        c.drain_byte_budget = 22;
+        c.max_parts = 23;
+        c.keep_latest = false;
+        c.retry_unsent = false;
+        c.ehypha_monitor = false;
+        let core = Options::from(&c);
+        assert_eq!(core.publish_handshake_interval, Duration::from_millis(17));
+        assert_eq!((core.publish_max_message_size, core.min_fd_limit), (18, 19));
+        assert_eq!((core.drain_frame_budget, core.drain_byte_budget, core.max_parts), (21, 22, 23));
+        // Every field differs from its default, so a field the table misses comes back
+        // as its default and the Debug texts differ.
+        assert_eq!(format!("{:?}", emz_options_t::from(&core)), format!("{c:?}"));
     }
 }

@@ -982,6 +982,79 @@ static void test_monitor_off(void) {
     emz_efunguz_free(ea);
 }
 
+/* The options, counters and stats the core added: a subscriber with max_parts 2 drops a
+ * 3-part etale and counts it; a stranger's refused handshake is counted as in_failed. */
+static void test_limits_and_counters(void) {
+    keypair a = new_keys(), b = new_keys(), stranger = new_keys();
+    emz_efunguz_t *ea = make_ef(&a, b.pub);
+    emz_efunguz_t *eb = NULL, *es = make_ef(&stranger, NULL);
+    emz_ehypha_t *eh = NULL, *esh = NULL;
+    emz_etale_t *et = NULL;
+    emz_options_t o;
+    emz_config_t c;
+    emz_part_t three[3];
+    emz_stats_t st;
+    emz_counters_t cnt;
+    const emz_part_t *got = NULL;
+    size_t n = 0;
+    double t0;
+
+    emz_options_default(&o);
+    CHECK(o.publish_handshake_interval_ms == 10000 && o.min_fd_limit == 65536 && o.max_parts == 4096);
+    CHECK(o.drain_frame_budget == 100000 && o.drain_byte_budget == (size_t)64 << 20);
+    CHECK(o.publish_max_message_size > 2);
+    emz_config_init(&c, b.sec);
+    c.any_port = true;
+    c.bind_host = "127.0.0.1";
+    c.everyone = true;
+    c.options.max_parts = 2;
+    c.options.drain_frame_budget = 7;
+    c.options.drain_byte_budget = 1000;
+    c.options.publish_handshake_interval_ms = 3000;
+    c.options.publish_max_message_size = 300;
+    c.options.min_fd_limit = 0;
+    CHECK_RC(emz_efunguz_new_with(&c, &eb), EMZ_OK);
+    CHECK_RC(emz_efunguz_options(eb, &o), EMZ_OK);
+    CHECK(o.max_parts == 2 && o.drain_frame_budget == 7 && o.drain_byte_budget == 1000);
+    CHECK(o.publish_handshake_interval_ms == 3000 && o.publish_max_message_size == 300 && o.min_fd_limit == 0);
+
+    three[0] = part_of("one");
+    three[1] = part_of("two");
+    three[2] = part_of("three");
+    CHECK_RC(emz_add_ehypha_direct(eb, a.pub, "127.0.0.1", emz_efunguz_port(ea), &eh), EMZ_OK);
+    CHECK_RC(emz_ehypha_add_etale(eh, "t", &et), EMZ_OK);
+    CHECK(pump(ea, eb, "t", three, 2, et, 15.0));
+    CHECK_RC(emz_efunguz_stats(eb, &st), EMZ_OK);
+    CHECK(st.too_many_parts == 0);
+    CHECK_RC(emz_emit_etale(ea, "t", three, 3), EMZ_OK);
+    t0 = now_s();
+    do {
+        emz_update(ea, NULL);
+        emz_wait(eb, 10, NULL);
+        CHECK_RC(emz_efunguz_stats(eb, &st), EMZ_OK);
+    } while (st.too_many_parts == 0 && now_s() - t0 < 10);
+    CHECK(st.too_many_parts == 1);
+    CHECK_RC(emz_ehypha_stats(eh, &st), EMZ_OK);
+    CHECK(st.too_many_parts == 1);
+    CHECK_RC(emz_etale_parts(et, &got, &n, NULL, NULL), EMZ_OK);
+    CHECK(n == 2); /* the dropped etale left the last one alone */
+
+    CHECK_RC(emz_add_ehypha_direct(es, a.pub, "127.0.0.1", emz_efunguz_port(ea), &esh), EMZ_OK);
+    t0 = now_s();
+    while (emz_in_failed(ea) == 0 && now_s() - t0 < 10) {
+        emz_wait(ea, 10, NULL);
+        emz_update(es, NULL);
+    }
+    CHECK(emz_in_failed(ea) >= 1);
+    CHECK_RC(emz_counters(ea, &cnt), EMZ_OK);
+    CHECK(cnt.in_failed == emz_in_failed(ea) && cnt.bad_subscriptions == emz_bad_subscriptions(ea));
+    CHECK(cnt.bad_subscriptions == 0);
+    CHECK(emz_in_failed(NULL) == 0 && emz_bad_subscriptions(NULL) == 0);
+    emz_efunguz_free(es);
+    emz_efunguz_free(eb);
+    emz_efunguz_free(ea);
+}
+
 /* ---- onion service through a scripted Tor control port ----------------------------------- */
 
 /* Speaks just enough of Tor's control protocol (PROTOCOLINFO, AUTHENTICATE with a cookie of
@@ -1177,6 +1250,7 @@ int main(int argc, char **argv) {
     test_extremes();
     test_view_lifetime();
     test_monitor_off();
+    test_limits_and_counters();
     test_onion();
     test_cycles(quick ? 6 : 30);
     printf("\ncapi-test: %d passed, %d failed\n", passed, failed);

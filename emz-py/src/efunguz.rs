@@ -35,6 +35,14 @@ pub(crate) fn option_fields() -> Vec<String> {
 /// ``None`` or ``[]`` admits nobody until keys are added or :meth:`allow_everyone` is
 /// called. Removing keys never widens access, and removed keys lose their live sessions
 /// by the next :meth:`update`.
+///
+/// The keyword options are the core's ``Options``, durations in seconds; among them,
+/// limits against hostile peers: ``publish_handshake_interval`` (longest handshake at the
+/// publish socket, 10 s), ``publish_max_message_size`` (largest message a subscriber may
+/// send, bytes; -1 = none; default the largest subscription), ``min_fd_limit`` (the soft
+/// open-files limit is raised to at least this; 0 leaves it), ``drain_frame_budget`` and
+/// ``drain_byte_budget`` (most frames and bytes taken from one ehypha per update) and
+/// ``max_parts`` (more data parts drop the etale, counted in ``Stats.too_many_parts``).
 #[pyclass(module = "emyzelium._emyzelium", name = "Efunguz", frozen, weakref)]
 pub struct PyEfunguz {
     owner: ThreadId,
@@ -389,9 +397,12 @@ impl PyEfunguz {
 
     /// Publishes ``parts`` (bytes-like objects: bytes, bytearray, memoryview, numpy
     /// arrays…, read in place, never copied here) under ``title``, stamped with the
-    /// current time or with ``t_out`` (µs since the Unix epoch). Returns ``False`` when
-    /// a subscriber's queue was full (the etale is then retried by later updates unless
-    /// ``retry_unsent=False`` or a newer one of the title replaces it).
+    /// current time or with ``t_out`` (µs since the Unix epoch). Never blocks. Returns
+    /// ``False`` when the etale could not be queued for at least one subscriber (its
+    /// queue is full): it is then pending as that subscriber's latest of the title and
+    /// goes out, during a later update, as soon as that subscriber has room, unless a
+    /// newer etale of the title supersedes it first. The others got it now: a full
+    /// subscriber delays nobody (see ``retry_unsent``).
     #[pyo3(signature = (title, parts = None, t_out = None))]
     fn emit_etale(
         &self,
@@ -431,7 +442,8 @@ impl PyEfunguz {
         })
     }
 
-    /// Titles whose latest etale still waits for room in a subscriber's queue.
+    /// Titles whose latest etale is still pending for some subscriber, waiting for room
+    /// in its queue (0 when every subscriber has the latest of every title).
     #[getter]
     fn unsent_etales(&self, py: Python<'_>) -> PyResult<usize> {
         self.with(py, |ef| Ok(ef.unsent_etales()))
@@ -566,6 +578,21 @@ impl PyEfunguz {
     #[getter]
     fn in_absorbing(&self, py: Python<'_>) -> PyResult<u64> {
         self.with(py, |ef| Ok(ef.in_absorbing()))
+    }
+
+    /// Handshakes at the publish socket that failed: key refused, protocol error (a frame
+    /// above ``publish_max_message_size`` included), or not done within
+    /// ``publish_handshake_interval``.
+    #[getter]
+    fn in_failed(&self, py: Python<'_>) -> PyResult<u64> {
+        self.with(py, |ef| Ok(ef.counters().in_failed))
+    }
+
+    /// Subscriptions (and unsubscriptions) the publish socket ignored because they are
+    /// not a title and its NUL terminator.
+    #[getter]
+    fn bad_subscriptions(&self, py: Python<'_>) -> PyResult<u64> {
+        self.with(py, |ef| Ok(ef.counters().bad_subscriptions))
     }
 
     /// What all ehyphae received and dropped so far (deleted ones included).

@@ -15,11 +15,19 @@ pub struct PyStats {
     unknown_title: u64,
     /// Dropped: for a paused etale.
     paused: u64,
+    /// Dropped: more data parts than ``max_parts``.
+    too_many_parts: u64,
 }
 
 impl From<emz::Stats> for PyStats {
     fn from(s: emz::Stats) -> Self {
-        PyStats { received: s.received, malformed: s.malformed, unknown_title: s.unknown_title, paused: s.paused }
+        PyStats {
+            received: s.received,
+            malformed: s.malformed,
+            unknown_title: s.unknown_title,
+            paused: s.paused,
+            too_many_parts: s.too_many_parts,
+        }
     }
 }
 
@@ -27,8 +35,8 @@ impl From<emz::Stats> for PyStats {
 impl PyStats {
     fn __repr__(&self) -> String {
         format!(
-            "Stats(received={}, malformed={}, unknown_title={}, paused={})",
-            self.received, self.malformed, self.unknown_title, self.paused
+            "Stats(received={}, malformed={}, unknown_title={}, paused={}, too_many_parts={})",
+            self.received, self.malformed, self.unknown_title, self.paused, self.too_many_parts
         )
     }
 }

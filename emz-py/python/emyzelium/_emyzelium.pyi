@@ -56,6 +56,10 @@ class Stats:
     def unknown_title(self) -> int: ...
     @property
     def paused(self) -> int: ...
+    @property
+    def too_many_parts(self) -> int:
+        """Dropped: more data parts than ``max_parts``."""
+
     def __eq__(self, value: object, /) -> bool: ...
     def __ne__(self, value: object, /) -> bool: ...
 
@@ -146,9 +150,15 @@ class Efunguz:
     def ehyphae(self) -> list[Ehypha]: ...
     def __len__(self) -> int: ...
     def __contains__(self, public_key: str, /) -> bool: ...
-    def emit_etale(self, title: str, parts: Iterable[Buffer] | None = None, t_out: int | None = None) -> bool: ...
+    def emit_etale(self, title: str, parts: Iterable[Buffer] | None = None, t_out: int | None = None) -> bool:
+        """Never blocks. ``False`` when the etale could not be queued for at least one
+        subscriber: it is pending as that subscriber's latest of the title and goes out as
+        soon as that subscriber has room; the others got it now."""
+
     @property
-    def unsent_etales(self) -> int: ...
+    def unsent_etales(self) -> int:
+        """Titles whose latest etale is still pending for some subscriber."""
+
     def publish_onion(
         self,
         control: str = "127.0.0.1:9051",
@@ -169,6 +179,14 @@ class Efunguz:
     def in_permitted(self) -> int: ...
     @property
     def in_absorbing(self) -> int: ...
+    @property
+    def in_failed(self) -> int:
+        """Handshakes at the publish socket that failed: refused, protocol error, too slow."""
+
+    @property
+    def bad_subscriptions(self) -> int:
+        """Subscriptions the publish socket ignored because they are not a title."""
+
     @property
     def stats(self) -> Stats: ...
 
