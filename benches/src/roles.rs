@@ -24,7 +24,10 @@ pub struct EmzPub(Efunguz);
 
 impl EmzPub {
     pub fn new(secret: &str, wl: &[String], io_threads: Option<i32>) -> Self {
-        let mut b = Efunguz::builder(secret).whitelist(wl).bind_host(HOST).any_port();
+        // No key given: open to everyone, as raw's ZAP handler with an empty list is.
+        let b = Efunguz::builder(secret);
+        let b = if wl.is_empty() { b.allow_everyone() } else { b.whitelist(wl) };
+        let mut b = b.bind_host(HOST).any_port();
         if let Some(n) = io_threads {
             b = b.io_threads(n);
         }

@@ -34,7 +34,7 @@ impl P {
             }
             P::Raw { _ctx: ctx, sock: s, port }
         } else {
-            let mut b = Efunguz::builder(secret).bind_host(HOST).any_port();
+            let mut b = Efunguz::builder(secret).allow_everyone().bind_host(HOST).any_port();
             if send_hwm > 0 {
                 b = b.send_hwm(send_hwm);
             }

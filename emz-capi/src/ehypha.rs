@@ -1,13 +1,13 @@
 //! `emz_ehypha_t`, the borrowed view of one subscription to a peer, and its etales.
 
 use crate::efunguz::{emz_efunguz_t, with_ef};
-use emyzelium::Address;
 use crate::error::{null, Fail, Res};
 use crate::etale::emz_etale_t;
 use crate::ffi::{key_arg, out_arg, str_arg, to_cstring};
 use crate::panic::{quiet, run};
 use crate::result::emz_result_t::{self, *};
 use crate::types::{emz_ehypha_state_t, emz_stats_t, state_name, state_of};
+use emyzelium::Address;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::ptr;

@@ -62,6 +62,7 @@ static emz_efunguz_t *make_ef(int send_hwm, int recv_hwm) {
     emz_config_init(&c, sec);
     c.any_port = true;
     c.bind_host = "127.0.0.1";
+    c.everyone = true; /* the config path admits nobody unless told */
     if (send_hwm > 0) {
         c.options.send_hwm = send_hwm;
     }
