@@ -1,26 +1,11 @@
 //! One update takes a bounded amount from each ehypha, whatever the peer sends, and an
 //! ehypha holds only the latest etale (plus the one still arriving).
 mod common;
+use common::raw_peer::{raw_publisher, send};
 use common::*;
-use emyzelium::raw::{self, Context, Socket};
-use emyzelium::{z85_decode, Efunguz};
+use emyzelium::raw::{Context, Socket};
+use emyzelium::Efunguz;
 use std::time::{Duration, Instant};
-
-fn raw_publisher(secret: &str) -> (Context, Socket, u16) {
-    let ctx = Context::new().unwrap();
-    let s = ctx.socket(raw::ZMQ_PUB).unwrap();
-    s.set_i32(raw::ZMQ_CURVE_SERVER, 1).unwrap();
-    s.set_bytes(raw::ZMQ_CURVE_SECRETKEY, &z85_decode(secret).unwrap()).unwrap();
-    s.bind("tcp://127.0.0.1:*").unwrap();
-    let port = s.last_endpoint().unwrap().rsplit(':').next().unwrap().parse().unwrap();
-    (ctx, s, port)
-}
-
-fn send(s: &Socket, frames: &[&[u8]]) {
-    for (i, f) in frames.iter().enumerate() {
-        assert!(s.send(f, i + 1 < frames.len()).unwrap());
-    }
-}
 
 fn t_out(b: &Efunguz, key: &str) -> i64 {
     b.get_ehypha(key).unwrap().get_etale("t").unwrap().t_out()

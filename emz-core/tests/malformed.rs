@@ -1,25 +1,8 @@
 //! A raw CURVE publisher (not an efunguz) injects malformed messages: each is dropped
 //! and counted, nothing panics, good etales around them still arrive.
 mod common;
+use common::raw_peer::{raw_publisher, send};
 use common::*;
-use emyzelium::raw::{self, Context, Socket};
-use emyzelium::z85_decode;
-
-fn raw_publisher(secret: &str) -> (Context, Socket, u16) {
-    let ctx = Context::new().unwrap();
-    let s = ctx.socket(raw::ZMQ_PUB).unwrap();
-    s.set_i32(raw::ZMQ_CURVE_SERVER, 1).unwrap();
-    s.set_bytes(raw::ZMQ_CURVE_SECRETKEY, &z85_decode(secret).unwrap()).unwrap();
-    s.bind("tcp://127.0.0.1:*").unwrap();
-    let port = s.last_endpoint().unwrap().rsplit(':').next().unwrap().parse().unwrap();
-    (ctx, s, port)
-}
-
-fn send(s: &Socket, frames: &[&[u8]]) {
-    for (i, f) in frames.iter().enumerate() {
-        assert!(s.send(f, i + 1 < frames.len()).unwrap());
-    }
-}
 
 #[test]
 fn malformed_messages_are_dropped_and_counted() {
