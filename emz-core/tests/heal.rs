@@ -77,6 +77,16 @@ fn stranger(listener: TcpListener, reply: &'static [u8]) -> (Arc<AtomicBool>, Jo
     (stop, handle)
 }
 
+/// Updates `b` for `span`, recording the states its ehypha to `key` goes through.
+fn watch(b: &mut Efunguz, key: &str, span: Duration, seen: &mut Vec<EhyphaState>) {
+    let t0 = Instant::now();
+    while t0.elapsed() < span {
+        b.update().unwrap();
+        note(seen, state(b, key));
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// A stranger holds the peer's port, then the real publisher binds it.
 fn stranger_then_publisher(reply: &'static [u8]) -> Vec<EhyphaState> {
     let (ka, kb) = (keys(), keys());
@@ -88,12 +98,7 @@ fn stranger_then_publisher(reply: &'static [u8]) -> Vec<EhyphaState> {
     let (stop, handle) = stranger(listener, reply);
     let mut seen = Vec::new();
     // Long enough for several backoff caps (200 ms here).
-    let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_millis(800) {
-        b.update().unwrap();
-        note(&mut seen, state(&b, &ka.public));
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    watch(&mut b, &ka.public, Duration::from_millis(800), &mut seen);
     stop.store(true, Ordering::Relaxed);
     let served = handle.join().unwrap();
     assert!(served >= 1, "the stranger was never reached: {seen:?}");
@@ -193,12 +198,7 @@ fn heals_after_the_peer_vanishes_for_a_while() {
     assert!(deliver(&mut a, &mut b, &ka.public, 1, &mut seen), "{seen:?}");
     drop(a);
     // Gone for several backoff caps (200 ms here): libzmq keeps retrying meanwhile.
-    let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_millis(1000) {
-        b.update().unwrap();
-        note(&mut seen, state(&b, &ka.public));
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    watch(&mut b, &ka.public, Duration::from_millis(1000), &mut seen);
     assert!(seen.contains(&EhyphaState::Retrying), "{seen:?}");
     let mut a = start(&ka, port);
     assert!(deliver(&mut a, &mut b, &ka.public, 2, &mut seen), "{seen:?}");
