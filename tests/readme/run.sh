@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # README's marked recipes, run as written (tests/readme/test_readme.py; markers: recipes.py),
-# and the Life demos of the three faces in a pseudo-terminal (test_life_terminal.py). Builds
+# the Life demos of the three faces in a pseudo-terminal (test_life_terminal.py), and the time
+# limit every step of the test command runs under (test_bounded.py). Builds
 # what they run, then runs pytest with the Python of the wheel's fresh venv (tests/run-py.sh
 # makes it), whose bin/ (the `emyzelium` command) comes first on PATH as after a pip install.
 # Arguments go to pytest: bash tests/readme/run.sh -k life
