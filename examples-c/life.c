@@ -6,14 +6,17 @@
  * u16 little-endian, then one byte per cell) and the empty-title etale (its description,
  * e.g. "Mary, B3/S23"), and subscribes to both of the other realms.
  *
- *   life [--realm alien|john|mary] [--base-port P] [--height H --width W]
+ *   life [--realm alien|john|mary] [--base-port P] [--height H --width W | --fit]
  *   life --headless FRAMES [--realm NAME] [--base-port P] [--linger SECS]
  *
- * Play Mary in C against Alien and John in Rust:
- *   cargo run --example life -- --headless 100000 --realms alien,john &
+ * Play Mary in C against Alien and John in Rust (--linger: they keep publishing after
+ * their own check passed, for as long as you play):
+ *   cargo run --example life -- --headless 100000 --realms alien,john --linger 3600 &
  *   target/capi/bin/life --realm mary
  * Keys: 1/2 import a peer's zone into your left third, A autoemit, E emit once, P pause/
- * resume receiving, arrows + space edit, T run/stop, C clear, R random, Q quit.
+ * resume receiving, arrows + space edit, T run/stop, C clear, R random, V show/hide the
+ * peers, Q quit. The default grid (16x48) needs a 48x22 terminal; --fit sizes the grid to the
+ * terminal, and a terminal too small for the grid says so instead of showing part of it.
  *
  * Headless: exit 0 once both peers' zones and descriptions arrived (valid) and one zone was
  * imported, after publishing for --linger more seconds (default 2) so that the peers finish
@@ -319,11 +322,44 @@ static int headless(realm *r, unsigned long long frames, double linger) {
 
 /* ---- interactive --------------------------------------------------------------------- */
 
-static void draw(const realm *r, size_t cy, size_t cx) {
+/* Lines around the grid: status, two peers (hidden by V), message, two of help. */
+enum { CHROME_LINES = 6, PEER_LINES = 2 };
+
+/* Prints `text` from row `y` on, cut between words into lines of at most `cols`
+ * characters; returns the row after it. */
+static int print_wrapped(int y, int cols, const char *text) {
+    const char *p = text;
+    if (cols < 1) cols = 1;
+    while (*p) {
+        int n = (int)strlen(p), cut = n;
+        if (n > cols) {
+            cut = cols;
+            while (cut > 0 && p[cut] != ' ') cut--;
+            if (cut == 0) cut = cols;
+        }
+        mvprintw(y++, 0, "%.*s", cut, p);
+        p += cut;
+        while (*p == ' ') p++;
+    }
+    return y;
+}
+
+static void draw(const realm *r, size_t cy, size_t cx, int show_peers) {
     size_t y, x;
-    int k;
+    int k, rows, cols;
+    size_t need_rows = r->h + CHROME_LINES - (show_peers ? 0 : PEER_LINES), need_cols = r->w;
     char got[64];
     erase();
+    getmaxyx(stdscr, rows, cols);
+    if ((size_t)rows < need_rows || (size_t)cols < need_cols) {
+        /* A clipped grid would hide cells without a word: say so instead. */
+        char text[160];
+        snprintf(text, sizeof text, "terminal too small: need %zux%zu, have %dx%d (try --fit)", need_cols, need_rows,
+                 cols, rows);
+        print_wrapped(print_wrapped(0, cols, text), cols, "Q quits");
+        refresh();
+        return;
+    }
     mvprintw(0, 0, "%s (%s) in C  gen %llu  %s%s%s  in %llu/%llu/%llu", REALMS[r->index].name, REALMS[r->index].rules,
              r->generation, r->running ? "running" : "stopped", r->autoemit ? "  autoemit" : "",
              r->paused ? "  PAUSED" : "", (unsigned long long)emz_in_attempted(r->ef),
@@ -335,7 +371,7 @@ static void draw(const realm *r, size_t cy, size_t cx) {
             mvaddch((int)y + 1, (int)x, (chtype)ch);
             if (y == cy && x == cx) attroff(A_REVERSE);
         }
-    for (k = 0; k < 2; k++) {
+    for (k = 0; show_peers && k < 2; k++) {
         size_t zh = 0, zw = 0;
         const uint8_t *cells;
         int v = peer_zone(&r->peers[k], &zh, &zw, &cells);
@@ -346,21 +382,28 @@ static void draw(const realm *r, size_t cy, size_t cx) {
                           : "BAD",
                  (unsigned)zh, (unsigned)zw, got);
     }
-    mvprintw((int)r->h + 3, 0, "%s", r->message);
-    mvprintw((int)r->h + 4, 0,
-             "1,2 import  A autoemit  E emit  P pause  arrows+space draw  T run  C clear  R random  Q quit");
+    y = r->h + 1 + (show_peers ? PEER_LINES : 0);
+    mvprintw((int)y, 0, "%s", r->message);
+    mvprintw((int)y + 1, 0, "1,2 import  A autoemit  E emit  P pause  V peers: %s  Q quit",
+             show_peers ? "shown" : "hidden");
+    mvprintw((int)y + 2, 0, "arrows+space draw  T run  C clear  R random");
     refresh();
 }
 
-static int play(realm *r) {
-    size_t cy = 0, cx = 0;
-    unsigned long long n;
+/* curses on, before the realm exists: --fit needs the terminal's size. */
+static void start_curses(void) {
     initscr();
     cbreak();
     noecho();
     keypad(stdscr, TRUE);
     timeout(0);
     curs_set(0);
+}
+
+static int play(realm *r) {
+    size_t cy = 0, cx = 0;
+    unsigned long long n;
+    int show_peers = 1;
     for (n = 0;; n++) {
         int ch, quit = 0;
         while ((ch = getch()) != ERR) {
@@ -410,6 +453,11 @@ static int play(realm *r) {
             case KEY_RIGHT:
                 cx = (cx + 1) % r->w;
                 break;
+            case 'v':
+            case 'V':
+                show_peers = !show_peers;
+                snprintf(r->message, sizeof r->message, "peers %s", show_peers ? "shown" : "hidden");
+                break;
             case 'p':
             case 'P':
                 for (k = 0; k < 2; k++)
@@ -422,7 +470,7 @@ static int play(realm *r) {
         }
         if (quit) break;
         if (frame(r, n, 2, 20) != EMZ_OK) snprintf(r->message, sizeof r->message, "%s", emz_efunguz_last_error(r->ef));
-        draw(r, cy, cx);
+        draw(r, cy, cx, show_peers);
         sleep_ms(50);
     }
     endwin();
@@ -430,7 +478,7 @@ static int play(realm *r) {
 }
 
 int main(int argc, char **argv) {
-    int i, index = 0, rc;
+    int i, index = 0, rc, fit = 0;
     unsigned long long frames = 0;
     unsigned base_port = EMZ_DEFAULT_PORT;
     size_t h = 16, w = 48;
@@ -438,6 +486,10 @@ int main(int argc, char **argv) {
     realm r;
     for (i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--fit") == 0) {
+            fit = 1;
+            continue;
+        }
         if (strcmp(argv[i], "--realm") == 0 && v) {
             for (index = 0; index < 3; index++) {
                 const char *a = REALMS[index].name, *b = v;
@@ -459,17 +511,32 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--linger") == 0 && v)
             linger = atof(v);
         else {
-            fprintf(stderr, "usage: life [--realm alien|john|mary] [--base-port P] [--height H --width W]\n"
+            fprintf(stderr, "usage: life [--realm alien|john|mary] [--base-port P] [--height H --width W | --fit]\n"
                             "       life --headless FRAMES [--realm NAME] [--base-port P] [--linger SECS]\n");
             return 2;
         }
         i++;
     }
+    if (fit && frames) {
+        fprintf(stderr, "life: --fit is for the terminal; --headless has none\n");
+        return 2;
+    }
+    if (!frames) {
+        start_curses();
+        if (fit) {
+            int rows, cols;
+            getmaxyx(stdscr, rows, cols);
+            h = rows > CHROME_LINES ? (size_t)(rows - CHROME_LINES) : 1;
+            w = cols > 3 ? (size_t)cols : 3;
+        }
+    }
     if (h < 1 || h > MAX_SIDE || w < 3 || w > MAX_SIDE || base_port < 1 || base_port > 65533) {
+        if (!frames) endwin();
         fprintf(stderr, "life: bad grid size or base port\n");
         return 2;
     }
     if (!realm_open(&r, index, h, w, base_port)) {
+        if (!frames) endwin();
         fprintf(stderr, "life: %s cannot start: %s\n", REALMS[index].name, emz_last_error());
         realm_close(&r);
         return 1;

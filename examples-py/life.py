@@ -5,7 +5,8 @@ its docstring for the zone format and every option.
 
     python life.py                     # you play Alien; John and Mary run in this process
     python life.py --realm mary --only # Mary alone; run the others anywhere, in any language:
-                                       #   cargo run --example life -- --realm alien   (Rust)
+    #   cargo run --example life -- --headless 100000 --realms alien,john --linger 3600 &
+    python life.py --fit               # the grid as large as the terminal
     python life.py --headless 1000 --realms mary --base-port 47000
 """
 

@@ -109,3 +109,32 @@ free_ports() {
         || die "no $1 consecutive free ports on 127.0.0.1"
     echo "$base"
 }
+
+# bounded SECONDS CMD...: runs CMD with a time limit, so that no step of the test command can
+# hang it: at the limit CMD's whole process group gets TERM, then KILL 10 s later (timeout
+# -k), and the step fails with status 124 (137 after the KILL). CMD runs in the background of
+# this shell while the shell waits for it: a signal to the script (Ctrl-C, TERM from CI) stops
+# CMD's group too instead of leaving it running. `timeout` gives CMD default handlers for
+# INT/TERM/HUP, so a step started from a backgrounded script still hears its signals.
+bounded() {
+    local secs=$1 pid rc=0 sig=
+    shift
+    timeout -k 10 "$secs" "$@" &
+    pid=$!
+    # timeout leads its own process group: the group's id is its pid.
+    trap 'sig=130; kill -TERM -- -'"$pid"' 2>/dev/null' INT
+    trap 'sig=143; kill -TERM -- -'"$pid"' 2>/dev/null' TERM HUP
+    while :; do
+        rc=0
+        wait "$pid" || rc=$?
+        # A trapped signal ends wait early (status > 128) while the step may still run.
+        kill -0 "$pid" 2>/dev/null || break
+    done
+    trap - INT TERM HUP
+    # Stopped by a signal: the script stops too, after the step is gone.
+    [ -z "$sig" ] || exit "$sig"
+    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+        printf '\nFAILED: time limit of %s s reached: %s\n' "$secs" "$*" >&2
+    fi
+    return "$rc"
+}

@@ -7,6 +7,8 @@ import gc
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -505,11 +507,42 @@ def test_wait_returns_changes(pair):
 
 def test_wait_interrupted_by_ctrl_c(pair):
     _, sub = pair
-    threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
-    t0 = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        sub.wait()  # no timeout: only the signal ends it
-    assert time.monotonic() - t0 < 2.0
+    # Python keeps SIGINT ignored when it starts that way (a background job of a script,
+    # nohup): Ctrl-C's handler is installed here, and the signal sent to this very process,
+    # so the test depends on nothing it inherits.
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGINT))
+    try:
+        timer.start()
+        t0 = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            sub.wait()  # no timeout: only the signal ends it
+        assert time.monotonic() - t0 < 2.0
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, old)
+
+
+def test_ctrl_c_test_passes_with_sigint_ignored(tmp_path):
+    """The test above, run by a pytest that starts with SIGINT ignored, as under
+    `bash tests/run-all.sh &`: it passes, and in bounded time instead of waiting forever."""
+    child = (
+        "import signal, sys, pytest\n"
+        "assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN\n"
+        "sys.exit(pytest.main(sys.argv[1:]))\n"
+    )
+    here = os.path.dirname(os.path.abspath(__file__))
+    args = [f"{here}/test_api.py::test_wait_interrupted_by_ctrl_c", "-q", "-p", "no:cacheprovider"]
+    args += ["-o", "timeout=30"]  # a regression fails in 30 s, not the suite's default limit
+    r = subprocess.run(
+        [sys.executable, "-c", child, *args],
+        cwd=tmp_path,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert r.returncode == 0 and "1 passed" in r.stdout, r.stdout + r.stderr
 
 
 def test_wait_runs_signal_handlers(pair):

@@ -83,3 +83,11 @@ def pytest_terminal_summary(terminalreporter):
     if out:
         with open(out, "w") as f:
             json.dump(METRICS, f, indent=2)
+
+
+def pytest_collection_modifyitems(items):
+    """A first etale through Tor may take minutes (listeners wait up to 3 × 120 s): these
+    tests get a longer limit than pytest.ini's default, unless they name their own."""
+    for item in items:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(900))

@@ -13,6 +13,9 @@ use std::sync::Once;
 /// Lines around the grid: two of status, two borders, two peers, message, two of help.
 pub const CHROME_LINES: usize = 9;
 
+/// The peers' lines among `CHROME_LINES`, which `V` hides.
+const PEER_LINES: usize = 2;
+
 /// Raw mode and the alternate screen for as long as it lives. The terminal is given
 /// back on drop and also on panic, before the panic message prints, so the message is
 /// readable and the shell usable.
@@ -150,7 +153,10 @@ impl Ui {
             }
             Action::Clear => realm.grid.clear(),
             Action::Randomize => realm.randomize(),
-            Action::TogglePeers => self.show_peers = !self.show_peers,
+            Action::TogglePeers => {
+                self.show_peers = !self.show_peers;
+                self.message = if self.show_peers { "peers shown" } else { "peers hidden" }.into();
+            }
             Action::Quit => self.quit = true,
         }
     }
@@ -170,6 +176,16 @@ pub fn draw(out: &mut impl Write, realm: &Realm, ui: &Ui, peer_counters: &[Optio
     let (cols, rows) = terminal::size()?;
     let (cols, rows) = (usize::from(cols), usize::from(rows));
     let mut lines = Lines { out, row: 0, rows, cols };
+    let (need_cols, need_rows) = needed_size(realm, ui);
+    if cols < need_cols || rows < need_rows {
+        // A clipped grid would hide cells and borders without a word: say so instead.
+        let text = format!("terminal too small: need {need_cols}x{need_rows}, have {cols}x{rows} (try --fit)");
+        for line in wrap(&text, cols).iter().chain(wrap("Q quits", cols).iter()) {
+            lines.text(line)?;
+        }
+        queue!(lines.out, terminal::Clear(ClearType::FromCursorDown))?;
+        return lines.out.flush();
+    }
     let spec = realm.spec();
     let c = realm.counters();
     let status = format!(
@@ -204,10 +220,42 @@ pub fn draw(out: &mut impl Write, realm: &Realm, ui: &Ui, peer_counters: &[Optio
         }
     }
     lines.text(&ui.message)?;
-    lines.text("1,2 import zone  A autoemit  E emit once  P pause etales  V show peers  Q quit")?;
+    let peers = if ui.show_peers { "shown" } else { "hidden" };
+    lines.text(&format!("1,2 import zone  A autoemit  E emit once  P pause  V peers: {peers}  Q quit"))?;
     lines.text("arrows move  space toggle cell  T run/stop  C clear  R randomize")?;
     queue!(lines.out, terminal::Clear(ClearType::FromCursorDown))?;
     lines.out.flush()
+}
+
+/// Columns and rows the whole picture takes: the grid in its frame and the lines around it
+/// (fewer while `V` hides the peers).
+pub fn needed_size(realm: &Realm, ui: &Ui) -> (usize, usize) {
+    let chrome = if ui.show_peers { CHROME_LINES } else { CHROME_LINES - PEER_LINES };
+    (realm.grid.width() + 2, realm.grid.height() + chrome)
+}
+
+/// `text` cut into lines of at most `cols` characters, between words where it can.
+fn wrap(text: &str, cols: usize) -> Vec<String> {
+    let cols = cols.max(1);
+    let mut out: Vec<String> = vec![String::new()];
+    for word in text.split(' ') {
+        let last = out.last_mut().expect("never empty");
+        let len = last.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > cols {
+            out.push(String::new());
+        } else if len > 0 {
+            last.push(' ');
+        }
+        let mut word: Vec<char> = word.chars().collect();
+        while word.len() > cols {
+            let rest = word.split_off(cols);
+            out.last_mut().expect("never empty").extend(word);
+            out.push(String::new());
+            word = rest;
+        }
+        out.last_mut().expect("never empty").extend(word);
+    }
+    out
 }
 
 fn peer_line(i: usize, s: &PeerStatus, imports: u64, counters: Option<Counters>) -> String {

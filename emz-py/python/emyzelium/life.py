@@ -18,7 +18,9 @@ others. Importing a zone pastes it into the left third of your grid.
     emyzelium demo --tor --realm john --onion-alien X --onion-mary Y
 
 Keys: 1/2 import a peer's zone, A autoemit, E emit, P pause/resume receiving, arrows and
-space draw, T run/stop, C clear, R random, Q quit.
+space draw, T run/stop, C clear, R random, V show/hide the peers, Q quit. The default grid
+(16x48) needs a 52x23 terminal; ``--fit`` sizes the grid to the terminal, and a terminal too
+small for the grid says so instead of showing part of it.
 """
 
 from __future__ import annotations
@@ -326,6 +328,26 @@ def headless(realms: list[Realm], max_frames: int, linger: float) -> int:
 # ---- interactive (curses) ----------------------------------------------------------------
 
 
+# Lines around the grid: status, counters, two peers (hidden by V), message, two of help;
+# columns: the three thirds between four borders.
+CHROME_LINES = 7
+PEER_LINES = 2
+CHROME_COLUMNS = 4
+
+
+def terminal_size() -> tuple[int, int]:
+    """Columns and rows of the terminal on stdout, for --fit (curses is not started yet)."""
+    import shutil
+
+    size = shutil.get_terminal_size()
+    return size.columns, size.lines
+
+
+def fit_grid(columns: int, lines: int) -> tuple[int, int]:
+    """The largest grid (height, width) whose picture fits a terminal of this size."""
+    return max(1, lines - CHROME_LINES), max(3, columns - CHROME_COLUMNS)
+
+
 def play(realms: list[Realm], player: int) -> int:
     import curses
 
@@ -334,7 +356,8 @@ def play(realms: list[Realm], player: int) -> int:
         scr.nodelay(True)
         me = realms[player]
         cy = cx = 0
-        message = "1/2 import  A autoemit  E emit  P pause  arrows+space draw  T run  C clear  R random  Q quit"
+        message = "1/2 import the zone of another realm into your left third"
+        show_peers = True
         n = 0
         next_t = time.monotonic()
         while True:
@@ -350,6 +373,9 @@ def play(realms: list[Realm], player: int) -> int:
                 elif ch == "e":
                     me.emit_zone()
                     message = "zone emitted"
+                elif ch == "v":
+                    show_peers = not show_peers
+                    message = "peers shown" if show_peers else "peers hidden"
                 elif ch == "p":
                     me.toggle_paused()
                 elif ch == "t":
@@ -377,7 +403,7 @@ def play(realms: list[Realm], player: int) -> int:
                         r.grid.randomize(r.rng)
                     elif r.rng.random() < 1 / 50:
                         r.import_zone(r.rng.randrange(2))
-            draw(scr, me, cy, cx, message)
+            draw(scr, me, cy, cx, message, show_peers)
             n += 1
             next_t = max(next_t + 0.05, time.monotonic())
             time.sleep(max(0.0, next_t - time.monotonic()))
@@ -386,13 +412,32 @@ def play(realms: list[Realm], player: int) -> int:
     return 0
 
 
-def draw(scr: object, me: Realm, cy: int, cx: int, message: str) -> None:
+def too_small(need: tuple[int, int], have: tuple[int, int]) -> str | None:
+    """The message shown instead of a clipped picture, or None when the terminal fits."""
+    if have[0] >= need[0] and have[1] >= need[1]:
+        return None
+    return f"terminal too small: need {need[0]}x{need[1]}, have {have[0]}x{have[1]} (try --fit)"
+
+
+def draw(scr: object, me: Realm, cy: int, cx: int, message: str, show_peers: bool = True) -> None:
     import curses
+    import textwrap
 
     assert isinstance(scr, curses.window)
     scr.erase()
     g = me.grid
     maxy, maxx = scr.getmaxyx()
+    need = (g.width + CHROME_COLUMNS, g.height + CHROME_LINES - (0 if show_peers else PEER_LINES))
+    small = too_small(need, (maxx, maxy))
+    if small is not None:
+        # A clipped grid would hide cells without a word: say so instead.
+        for y, line in enumerate((textwrap.wrap(small, max(1, maxx)) + ["Q quits"])[:maxy]):
+            try:
+                scr.addstr(y, 0, line[:maxx])
+            except curses.error:  # the bottom-right cell: written, then the cursor has nowhere to go
+                pass
+        scr.refresh()
+        return
     flags = (
         f"{'running' if me.running else 'stopped'}{', autoemit' if me.autoemit else ''}"
         f"{', receiving paused' if me.paused else ''}"
@@ -405,20 +450,20 @@ def draw(scr: object, me: Realm, cy: int, cx: int, message: str) -> None:
         )
     ef = me.ef
     lines.append(f"in: attempted {ef.in_attempted} permitted {ef.in_permitted} absorbing {ef.in_absorbing}")
-    for i, p in enumerate(me.peers):
+    for i, p in enumerate(me.peers if show_peers else []):
         z = p.zone_status()
         zs = "no zone yet" if z is None else (f"bad zone: {z}" if isinstance(z, str) else f"zone {z.height}x{z.width}")
         age = f", {(time.time_ns() // 1000 - p.zone.t_in) / 1e6:.1f} s ago" if p.zone.t_in >= 0 else ""
         lines.append(f"{i + 1}: {p.description_text() or p.spec.name}: {zs}{age}, imported {p.imports}")
     lines.append(message)
-    for y, line in enumerate(lines[: maxy - 1]):
+    lines.append(f"1,2 import  A autoemit  E emit  P pause  V peers: {'shown' if show_peers else 'hidden'}  Q quit")
+    lines.append("arrows+space draw  T run/stop  C clear  R random")
+    for y, line in enumerate(lines[:maxy]):
         try:
-            scr.addstr(y, 0, line[: maxx - 1])
-        except curses.error:
+            scr.addstr(y, 0, line[:maxx])
+        except curses.error:  # the bottom-right cell: written, then the cursor has nowhere to go
             pass
-    if 1 + cy < maxy - 1 and 1 + cx + (cx >= g.third) + (cx >= g.width - g.third) < maxx - 1:
-        col = 1 + cx + (cx >= g.third) + (cx >= g.width - g.third)
-        scr.chgat(1 + cy, col, 1, curses.A_REVERSE)
+    scr.chgat(1 + cy, 1 + cx + (cx >= g.third) + (cx >= g.width - g.third), 1, curses.A_REVERSE)
     scr.refresh()
 
 
@@ -437,6 +482,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--base-port", type=int, default=60847)
     p.add_argument("--height", type=int, default=16)
     p.add_argument("--width", type=int, default=48)
+    p.add_argument("--fit", action="store_true", help="size the grid to the terminal (not with --headless)")
     p.add_argument("--bind", default="127.0.0.1")
     p.add_argument("--tor", action="store_true", help="your realm alone, the others behind onions (Tor)")
     p.add_argument("--tor-proxy", default="127.0.0.1:9050")
@@ -445,6 +491,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     a = p.parse_args(argv)
     try:
         player = realm_index(a.realm)
+        if a.fit:
+            if a.headless is not None:
+                raise ValueError("--fit is for the terminal; --headless has none")
+            a.height, a.width = fit_grid(*terminal_size())
         if not (1 <= a.height <= MAX_SIDE and 3 <= a.width <= MAX_SIDE):
             raise ValueError(f"grid {a.height}x{a.width} must be at least 1x3 and at most {MAX_SIDE} a side")
         if not 0 < a.base_port <= 65535 - 2:
