@@ -32,7 +32,9 @@ for t in "${TARGETS[@]}"; do
     name=${t#*:}
     printf '\n==> %s/fuzz: %s for %ss\n' "$dir" "$name" "$SECONDS_EACH"
     # -O: the sanitizers stay on, the code is optimised so that each run covers more.
-    if (cd "$ROOT/$dir" && nice -n 10 cargo +nightly fuzz run -O "$name" -- \
+    # One target dir for every fuzz project: the sanitizer build of the core (libzmq
+    # included) is made once and shared.
+    if (cd "$ROOT/$dir" && nice -n 10 cargo +nightly fuzz run -O --target-dir "$ROOT/target/fuzz" "$name" -- \
         -max_total_time="$SECONDS_EACH" -max_len=65536 -timeout=10 -rss_limit_mb=2048); then
         passed=$((passed + 1))
         echo "ok: $name"
