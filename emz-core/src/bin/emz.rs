@@ -26,7 +26,9 @@ USAGE:
     emz emit SECRET-SOURCE (--whitelist KEY... | --whitelist-file F | --everyone) --title T... [OPTIONS] [--] [PART]...
     emz listen SECRET-SOURCE --peer KEY@HOST:PORT... --title T... [OPTIONS]
     emz --help | --version | SUBCOMMAND --help
+";
 
+const KEYS: &str = "
 Keys are 40-character Z85 strings: they contain $ ! * ? [ ] & < > and the like, so put
 them in single quotes in a shell ('KEY'), never double quotes. Options also take the form
 --name=value (which keeps a key beginning with - a value).
@@ -196,11 +198,11 @@ fn main() -> ExitCode {
 
 fn help(cmd: Option<&str>) -> String {
     match cmd {
-        None => [HEAD, SECRET, KEYGEN, PUBLIC, EMIT, LISTEN, EXIT].concat(),
+        None => [HEAD, KEYS, SECRET, KEYGEN, PUBLIC, EMIT, LISTEN, EXIT].concat(),
         Some("keygen") => ["usage: emz keygen\n", KEYGEN, EXIT].concat(),
-        Some("public") => ["usage: emz public [SECRET | SECRET-SOURCE]\n", PUBLIC, SECRET, EXIT].concat(),
-        Some("emit") => ["usage: emz emit [OPTIONS] [--] [PART]...\n", EMIT, SECRET, EXIT].concat(),
-        Some(_) => ["usage: emz listen [OPTIONS]\n", LISTEN, SECRET, EXIT].concat(),
+        Some("public") => ["usage: emz public [SECRET | SECRET-SOURCE]\n", PUBLIC, KEYS, SECRET, EXIT].concat(),
+        Some("emit") => ["usage: emz emit [OPTIONS] [--] [PART]...\n", EMIT, KEYS, SECRET, EXIT].concat(),
+        Some(_) => ["usage: emz listen [OPTIONS]\n", LISTEN, KEYS, SECRET, EXIT].concat(),
     }
 }
 

@@ -423,16 +423,16 @@ def _parser() -> _Parser:
     p.add_argument("-V", "--version", action="version", version=f"emyzelium {VERSION} (libzmq {zmq})")
     sp = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
 
-    def sub(name: str, help: str, description: str) -> argparse.ArgumentParser:
+    def sub(name: str, help: str, description: str, keys: bool = True) -> argparse.ArgumentParser:
         return sp.add_parser(
             name,
             help=help,
-            description=description + "\n\n" + KEYS_NOTE,
-            epilog=SECRET_NOTE + "\n\n" + EXIT_NOTE,
+            description=description + ("\n\n" + KEYS_NOTE if keys else ""),
+            epilog=(SECRET_NOTE + "\n\n" if keys else "") + EXIT_NOTE,
             formatter_class=raw,
         )
 
-    sub("keygen", "print a new key pair", "Prints a new CURVE key pair: `public: <Z85>` and `secret: <Z85>`.")
+    sub("keygen", "print a new key pair", "Prints a new CURVE key pair: `public: <Z85>` and `secret: <Z85>`.", False)
     pk = sub("public", "print the public key of a secret key", "Prints the public key of the secret key.")
     pk.add_argument("key", nargs="?", metavar="SECRET", help="the secret key (else from a secret source)")
     _secret_options(pk)
