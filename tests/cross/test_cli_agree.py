@@ -282,3 +282,48 @@ def test_emit_counts_rounds_then_lingers(face):
     took = time.monotonic() - t
     assert rc == 0 and out.startswith("ready "), err
     assert 0.8 <= took < LONG, took
+
+
+def unescape(field):
+    """The bytes of a part printed by `listen --text`."""
+    if field == "-":
+        return b""
+    out, i, raw = bytearray(), 0, field.encode()
+    while i < len(raw):
+        if raw[i : i + 2] == b"\\\\":
+            out += b"\\"
+            i += 2
+        elif raw[i : i + 2] == b"\\x":
+            out.append(int(raw[i + 2 : i + 4], 16))
+            i += 4
+        else:
+            out.append(raw[i])
+            i += 1
+    return bytes(out)
+
+
+# Bytes that are not UTF-8 (a lone continuation, a cut sequence, an encoded surrogate),
+# C1 controls, Unicode line and paragraph separators, an ideographic space, DEL.
+ODD_PARTS = [
+    b"\x80abc\xe2\x82",
+    b"\xed\xa0\x80x\xf4\x90\x80\x80",
+    "\u0085\u2028\u2029\u3000\u00ff\x7f".encode(),
+    "€ \\x41".encode(),
+    bytes(range(256)),
+]
+
+
+def test_text_form_of_any_bytes(procs):
+    """Both listeners print the same text for bytes that are not UTF-8, controls and
+    Unicode white space, with no space or line end inside a field, and the bytes come back."""
+    emitter = CLIS[0]
+    pub, sec = keygen(emitter)
+    port = start_emitter(procs, emitter, sec, emit_args("t", [p.hex() for p in ODD_PARTS], "--hex"))
+    fields = {}
+    for f in CLIS:
+        rc, out, err = listen(f, keygen(f)[1], [(pub, port)], "t", "--text")
+        assert rc == 0 and out.endswith("\n") and out.count("\n") == 1, (f, out, err)
+        fields[f.name] = out[:-1].split(" ")[5:]
+    assert fields["rust"] == fields["python"], fields
+    assert [unescape(x) for x in fields["rust"]] == ODD_PARTS, fields["rust"]
+    assert not any(c.isspace() for x in fields["rust"] for c in x), fields["rust"]

@@ -60,23 +60,31 @@ pub fn text_encode(data: &[u8], empty: &str, out: &mut Vec<u8>) {
         escape_byte(b'-', out);
         return;
     }
-    for chunk in data.utf8_chunks() {
-        for c in chunk.valid().chars() {
+    // Valid stretches as characters, each invalid sequence byte by byte (from_utf8's
+    // error positions: the MSRV predates utf8_chunks).
+    let mut rest = data;
+    while !rest.is_empty() {
+        let (valid, bad) = match std::str::from_utf8(rest) {
+            Ok(s) => (s, 0),
+            Err(e) => {
+                let valid = std::str::from_utf8(&rest[..e.valid_up_to()]).unwrap_or_default();
+                (valid, e.error_len().unwrap_or(rest.len() - e.valid_up_to()))
+            }
+        };
+        for c in valid.chars() {
+            let mut buf = [0; 4];
+            let bytes = c.encode_utf8(&mut buf).as_bytes();
             if c == '\\' {
                 out.extend_from_slice(b"\\\\");
             } else if c.is_control() || WHITE_SPACE.contains(&c) {
-                let mut buf = [0; 4];
-                for &b in c.encode_utf8(&mut buf).as_bytes() {
-                    escape_byte(b, out);
-                }
+                bytes.iter().for_each(|&b| escape_byte(b, out));
             } else {
-                let mut buf = [0; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                out.extend_from_slice(bytes);
             }
         }
-        for &b in chunk.invalid() {
-            escape_byte(b, out);
-        }
+        rest = &rest[valid.len()..];
+        rest[..bad].iter().for_each(|&b| escape_byte(b, out));
+        rest = &rest[bad..];
     }
 }
 
