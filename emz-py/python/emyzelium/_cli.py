@@ -268,9 +268,10 @@ def cmd_listen(a: argparse.Namespace) -> int:
                 # One write per update: a closed stdout ends the loop like any failed write.
                 _out("".join(lines))
         finally:
-            s = ef.stats
+            st = ef.stats
             _note(
-                f"stats received={s.received} malformed={s.malformed} unknown_title={s.unknown_title} paused={s.paused}"
+                f"stats received={st.received} malformed={st.malformed} unknown_title={st.unknown_title} "
+                f"paused={st.paused}"
             )
             for key, _ in peers:
                 _note(f"state {ef.get_ehypha(key).state} {key}")
