@@ -184,6 +184,7 @@ def test_emit_from_stdin(procs, emitter, listener):
     shell = f'printf "first line\\nsecond line\\r\\n" | {" ".join(map(_q, emitter.argv + args))}'
     e = procs.run(["sh", "-c", shell], {**emitter.env, "EMZ_SECRET": sec}, f"{emitter.name} emit --stdin")
     _, line = e.expect("ready ", LONG)
+    time.sleep(0.3)  # both lines go out within one look at stdin: a later listener gets the last alone
     rc, out, err = listen(listener, keygen(listener)[1], [(pub, int(line.split()[1]))], "s", "--text")
     assert rc == 0 and out.split(" ")[5] == "second\\x20line\n", (out, err)
     assert e.wait_exit(LONG) == 0, e.stderr
