@@ -235,6 +235,11 @@ def bad_cases(pub, sec):
         (["public", "not-a-key"], None, 2),
         (["public", BAD_KEY], None, 2),
         (["public"], None, 2),  # no secret anywhere
+        (["public", "-x"], None, 2),
+        (["public", "--secret"], None, 2),
+        (["public", sec, "--secret", sec], None, 2),
+        (["keygen", "extra"], None, 2),
+        (["listen", "--peer", f"{pub}@127.0.0.1:1", "--title", "t", "--count", "x"], sec, 2),
         (["listen", "--peer", f"{pub}@127.0.0.1:1", "--title", "t", "--timeout", "1"], None, 2),
         (["listen", "--peer", f"{BAD_KEY}@127.0.0.1:1", "--title", "t", "--timeout", "1"], sec, 2),
         (["listen", "--peer", "nokey@127.0.0.1:1", "--title", "t", "--timeout", "1"], sec, 2),

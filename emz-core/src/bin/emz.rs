@@ -281,9 +281,9 @@ fn keygen(args: &[String]) -> Res<()> {
 }
 
 fn public(args: &[String]) -> Res<()> {
-    // A lone argument is the key itself, even a 40-character one beginning with "--".
+    // A lone argument is the key itself, even a 40-character one beginning with "-".
     let secret = match args {
-        [key] if key.len() == KEY_Z85_LEN || !key.starts_with("--") => key.clone(),
+        [key] if key.len() == KEY_Z85_LEN || !key.starts_with('-') => key.clone(),
         _ => {
             let p = Parsed::new(args, &["secret", "secret-file"], &[])?;
             if let Some(x) = p.positional.first() {

@@ -527,7 +527,7 @@ def _glue(argv: Sequence[str], parser: argparse.ArgumentParser) -> list[str]:
     to its option (``--secret=-abc...``), and protect the lone argument of ``public``. The
     options come from the parser itself, so a new option needs no second list."""
     argv = list(argv)
-    if argv[:1] == ["public"] and len(argv) == 2 and (len(argv[1]) == KEY_LEN or not argv[1].startswith("--")):
+    if argv[:1] == ["public"] and len(argv) == 2 and (len(argv[1]) == KEY_LEN or not argv[1].startswith("-")):
         return ["public", "--", argv[1]]
     value_options = _value_options(parser)
     out: list[str] = []
