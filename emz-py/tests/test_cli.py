@@ -57,6 +57,8 @@ def test_python_cli_stdin_once_and_keygen(procs):
         [
             *PY_CLI,
             "listen",
+            "--secret",
+            emz.keypair()[1],
             "--peer",
             f"{pk}@127.0.0.1:{port}",
             "--title",
@@ -70,7 +72,9 @@ def test_python_cli_stdin_once_and_keygen(procs):
     )
     line = lst.next_line().split(" ")
     assert line[1] == "s" and line[5] == "second\\x20line", line
-    bad = subprocess.run([*PY_CLI, "listen", "--peer", "nokey@127.0.0.1:1", "--title", "t"], capture_output=True)
+    bad = subprocess.run(
+        [*PY_CLI, "listen", "--secret", sk, "--peer", "nokey@127.0.0.1:1", "--title", "t"], capture_output=True
+    )
     assert bad.returncode == 2
 
 
@@ -110,7 +114,10 @@ def test_python_cli_access_and_secret_sources(procs, tmp_path, monkeypatch):
     open_emit = procs(emit_cmd("--everyone", "--", "hello"))
     port = ready_port(open_emit)
     monkeypatch.delenv("EMZ_SECRET")
-    got = procs(listen_cmd(pk, port)).next_line().split(" ")
+    # No secret at all: refused, as `emz` does, rather than a made-up key nobody can list.
+    nosecret = subprocess.run(listen_cmd(pk, port), capture_output=True, text=True, timeout=LONG)
+    assert nosecret.returncode == 2 and "EMZ_SECRET" in nosecret.stderr and not nosecret.stdout, nosecret
+    got = procs(listen_cmd(pk, port, "--secret", emz.keypair()[1])).next_line().split(" ")
     assert got[1] == "t" and got[5] == "hello", got
 
     # Neither --whitelist nor --everyone: refused before binding, as `emz emit` does.

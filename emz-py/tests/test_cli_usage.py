@@ -28,10 +28,13 @@ def test_keys_beginning_with_a_dash(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_bad_usage_and_bad_addresses_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    public = emz.keypair()[0]
+    public, secret = emz.keypair()
     with pytest.raises(SystemExit) as ei:
-        main(["listen", "--peer", "nokey@127.0.0.1:1", "--title", "t"])
+        main(["listen", "--secret", secret, "--peer", "nokey@127.0.0.1:1", "--title", "t", "--count", "x"])
     assert ei.value.code == 2
+    assert main(["listen", "--secret", secret, "--peer", "nokey@127.0.0.1:1", "--title", "t"]) == 2
+    assert "KEY@HOST:PORT" in capsys.readouterr().err
     for address in ("127.0.0.1", "127.0.0.1:x", "abc.onion:80", "127.0.0.1:0"):
-        assert main(["listen", "--peer", f"{public}@{address}", "--title", "t", "--timeout", "0.1"]) == 2
+        args = ["listen", "--secret", secret, "--peer", f"{public}@{address}", "--title", "t", "--timeout", "0.1"]
+        assert main(args) == 2
         assert "emyzelium: invalid" in capsys.readouterr().err

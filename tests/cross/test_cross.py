@@ -191,8 +191,8 @@ def test_whitelist(procs, emitter, listener):
     assert not [x for _, x in stranger.all_lines if x.startswith("etale")]
     s = stats(stranger)
     assert s is not None and s["received"] == 0, stranger.stderr[-5:]
-    # A face that reports its connection state at exit (Rust) never reached `up`; it may
-    # be back at `connecting` by then, since a refused ehypha keeps retrying.
+    # A face that reports its connection state at exit (the Rust and Python CLIs) never
+    # reached `up`; it may be back at `connecting` by then, since a refused ehypha keeps retrying.
     states = [x.split()[1] for x in stranger.stderr if x.startswith("state ")]
     assert "up" not in states, states
 
