@@ -245,6 +245,14 @@ impl PyEfunguz {
     /// Closes every socket now (also done by ``with`` and when garbage-collected).
     /// Closing twice is fine; any other use afterwards raises ``ClosedError``.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let fd = self.lock(py)?.as_ref().map(|ef| ef.as_raw_fd());
+        if let Some(fd) = fd {
+            // A pending wait_async stops watching the fd before it closes, and raises.
+            let modules = py.import("sys")?.getattr("modules")?;
+            if let Ok(aio) = modules.get_item("emyzelium._aio") {
+                aio.call_method1("closing", (fd,))?;
+            }
+        }
         let ef = self.lock(py)?.take();
         py.detach(move || drop(ef));
         Ok(())
@@ -533,8 +541,9 @@ impl PyEfunguz {
     /// ``await``-able :meth:`wait` for asyncio: returns the changes once some etale got
     /// new data, or an empty list after ``timeout`` seconds (``None``: no limit). The
     /// loop runs meanwhile (it watches :meth:`fileno` with ``add_reader``); cancelling
-    /// the wait removes the reader and leaves the efunguz usable. One wait at a time per
-    /// efunguz; efungi of one loop wait side by side.
+    /// the wait removes the reader and leaves the efunguz usable; :meth:`close` meanwhile
+    /// raises ``ClosedError`` in it. One wait at a time per efunguz; efungi of one loop
+    /// wait side by side.
     #[pyo3(signature = (timeout = None))]
     fn wait_async<'py>(slf: &Bound<'py, Self>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();

@@ -186,6 +186,32 @@ def test_changes_async_iterates_until_closed(pair):
         sub.fileno()
 
 
+def test_close_ends_a_pending_wait(pair):
+    pub, sub = pair
+    connect(pub, sub)
+
+    async def main() -> None:
+        fd = sub.fileno()
+        waiter = asyncio.create_task(sub.wait_async())
+        items: list[int] = []
+
+        async def iterate() -> None:
+            async for _ in pub.changes_async():
+                items.append(1)
+
+        iterator = asyncio.create_task(iterate())
+        await asyncio.sleep(0.1)
+        sub.close()
+        with pytest.raises(emz.ClosedError):
+            await waiter
+        assert not asyncio.get_running_loop().remove_reader(fd)
+        pub.close()
+        await asyncio.wait_for(iterator, LONG)  # the iteration just ends
+        assert items == []
+
+    asyncio.run(main())
+
+
 def test_wait_async_belongs_to_the_thread(pair):
     _, sub = pair
     errors: list[BaseException] = []

@@ -176,7 +176,8 @@ class Efunguz:
     def fileno(self) -> int:
         """The readiness fd: readable exactly when update() has work (never read or close it)."""
     def wait_async(self, timeout: float | None = None) -> Coroutine[Any, Any, list[tuple[str, str]]]:
-        """``await``-able wait() on the running asyncio loop; [] after ``timeout`` seconds."""
+        """``await``-able wait() on the running asyncio loop; [] after ``timeout`` seconds;
+        ClosedError when the efunguz is closed meanwhile."""
     def changes_async(self) -> AsyncIterator[list[tuple[str, str]]]:
         """``async for changes in ef.changes_async():`` until the efunguz is closed."""
     @property
