@@ -1247,12 +1247,13 @@ static uint64_t received(emz_etale_t *et) {
     return r;
 }
 
-static int fd_readable(int fd) {
+/* Whether `fd` is readable within `timeout_ms` (0: right now). */
+static int fd_readable(int fd, int timeout_ms) {
     struct pollfd p;
     p.fd = fd;
     p.events = POLLIN;
     p.revents = 0;
-    return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+    return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
 }
 
 static void test_readiness_fd(void) {
@@ -1262,7 +1263,7 @@ static void test_readiness_fd(void) {
     emz_ehypha_t *eh = NULL;
     emz_etale_t *et = NULL;
     emz_part_t part = part_of("ready");
-    int fd = -7, again = -7, i;
+    int fd = -7, again = -7, i, ok = 1;
     size_t n = 0;
     double t0;
 
@@ -1273,22 +1274,18 @@ static void test_readiness_fd(void) {
     CHECK_RC(emz_efunguz_fd(eb, &again), EMZ_OK);
     CHECK(fd >= 0 && fd == again);
     for (i = 0; i < 20; i++) emz_update(eb, NULL); /* whatever start-up left */
-    CHECK(!fd_readable(fd));
+    CHECK(!fd_readable(fd, 0));
     CHECK_RC(emz_add_ehypha_direct(eb, a.pub, "127.0.0.1", emz_efunguz_port(ea), &eh), EMZ_OK);
     CHECK_RC(emz_ehypha_add_etale(eh, "r", &et), EMZ_OK);
-    CHECK(fd_readable(fd)); /* a new ehypha is work for emz_update */
+    CHECK(fd_readable(fd, 0)); /* a new ehypha is work for emz_update */
     /* Update only when the fd says so, until the etale arrives. */
     t0 = now_s();
     while (received(et) == 0 && now_s() - t0 < 10.0) {
-        struct pollfd p;
         emz_emit_etale(ea, "r", &part, 1);
         emz_update(ea, NULL);
-        p.fd = fd;
-        p.events = POLLIN;
-        p.revents = 0;
-        if (poll(&p, 1, 5) == 1) CHECK_RC(emz_update(eb, &n), EMZ_OK);
+        if (fd_readable(fd, 5)) ok &= emz_update(eb, &n) == EMZ_OK;
     }
-    CHECK(received(et) > 0);
+    CHECK(ok && received(et) > 0);
     emz_efunguz_free(ea);
     emz_efunguz_free(eb);
 }
