@@ -913,6 +913,19 @@ enum emz_result_t emz_update(struct emz_efunguz_t *ef, size_t *changed_out);
 enum emz_result_t emz_wait(struct emz_efunguz_t *ef, int64_t timeout_ms, size_t *changed_out);
 
 /**
+ * The efunguz's readiness file descriptor, into `*fd_out`, for poll(2), epoll, select
+ * or an event library: readable exactly when `emz_update` has work (data or a
+ * connection event arrived, a handshake waits, an ehypha is due for healing, access
+ * narrowed, work was left by the per-update budgets). Watched level-triggered (poll,
+ * select, plain epoll) it stops being readable once an update did the work. Watched
+ * edge-triggered (EPOLLET, like ZMQ_FD): after it fires, call `emz_update` until it
+ * reports 0 changes, then wait again. The fd belongs to the efunguz: never read,
+ * write or close it, and stop watching it before `emz_efunguz_free`. It stays the same
+ * for the efunguz's life.
+ */
+enum emz_result_t emz_efunguz_fd(const struct emz_efunguz_t *ef, int *fd_out);
+
+/**
  * Number of etales that got new data in the last `emz_update` / `emz_wait` (0 for NULL).
  */
 size_t emz_changes_count(const struct emz_efunguz_t *ef);

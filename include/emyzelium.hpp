@@ -450,6 +450,14 @@ class Efunguz {
         detail::check(emz_wait(p_, static_cast<std::int64_t>(timeout.count()), &n));
         return n;
     }
+    /// The readiness fd for poll/epoll/an event library: readable exactly when update()
+    /// has work; edge-triggered watchers call update() until it returns 0. Owned by the
+    /// efunguz: never read or close it (see emz_efunguz_fd).
+    int fd() const {
+        int fd = -1;
+        detail::check(emz_efunguz_fd(p_, &fd));
+        return fd;
+    }
     /// The etales that got new data in the last update()/wait(), once each.
     std::vector<Etale> changes() const {
         std::vector<Etale> v;

@@ -1,10 +1,12 @@
 //! The loop: taking in etales and listing what changed.
 
-use crate::efunguz::{emz_efunguz_t, with_ef};
+use crate::efunguz::{emz_efunguz_t, with_ef, with_ef_ref};
 use crate::error::Fail;
 use crate::etale::emz_etale_t;
 use crate::ffi::out_arg;
 use crate::result::emz_result_t::{self, *};
+use std::ffi::c_int;
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 /// Does all pending work without blocking: answers handshakes, updates counters, takes
@@ -33,6 +35,23 @@ pub unsafe extern "C" fn emz_wait(ef: *mut emz_efunguz_t, timeout_ms: i64, chang
         if let Some(c) = changed_out.as_mut() {
             *c = n;
         }
+        Ok(())
+    })
+}
+
+/// The efunguz's readiness file descriptor, into `*fd_out`, for poll(2), epoll, select
+/// or an event library: readable exactly when `emz_update` has work (data or a
+/// connection event arrived, a handshake waits, an ehypha is due for healing, access
+/// narrowed, work was left by the per-update budgets). Watched level-triggered (poll,
+/// select, plain epoll) it stops being readable once an update did the work. Watched
+/// edge-triggered (EPOLLET, like ZMQ_FD): after it fires, call `emz_update` until it
+/// reports 0 changes, then wait again. The fd belongs to the efunguz: never read,
+/// write or close it, and stop watching it before `emz_efunguz_free`. It stays the same
+/// for the efunguz's life.
+#[no_mangle]
+pub unsafe extern "C" fn emz_efunguz_fd(ef: *const emz_efunguz_t, fd_out: *mut c_int) -> emz_result_t {
+    with_ef_ref(ef, |h| {
+        *out_arg(fd_out, "fd_out")? = h.ef.as_raw_fd();
         Ok(())
     })
 }

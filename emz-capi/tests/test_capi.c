@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1238,6 +1239,57 @@ static void test_onion(void) {
     remove(key_file);
 }
 
+/* ---- readiness fd ---------------------------------------------------------------------- */
+
+static uint64_t received(emz_etale_t *et) {
+    uint64_t r = 0;
+    emz_etale_received(et, &r);
+    return r;
+}
+
+/* Whether `fd` is readable within `timeout_ms` (0: right now). */
+static int fd_readable(int fd, int timeout_ms) {
+    struct pollfd p;
+    p.fd = fd;
+    p.events = POLLIN;
+    p.revents = 0;
+    return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
+}
+
+static void test_readiness_fd(void) {
+    keypair a = new_keys(), b = new_keys();
+    emz_efunguz_t *ea = make_ef(&a, NULL);
+    emz_efunguz_t *eb = make_ef(&b, NULL);
+    emz_ehypha_t *eh = NULL;
+    emz_etale_t *et = NULL;
+    emz_part_t part = part_of("ready");
+    int fd = -7, again = -7, i, ok = 1;
+    size_t n = 0;
+    double t0;
+
+    CHECK_RC(emz_efunguz_fd(NULL, &fd), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_efunguz_fd(eb, NULL), EMZ_ERR_NULL_ARGUMENT);
+    CHECK(fd == -7); /* written only on success */
+    CHECK_RC(emz_efunguz_fd(eb, &fd), EMZ_OK);
+    CHECK_RC(emz_efunguz_fd(eb, &again), EMZ_OK);
+    CHECK(fd >= 0 && fd == again);
+    for (i = 0; i < 20; i++) emz_update(eb, NULL); /* whatever start-up left */
+    CHECK(!fd_readable(fd, 0));
+    CHECK_RC(emz_add_ehypha_direct(eb, a.pub, "127.0.0.1", emz_efunguz_port(ea), &eh), EMZ_OK);
+    CHECK_RC(emz_ehypha_add_etale(eh, "r", &et), EMZ_OK);
+    CHECK(fd_readable(fd, 0)); /* a new ehypha is work for emz_update */
+    /* Update only when the fd says so, until the etale arrives. */
+    t0 = now_s();
+    while (received(et) == 0 && now_s() - t0 < 10.0) {
+        emz_emit_etale(ea, "r", &part, 1);
+        emz_update(ea, NULL);
+        if (fd_readable(fd, 5)) ok &= emz_update(eb, &n) == EMZ_OK;
+    }
+    CHECK(ok && received(et) > 0);
+    emz_efunguz_free(ea);
+    emz_efunguz_free(eb);
+}
+
 int main(int argc, char **argv) {
     int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     test_library();
@@ -1252,6 +1304,7 @@ int main(int argc, char **argv) {
     test_monitor_off();
     test_limits_and_counters();
     test_onion();
+    test_readiness_fd();
     test_cycles(quick ? 6 : 30);
     printf("\ncapi-test: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

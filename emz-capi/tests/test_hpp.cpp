@@ -148,6 +148,7 @@ int main() {
     CHECK(code_of([&] { b.add_ehypha_at(ka.public_key, "localhost:" + std::to_string(a.port())); }) ==
           EMZ_ERR_ALREADY_PRESENT);
     CHECK(et.parts().empty() && et.t_in() == -1);
+    CHECK(b.fd() >= 0 && b.fd() == b.fd() && b.fd() != a.fd()); // the readiness fd
 
     std::vector<std::uint8_t> cells(300, 1);
     std::uint16_t h = 10, w = 30;

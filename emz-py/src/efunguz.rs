@@ -9,6 +9,7 @@ use emyzelium as emz;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
@@ -244,6 +245,14 @@ impl PyEfunguz {
     /// Closes every socket now (also done by ``with`` and when garbage-collected).
     /// Closing twice is fine; any other use afterwards raises ``ClosedError``.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let fd = self.lock(py)?.as_ref().map(|ef| ef.as_raw_fd());
+        if let Some(fd) = fd {
+            // A pending wait_async stops watching the fd before it closes, and raises.
+            let modules = py.import("sys")?.getattr("modules")?;
+            if let Ok(aio) = modules.get_item("emyzelium._aio") {
+                aio.call_method1("closing", (fd,))?;
+            }
+        }
         let ef = self.lock(py)?.take();
         py.detach(move || drop(ef));
         Ok(())
@@ -518,6 +527,40 @@ impl PyEfunguz {
             Ok(changes_of(ef))
         })?;
         change_list(py, changes)
+    }
+
+    /// The readiness file descriptor, for ``select``/``selectors``/an event loop:
+    /// readable exactly when :meth:`update` has work. Watched level-triggered (asyncio's
+    /// ``add_reader``, ``select``), it stops being readable once an update did the work;
+    /// edge-triggered watchers call :meth:`update` until it returns nothing. It belongs to
+    /// the efunguz: never read or close it, and stop watching it before :meth:`close`.
+    fn fileno(&self, py: Python<'_>) -> PyResult<i32> {
+        self.with(py, |ef| Ok(ef.as_raw_fd()))
+    }
+
+    /// ``await``-able :meth:`wait` for asyncio: returns the changes once some etale got
+    /// new data, or an empty list after ``timeout`` seconds (``None``: no limit). The
+    /// loop runs meanwhile (it watches :meth:`fileno` with ``add_reader``); cancelling
+    /// the wait removes the reader and leaves the efunguz usable; :meth:`close` meanwhile
+    /// raises ``ClosedError`` in it. One wait at a time per efunguz; efungi of one loop
+    /// wait side by side.
+    #[pyo3(signature = (timeout = None))]
+    fn wait_async<'py>(slf: &Bound<'py, Self>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        if let Some(t) = timeout {
+            seconds(py, t, "timeout")?;
+        }
+        slf.get().with(py, |_| Ok(()))?;
+        py.import("emyzelium._aio")?.call_method1("wait_async", (slf, timeout))
+    }
+
+    /// An async iterator over the changes as they come, for ``async for changes in
+    /// ef.changes_async():`` (each item as :meth:`wait_async` returns it, never empty); it
+    /// ends when the efunguz is closed between items.
+    fn changes_async<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        slf.get().with(py, |_| Ok(()))?;
+        py.import("emyzelium._aio")?.call_method1("changes_async", (slf,))
     }
 
     /// Blocks until some etale gets new data or ``timeout`` seconds pass (``None``: no

@@ -59,6 +59,7 @@ impl Efunguz {
         e.serve_monitor()?;
         e.queued = true;
         self.queue.push(slot);
+        self.poller.wake();
         Ok(self.ehyphae[slot].insert(e))
     }
 
@@ -176,6 +177,7 @@ impl Efunguz {
         if !e.queued {
             e.queued = true;
             self.queue.push(slot);
+            self.poller.wake();
         }
         Ok(e)
     }

@@ -19,6 +19,7 @@ use crate::sys::{Context, Poller, Socket};
 use crate::tor::TorControl;
 use crate::wire;
 use std::collections::{HashMap, HashSet};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 /// Connections to the publish socket, from its monitor.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -41,6 +42,36 @@ pub struct Counters {
 /// One emyzelium peer: a CURVE key pair, a publish socket guarded by a whitelist, and
 /// ehyphae subscribed to other peers. Drive it by calling [`Efunguz::update`] from your
 /// loop (never blocks) or [`Efunguz::wait`].
+///
+/// # Event loops
+///
+/// An efunguz is also a readiness file descriptor ([`AsFd`], [`AsRawFd`]) for poll(2),
+/// epoll, mio or tokio's `AsyncFd`: it is readable exactly when [`Efunguz::update`] has
+/// work (an etale or a connection event arrived, a handshake or subscription waits, an
+/// ehypha is due for healing, access narrowed, work was left by the per-update budgets).
+/// Watched level-triggered (poll(2), plain epoll), it stops being readable once an
+/// update did the work. Watched edge-triggered (tokio, `EPOLLET`, like `ZMQ_FD`): after
+/// it fires, call `update()` until it returns 0, then wait again; work an update leaves
+/// behind fires it anew. The fd belongs to the efunguz: never read, write or close it,
+/// and stop watching it before the efunguz drops. `wait()` and `update()` keep working
+/// beside it.
+///
+/// ```no_run
+/// # fn main() -> emyzelium::Result<()> {
+/// use std::os::fd::AsRawFd;
+/// let (_, secret) = emyzelium::new_key_pair()?;
+/// let mut ef = emyzelium::Efunguz::builder(&secret).any_port().build()?;
+/// let mut pfd = libc::pollfd { fd: ef.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+/// loop {
+///     // SAFETY: one valid pollfd, borrowed for the call.
+///     unsafe { libc::poll(&mut pfd, 1, -1) };
+///     ef.update()?;
+///     for change in ef.changes() {
+///         println!("{} got new data", change.title);
+///     }
+/// }
+/// # }
+/// ```
 pub struct Efunguz {
     /// Our key pair, decoded once: every new ehypha's socket needs the bytes.
     /// Wiped when the efunguz drops.
@@ -147,7 +178,19 @@ impl Efunguz {
         wire::check_title(title)?;
         let parts: Vec<&[u8]> = parts.iter().map(AsRef::as_ref).collect();
         self.serve_subscribers()?;
-        self.publisher.emit(title, &parts, t_out)
+        let sent = self.publisher.emit(title, &parts, t_out);
+        // Sending may take in the command that would have signalled a subscription:
+        // the next update looks at the publish socket, so the readiness fd says so.
+        if self.publisher.touched {
+            self.poller.wake();
+        }
+        sent
+    }
+
+    /// Access narrowed: the next update cuts every session, and the readiness fd says so.
+    fn narrow(&mut self) {
+        self.cut_sessions = true;
+        self.poller.wake();
     }
 
     /// Titles whose latest etale is still pending for some subscriber, waiting for
@@ -196,6 +239,20 @@ impl Drop for Efunguz {
             let _ = tc.del_onion(&id);
         }
         // The remaining sockets close in field order, then the context terminates.
+    }
+}
+
+/// The readiness fd (see "Event loops" on [`Efunguz`]): the efunguz's epoll set.
+impl AsFd for Efunguz {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.poller.as_fd()
+    }
+}
+
+/// The readiness fd (see "Event loops" on [`Efunguz`]), as a raw number.
+impl AsRawFd for Efunguz {
+    fn as_raw_fd(&self) -> RawFd {
+        self.poller.as_fd().as_raw_fd()
     }
 }
 

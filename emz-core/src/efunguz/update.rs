@@ -79,14 +79,28 @@ impl Efunguz {
         ready.clear();
         let timeout_ms = if self.queue.is_empty() { timeout_ms } else { 0 };
         // A blocking wait still wakes to heal ehyphae that libzmq leaves alone.
-        let timeout_ms = match self.next_heal_ms() {
+        let timeout_ms = match self.next_heal_due().map(ms_until) {
             Some(heal) if timeout_ms < 0 || heal < timeout_ms => heal,
             _ => timeout_ms,
         };
-        self.poller.wait(timeout_ms, &mut ready).map_err(io_limit)?;
+        if let Err(e) = self.poller.wait(timeout_ms, &mut ready) {
+            self.ready = ready;
+            return Err(io_limit(e));
+        }
         let result = self.serve(&ready);
         self.ready = ready;
+        self.sync_readiness();
         result
+    }
+
+    /// Makes the readiness fd tell the truth about what epoll alone does not see: the
+    /// wake flag is up while slots wait in the queue or sessions wait to be cut, and
+    /// the timer is armed for the next heal. Costs no syscall when nothing changed.
+    fn sync_readiness(&mut self) {
+        let work_left = !self.queue.is_empty() || self.cut_sessions;
+        self.poller.set_woken(work_left);
+        let due = self.next_heal_due();
+        self.poller.arm_timer(due);
     }
 
     fn serve(&mut self, ready: &[u64]) -> Result<()> {
@@ -187,17 +201,13 @@ impl Efunguz {
         result
     }
 
-    /// Milliseconds until the next ehypha is due for healing, for epoll's timeout.
-    fn next_heal_ms(&self) -> Option<i32> {
-        let now = crate::wire::now_us();
-        let due = self
-            .healing
+    /// When the next ehypha is due for healing, µs since the Unix epoch.
+    fn next_heal_due(&self) -> Option<i64> {
+        self.healing
             .iter()
             .filter_map(|&slot| self.ehyphae.get(slot)?.as_ref())
-            .filter_map(|e| Some(e.state_since.saturating_add(heal_after(&self.options, e.state)?)));
-        let left_us = due.min()? - now;
-        // Round up, as a wait that ends early would spin.
-        Some(i32::try_from(left_us.max(0).unsigned_abs().div_ceil(1000)).unwrap_or(i32::MAX))
+            .filter_map(|e| Some(e.state_since.saturating_add(heal_after(&self.options, e.state)?)))
+            .min()
     }
 
     /// What a new subscriber needs of us, done from `emit_etale` too: its handshake
@@ -253,6 +263,13 @@ impl Efunguz {
         })
         .map_err(|e| Error::zmq("monitor recv", e))
     }
+}
+
+/// Milliseconds from now until `due` (µs since the Unix epoch), for epoll's timeout.
+/// Rounded up, as a wait that ends early would spin.
+fn ms_until(due: i64) -> i32 {
+    let left_us = due.saturating_sub(crate::wire::now_us());
+    i32::try_from(left_us.max(0).unsigned_abs().div_ceil(1000)).unwrap_or(i32::MAX)
 }
 
 fn io_limit(e: std::io::Error) -> Error {

@@ -63,7 +63,7 @@ impl Efunguz {
         if !self.whitelist.remove(key) {
             return Err(Error::AlreadyAbsent { what: "whitelist key", name: key.to_string() });
         }
-        self.cut_sessions = true;
+        self.narrow();
         Ok(())
     }
 
@@ -71,7 +71,7 @@ impl Efunguz {
     /// session is cut at the next update.
     pub fn clear_whitelist(&mut self) {
         if self.open || !self.whitelist.is_empty() {
-            self.cut_sessions = true;
+            self.narrow();
         }
         self.open = false;
         self.whitelist.clear();
@@ -92,7 +92,7 @@ impl Efunguz {
     fn close_open_mode(&mut self) {
         if self.open {
             self.open = false;
-            self.cut_sessions = true;
+            self.narrow();
         }
     }
 

@@ -8,7 +8,7 @@
 //! - a [`Socket`] is `Send` but not `Sync` (libzmq sockets may migrate between threads
 //!   but never be used by two at once);
 //! - a [`Msg`] owns its `zmq_msg_t` and closes it exactly once;
-//! - a [`Poller`] owns its epoll fd and closes it exactly once.
+//! - a [`Poller`] owns its epoll fd, eventfd and timerfd (as `OwnedFd`s, closed once).
 
 #![allow(unsafe_code)]
 

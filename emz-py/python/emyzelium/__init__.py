@@ -17,6 +17,13 @@ per peer. Call :meth:`Efunguz.update` from your loop (it never blocks) or
             for key, title in ef.update():
                 print(title, zone.parts, zone.t_out, zone.t_in)
 
+In asyncio, await the efunguz instead of polling it (the loop watches
+:meth:`Efunguz.fileno`, readable exactly when :meth:`Efunguz.update` has work)::
+
+    async for changes in ef.changes_async():    # or: await ef.wait_async(timeout)
+        for key, title in changes:
+            print(title, zone.parts)
+
 The same Rust core as the C and Rust faces, libzmq and libsodium included: nothing else
 to install. Same wire format as every emyzelium, so peers of any of them interoperate.
 """

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Coroutine, Iterable
 from types import TracebackType
-from typing import final
+from typing import Any, final
 
 from typing_extensions import Buffer, Self
 
@@ -173,6 +173,13 @@ class Efunguz:
     def unpublish_onion(self) -> None: ...
     def update(self) -> list[tuple[str, str]]: ...
     def wait(self, timeout: float | None = None) -> list[tuple[str, str]]: ...
+    def fileno(self) -> int:
+        """The readiness fd: readable exactly when update() has work (never read or close it)."""
+    def wait_async(self, timeout: float | None = None) -> Coroutine[Any, Any, list[tuple[str, str]]]:
+        """``await``-able wait() on the running asyncio loop; [] after ``timeout`` seconds;
+        ClosedError when the efunguz is closed meanwhile."""
+    def changes_async(self) -> AsyncIterator[list[tuple[str, str]]]:
+        """``async for changes in ef.changes_async():`` until the efunguz is closed."""
     @property
     def in_attempted(self) -> int: ...
     @property
