@@ -9,6 +9,8 @@
 # Both files are relocatable: they find the prefix from their own place (${pcfiledir},
 # CMAKE_CURRENT_LIST_DIR), so a moved tree keeps working. A directory outside PREFIX is
 # written as an absolute path.
+# The ${...} in single quotes are pkg-config's and CMake's variables, written as they are.
+# shellcheck disable=SC2016
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
