@@ -61,6 +61,7 @@ typedef struct {
     peer peers[2];
     unsigned long long generation;
     int running, autoemit, paused;
+    int backoff; /* autoemits to skip: a peer's queue was full */
     uint64_t rng;
     char message[160];
 } realm;
@@ -125,6 +126,7 @@ static emz_result_t emit_zone(realm *r) {
     uint8_t hb[2], wb[2];
     emz_part_t parts[3];
     emz_result_t rc;
+    bool sent = true;
     uint8_t *cells = (uint8_t *)malloc(r->h * tw + 1);
     if (!cells) return EMZ_ERR_LIMIT;
     for (y = 0; y < r->h; y++) memcpy(cells + y * tw, r->cells + y * r->w + x0, tw);
@@ -138,8 +140,11 @@ static emz_result_t emit_zone(realm *r) {
     parts[1].len = 2;
     parts[2].ptr = cells;
     parts[2].len = r->h * tw;
-    rc = emz_emit_etale(r->ef, "zone", parts, 3);
+    rc = emz_emit_etale(r->ef, "zone", parts, 3, &sent);
     free(cells);
+    /* A peer could not take it (it goes out with a later update): emit less for a while
+     * rather than pile up zones it cannot read yet. */
+    if (rc == EMZ_OK && !sent) r->backoff = 8;
     return rc;
 }
 
@@ -153,7 +158,7 @@ static emz_result_t emit_description(realm *r) {
     description_of(r->index, text, sizeof text);
     part.ptr = (const uint8_t *)text;
     part.len = strlen(text);
-    return emz_emit_etale(r->ef, "", &part, 1);
+    return emz_emit_etale(r->ef, "", &part, 1, NULL);
 }
 
 /* A peer's zone, checked as the Rust demo checks it (sizes never trusted). Views are
@@ -207,6 +212,7 @@ static void import_zone(realm *r, int which) {
 
 static int realm_open(realm *r, int index, size_t h, size_t w, unsigned base_port) {
     emz_config_t c;
+    emz_options_t o;
     const char *whitelist[2];
     int i, k = 0;
     memset(r, 0, sizeof *r);
@@ -225,11 +231,13 @@ static int realm_open(realm *r, int index, size_t h, size_t w, unsigned base_por
             whitelist[k++] = REALMS[i].public_key;
         }
     emz_config_init(&c, REALMS[index].secret_key);
+    emz_options_default(&o);
     c.whitelist = whitelist;
     c.whitelist_len = 2;
     c.port = (uint16_t)(base_port + (unsigned)index);
     c.bind_host = "127.0.0.1";
-    c.options.max_message_size = 16 << 20;
+    o.max_message_size = 16 << 20;
+    c.options = &o;
     if (emz_efunguz_new_with(&c, &r->ef) != EMZ_OK) return 0;
     for (k = 0; k < 2; k++) {
         peer *p = &r->peers[k];
@@ -255,7 +263,10 @@ static emz_result_t frame(realm *r, unsigned long long n, unsigned per_generatio
     if (rc != EMZ_OK) return rc;
     if (n % per_generation == 0) {
         if (r->running) step(r);
-        if (r->autoemit && (rc = emit_zone(r)) != EMZ_OK) return rc;
+        if (r->autoemit && r->backoff > 0)
+            r->backoff--;
+        else if (r->autoemit && (rc = emit_zone(r)) != EMZ_OK)
+            return rc;
     }
     if (n % per_description == 0) rc = emit_description(r);
     return rc;

@@ -36,7 +36,7 @@ int main(int argc, char **argv) {
         parts[0].len = sizeof counter;
         parts[1].ptr = (const uint8_t *)text;
         parts[1].len = strlen(text);
-        if (emz_emit_etale(ef, "tick", parts, 2) != EMZ_OK || emz_update(ef, NULL) != EMZ_OK) {
+        if (emz_emit_etale(ef, "tick", parts, 2, NULL) != EMZ_OK || emz_update(ef, NULL) != EMZ_OK) {
             fprintf(stderr, "publisher: %s\n", emz_efunguz_last_error(ef));
             break;
         }

@@ -15,6 +15,13 @@
  * - Strings passed in are only read during the call. Strings returned (const char *)
  *   belong to the library, with the lifetime stated at each function.
  *
+ * Structs that grow
+ * - emz_options_t and emz_config_t start with `size`, which their initialisers
+ *   (emz_options_default, emz_config_init: macros passing sizeof) set. The library reads
+ *   and writes only the fields within `size`, so a program built against an older header
+ *   keeps working with a newer library; a size that is no version's size (0, an
+ *   uninitialised struct, a newer header than the library) gives EMZ_ERR_INVALID_ARGUMENT.
+ *
  * Ownership and lifetimes
  * - emz_efunguz_t is owned by you: emz_efunguz_new / emz_efunguz_new_with ...
  *   emz_efunguz_free (NULL is a no-op; emz_efunguz_destroy(&p) also sets p to NULL).
@@ -41,6 +48,27 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/**
+ * Version of this header; emz_version() gives the library's. Before 1.0 a new minor version
+ * may change the ABI, and the soname changes with it.
+ */
+#define EMZ_VERSION_MAJOR 0
+#define EMZ_VERSION_MINOR 10
+#define EMZ_VERSION_PATCH 0
+#define EMZ_VERSION "0.10.0"
+
+/**
+ * Fills `*options` (an emz_options_t) with the defaults and sets `options->size` to the
+ * size this header gives it; returns an emz_result_t. Call it before setting fields.
+ */
+#define emz_options_default(options) emz_options_default_sized((options), sizeof *(options))
+
+/**
+ * Fills `*config` (an emz_config_t) with the defaults and `secret_key`, and sets
+ * `config->size` to the size this header gives it; returns an emz_result_t.
+ */
+#define emz_config_init(config, secret_key) emz_config_init_sized((config), sizeof *(config), (secret_key))
 
 /**
  * Length of a Z85-encoded CURVE key (public or secret), without the terminating NUL.
@@ -258,9 +286,19 @@ typedef struct emz_ehypha_t emz_ehypha_t;
 typedef struct emz_etale_t emz_etale_t;
 
 /**
- * libzmq socket options of an efunguz; fill with `emz_options_default`.
+ * libzmq socket options of an efunguz. Fill with `emz_options_default(&o)` first (it
+ * sets `size`), then change what you need.
+ *
+ * The struct grows at its end in later versions: the library reads and writes only the
+ * fields within `size`, so a program built against an older header keeps working (the
+ * fields it does not know keep their defaults). A `size` that is no version's size gives
+ * EMZ_ERR_INVALID_ARGUMENT.
  */
 typedef struct emz_options_t {
+  /**
+   * `sizeof(emz_options_t)` as the caller knows it; set by `emz_options_default`.
+   */
+  size_t size;
   /**
    * libzmq I/O threads, 1..=256 (default: min(cores, 4)).
    */
@@ -362,10 +400,15 @@ typedef struct emz_options_t {
 } emz_options_t;
 
 /**
- * Everything `emz_efunguz_new_with` needs; fill with `emz_config_init`, then change
- * what you need. Strings are only read during the call.
+ * Everything `emz_efunguz_new_with` needs. Fill with `emz_config_init(&c, secret)` first
+ * (it sets `size`), then change what you need. Strings and `options` are only read
+ * during the call. Grows at its end like `emz_options_t`, under the same `size` rule.
  */
 typedef struct emz_config_t {
+  /**
+   * `sizeof(emz_config_t)` as the caller knows it; set by `emz_config_init`.
+   */
+  size_t size;
   /**
    * Own secret key, Z85 (required).
    */
@@ -404,9 +447,9 @@ typedef struct emz_config_t {
    */
   uint16_t tor_proxy_port;
   /**
-   * Socket options.
+   * Socket options (filled with `emz_options_default`); NULL = the defaults.
    */
-  struct emz_options_t options;
+  const struct emz_options_t *options;
 } emz_config_t;
 
 /**
@@ -542,15 +585,22 @@ bool emz_has_curve(void);
 int64_t emz_now_us(void);
 
 /**
- * Fills `*options` with the defaults (no-op for NULL).
+ * Fills the first `size` bytes of `*options` with the defaults and sets its `size`:
+ * call it through the macro `emz_options_default(&o)`, which passes `sizeof o` (the size
+ * your header knows). EMZ_ERR_INVALID_ARGUMENT when `size` is no version's size (see
+ * `emz_options_t`); then nothing is written.
  */
-void emz_options_default(struct emz_options_t *options);
+enum emz_result_t emz_options_default_sized(struct emz_options_t *options, size_t size);
 
 /**
- * Fills `*config` with the defaults and `secret_key` (kept as a pointer: it must stay
- * valid until `emz_efunguz_new_with`). No-op for NULL `config`.
+ * Fills the first `size` bytes of `*config` with the defaults and `secret_key` (kept as
+ * a pointer: it must stay valid until `emz_efunguz_new_with`) and sets its `size`: call
+ * it through the macro `emz_config_init(&c, secret_key)`, which passes `sizeof c`.
+ * EMZ_ERR_INVALID_ARGUMENT when `size` is no version's size; then nothing is written.
  */
-void emz_config_init(struct emz_config_t *config, const char *secret_key);
+enum emz_result_t emz_config_init_sized(struct emz_config_t *config,
+                                        size_t size,
+                                        const char *secret_key);
 
 /**
  * The original constructor: secret key, whitelist (`whitelist_len` keys; NULL and 0
@@ -605,7 +655,8 @@ const char *emz_efunguz_public_key(const struct emz_efunguz_t *ef);
 uint16_t emz_efunguz_port(const struct emz_efunguz_t *ef);
 
 /**
- * The options in force, into `*out`.
+ * The options in force, into `*out`: as many fields as `out->size` holds, so set it
+ * first (`emz_options_default(&o)` does).
  */
 enum emz_result_t emz_efunguz_options(const struct emz_efunguz_t *ef, struct emz_options_t *out);
 
@@ -871,18 +922,21 @@ enum emz_result_t emz_unpublish_onion(struct emz_efunguz_t *ef);
  * room get it now; for one whose queue is full it is pending as that subscriber's latest
  * of the title and goes out, during a later update, as soon as that subscriber has room,
  * unless a newer etale of the title supersedes it first. A full subscriber delays nobody
- * else (see `emz_options_t.retry_unsent`). `emz_emit_etale_at` tells whether that
- * happened.
+ * else (see `emz_options_t.retry_unsent`).
+ *
+ * `*sent` (NULL: not wanted) gets false when that happened for at least one subscriber:
+ * the moment to emit less often for a while (skip a few frames) rather than pile up
+ * etales nobody can take yet.
  */
 enum emz_result_t emz_emit_etale(struct emz_efunguz_t *ef,
                                  const char *title,
                                  const struct emz_part_t *parts,
-                                 size_t n);
+                                 size_t n,
+                                 bool *sent);
 
 /**
  * As `emz_emit_etale` with a `t_out` (µs since the Unix epoch) of your choosing;
- * `*sent_out` (NULL: not wanted) gets false when the etale could not be queued for at
- * least one subscriber: it is pending as that subscriber's latest of the title.
+ * `*sent_out` (NULL: not wanted) as `sent` there.
  */
 enum emz_result_t emz_emit_etale_at(struct emz_efunguz_t *ef,
                                     const char *title,

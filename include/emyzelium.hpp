@@ -14,6 +14,16 @@
 #ifndef EMYZELIUM_HPP
 #define EMYZELIUM_HPP
 
+// One clear error instead of many deep inside <string_view> (MSVC keeps __cplusplus at
+// 199711L unless /Zc:__cplusplus, and gives the standard in _MSVC_LANG).
+#if !defined(__cplusplus)
+#error "emyzelium.hpp is C++17; C programs include emyzelium.h"
+#elif defined(_MSVC_LANG) && _MSVC_LANG < 201703L
+#error "emyzelium.hpp needs C++17: compile with /std:c++17 or later"
+#elif !defined(_MSVC_LANG) && __cplusplus < 201703L
+#error "emyzelium.hpp needs C++17: compile with -std=c++17 or later"
+#else
+
 #include "emyzelium.h"
 
 #include <chrono>
@@ -270,7 +280,7 @@ struct Config {
     explicit Config(std::string secret) : secret_key(std::move(secret)) {}
     static emz_options_t default_options() {
         emz_options_t o;
-        emz_options_default(&o);
+        detail::check(emz_options_default(&o));
         return o;
     }
 };
@@ -293,7 +303,7 @@ class Efunguz {
         std::vector<const char *> wl;
         for (const auto &k : c.whitelist) wl.push_back(k.c_str());
         emz_config_t cfg;
-        emz_config_init(&cfg, c.secret_key.c_str());
+        detail::check(emz_config_init(&cfg, c.secret_key.c_str()));
         cfg.whitelist = wl.data();
         cfg.whitelist_len = wl.size();
         cfg.everyone = c.everyone;
@@ -302,7 +312,7 @@ class Efunguz {
         cfg.bind_host = c.bind_host.c_str();
         cfg.tor_proxy_host = c.tor_proxy_host.c_str();
         cfg.tor_proxy_port = c.tor_proxy_port;
-        cfg.options = c.options;
+        cfg.options = &c.options;
         detail::check(emz_efunguz_new_with(&cfg, &p_));
     }
     Efunguz(const Efunguz &) = delete;
@@ -320,7 +330,7 @@ class Efunguz {
     std::string_view public_key() const noexcept { return p_ ? emz_efunguz_public_key(p_) : ""; }
     std::uint16_t port() const noexcept { return emz_efunguz_port(p_); }
     emz_options_t options() const {
-        emz_options_t o;
+        emz_options_t o = Config::default_options(); // sets o.size, which the library needs
         detail::check(emz_efunguz_options(p_, &o));
         return o;
     }
@@ -424,15 +434,17 @@ class Efunguz {
     // publishing: the bytes are only read during the call. Subscribers with room get the
     // etale now; for one whose queue is full it is pending as that subscriber's latest of
     // the title and goes out as soon as it has room (a full subscriber delays nobody).
-    void emit_etale(const std::string &title, std::initializer_list<Bytes> parts) {
-        emit_parts(title, parts.begin(), parts.size());
+    // Returns false when that happened for at least one subscriber: emit less often for a
+    // while (skip a few frames) instead of piling up etales nobody can take yet.
+    bool emit_etale(const std::string &title, std::initializer_list<Bytes> parts) {
+        return emit_parts(title, parts.begin(), parts.size());
     }
-    void emit_etale(const std::string &title, const std::vector<Bytes> &parts) {
-        emit_parts(title, parts.data(), parts.size());
+    bool emit_etale(const std::string &title, const std::vector<Bytes> &parts) {
+        return emit_parts(title, parts.data(), parts.size());
     }
-    void emit_etale(const std::string &title, const std::vector<std::vector<std::uint8_t>> &parts) {
+    bool emit_etale(const std::string &title, const std::vector<std::vector<std::uint8_t>> &parts) {
         std::vector<Bytes> b(parts.begin(), parts.end());
-        emit_parts(title, b.data(), b.size());
+        return emit_parts(title, b.data(), b.size());
     }
     /// Titles whose latest etale is still pending for some subscriber.
     std::size_t unsent_etales() const noexcept { return emz_unsent_etales(p_); }
@@ -492,11 +504,13 @@ class Efunguz {
     emz_efunguz_t *raw() const noexcept { return p_; }
 
   private:
-    void emit_parts(const std::string &title, const Bytes *parts, std::size_t n) {
+    bool emit_parts(const std::string &title, const Bytes *parts, std::size_t n) {
         std::vector<emz_part_t> v;
         v.reserve(n);
         for (std::size_t i = 0; i < n; i++) v.push_back(parts[i].part());
-        detail::check(emz_emit_etale(p_, title.c_str(), v.data(), v.size()));
+        bool sent = true;
+        detail::check(emz_emit_etale(p_, title.c_str(), v.data(), v.size(), &sent));
+        return sent;
     }
 
     emz_efunguz_t *p_ = nullptr;
@@ -504,4 +518,5 @@ class Efunguz {
 
 } // namespace emz
 
+#endif // C++17
 #endif // EMYZELIUM_HPP

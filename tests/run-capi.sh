@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything of the C side: header freshness, library, examples, the C face's own tests
-# (emz-capi/tests: C tests as C and as C++, the C++ wrapper), ASan/UBSan + LeakSanitizer,
-# valgrind, pkg-config and install.
+# (emz-capi/tests: C tests as C and as C++, the C++ wrapper, README's C snippet, the C++17
+# check), ASan/UBSan + LeakSanitizer, valgrind, and install with consumers built through
+# CMake, pkg-config and -static (emz-capi/tests/test_install.sh).
 # C against the other faces is tests/cross (run by tests/run-py.sh, which has the wheel);
 # emz_update()'s cost is in benches. Last line: "capi: N passed, M failed".
 # Under CI=true nothing may be skipped: a missing tool is a failure.
@@ -28,6 +29,7 @@ step() { # step NAME CMD...: runs CMD, counts it
 need=()
 command -v cc >/dev/null && command -v c++ >/dev/null && command -v make >/dev/null || need+=(build-essential)
 command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v cmake >/dev/null || need+=(cmake)
 command -v valgrind >/dev/null || need+=(valgrind)
 echo '#include <curses.h>' | cc -E -x c - >/dev/null 2>&1 || need+=(libncurses-dev)
 command -v python3 >/dev/null || need+=(python3)
@@ -50,18 +52,16 @@ pc_build() { # pc_build PKG_CONFIG_PATH OUT: builds genkeypair.c with pkg-config
     cflags=$(PKG_CONFIG_PATH=$1 pkg-config --cflags emyzelium)
     libs=$(PKG_CONFIG_PATH=$1 pkg-config --libs emyzelium)
     # shellcheck disable=SC2086
-    cc -std=c99 -Wall -Werror examples-c/genkeypair.c -o "$2" $cflags $libs && "$2" | grep -q '^secret: '
+    cc -std=c99 -Wall -Werror examples-c/genkeypair.c -o "$2" $cflags $libs &&
+        LD_LIBRARY_PATH=$1/.. "$2" | grep -q '^secret: '
 }
 step "pkg-config: cc app.c \$(pkg-config --cflags --libs emyzelium) (in-tree .pc)" \
     pc_build "$ROOT/target/capi/lib/pkgconfig" "$TMP/genkeypair-tree"
-step "make install PREFIX=… then pkg-config from the installed .pc" \
-    bash -c "'${MK[0]}' -s -C emz-capi install PREFIX='$TMP/prefix' >/dev/null && \
-             test -f '$TMP/prefix/include/emyzelium.hpp' && \
-             PKG_CONFIG_PATH='$TMP/prefix/lib/pkgconfig' pkg-config --modversion emyzelium"
-step "installed library works" pc_build "$TMP/prefix/lib/pkgconfig" "$TMP/genkeypair-installed"
+step "make install (lib64; DESTDIR + multiarch, moved), consumers by CMake, pkg-config, -static" \
+    "${MK[@]}" test-install
 
 # ---- tests -------------------------------------------------------------------------------
-step "C tests (as C99 and as C++17), C++ wrapper test, static link" "${MK[@]}" test
+step "C tests (as C99 and as C++17), C++ wrapper test, static link, README snippet, C++17 check" "${MK[@]}" test
 step "C test: a subscriber that stops updating delays nobody, then gets the latest" "${MK[@]}" test-slow
 step "ASan + UBSan + LeakSanitizer (C tests and C++ wrapper test)" "${MK[@]}" test-asan
 step "valgrind (memcheck, definite/indirect leaks are errors)" "${MK[@]}" test-valgrind

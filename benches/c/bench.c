@@ -133,7 +133,7 @@ static int role_pub(void) {
         if (g_quit) return 0;
         wp.ptr = (const uint8_t *)&w;
         wp.len = 8;
-        CHECK(emz_emit_etale(ef, "w", &wp, 1));
+        CHECK(emz_emit_etale(ef, "w", &wp, 1, NULL));
         CHECK(emz_wait(ef, 20, NULL));
     }
     end = now_s() + secs;
@@ -323,17 +323,20 @@ static int role_idle(void) {
     long n = atol(arg("n", "1000")), i, calls;
     char pk[EMZ_KEY_BUF_LEN], sk[EMZ_KEY_BUF_LEN], other[EMZ_KEY_BUF_LEN];
     emz_config_t c;
+    emz_options_t o;
     emz_efunguz_t *ef = NULL;
     double samples[15], t0;
     int r;
     CHECK(emz_new_key_pair(pk, sk));
-    emz_config_init(&c, sk);
+    CHECK(emz_config_init(&c, sk));
+    CHECK(emz_options_default(&o));
     c.any_port = true;
     c.bind_host = "127.0.0.1";
-    c.options.reconnect_interval_ms = 60000;
-    c.options.reconnect_interval_max_ms = 60000;
+    o.reconnect_interval_ms = 60000;
+    o.reconnect_interval_max_ms = 60000;
     /* as the Rust role: a monitor costs 2 more fds per ehypha, off past 5000 */
-    c.options.ehypha_monitor = n <= 5000;
+    o.ehypha_monitor = n <= 5000;
+    c.options = &o;
     CHECK(emz_efunguz_new_with(&c, &ef));
     for (i = 0; i < n; i++) {
         emz_ehypha_t *eh = NULL;

@@ -5,6 +5,7 @@ use crate::error::{null, record, Fail, Res};
 use crate::ffi::{key_arg, keys_arg, opt_str_arg, out_arg, to_cstring};
 use crate::panic::run;
 use crate::result::emz_result_t::{self, *};
+use crate::sized::{non_null, read_sized, write_sized};
 use crate::types::*;
 use emyzelium::{Efunguz, Options};
 use std::cell::RefCell;
@@ -78,19 +79,20 @@ impl emz_efunguz_t {
     }
 }
 
-/// Fills `*options` with the defaults (no-op for NULL).
+/// Fills the first `size` bytes of `*options` with the defaults and sets its `size`:
+/// call it through the macro `emz_options_default(&o)`, which passes `sizeof o` (the size
+/// your header knows). EMZ_ERR_INVALID_ARGUMENT when `size` is no version's size (see
+/// `emz_options_t`); then nothing is written.
 #[no_mangle]
-pub unsafe extern "C" fn emz_options_default(options: *mut emz_options_t) {
-    if options.is_null() {
-        return;
-    }
-    if let Ok(o) = catch_unwind(|| emz_options_t::from(&Options::default())) {
-        ptr::write(options, o);
-    }
+pub unsafe extern "C" fn emz_options_default_sized(options: *mut emz_options_t, size: usize) -> emz_result_t {
+    run(ptr::null(), || {
+        write_sized(non_null(options, "options")?.cast_mut(), size, &emz_options_t::from(&Options::default()))
+    })
 }
 
 pub(crate) fn config_default(secret_key: *const c_char) -> emz_config_t {
     emz_config_t {
+        size: std::mem::size_of::<emz_config_t>(),
         secret_key,
         whitelist: ptr::null(),
         whitelist_len: 0,
@@ -100,20 +102,21 @@ pub(crate) fn config_default(secret_key: *const c_char) -> emz_config_t {
         bind_host: ptr::null(),
         tor_proxy_host: ptr::null(),
         tor_proxy_port: EMZ_DEFAULT_TOR_PROXY_PORT,
-        options: emz_options_t::from(&Options::default()),
+        options: ptr::null(),
     }
 }
 
-/// Fills `*config` with the defaults and `secret_key` (kept as a pointer: it must stay
-/// valid until `emz_efunguz_new_with`). No-op for NULL `config`.
+/// Fills the first `size` bytes of `*config` with the defaults and `secret_key` (kept as
+/// a pointer: it must stay valid until `emz_efunguz_new_with`) and sets its `size`: call
+/// it through the macro `emz_config_init(&c, secret_key)`, which passes `sizeof c`.
+/// EMZ_ERR_INVALID_ARGUMENT when `size` is no version's size; then nothing is written.
 #[no_mangle]
-pub unsafe extern "C" fn emz_config_init(config: *mut emz_config_t, secret_key: *const c_char) {
-    if config.is_null() {
-        return;
-    }
-    if let Ok(c) = catch_unwind(|| config_default(secret_key)) {
-        ptr::write(config, c);
-    }
+pub unsafe extern "C" fn emz_config_init_sized(
+    config: *mut emz_config_t,
+    size: usize,
+    secret_key: *const c_char,
+) -> emz_result_t {
+    run(ptr::null(), || write_sized(non_null(config, "config")?.cast_mut(), size, &config_default(secret_key)))
 }
 
 /// The original constructor: secret key, whitelist (`whitelist_len` keys; NULL and 0
@@ -152,7 +155,11 @@ pub unsafe extern "C" fn emz_efunguz_new_with(
     out: *mut *mut emz_efunguz_t,
 ) -> emz_result_t {
     run(ptr::null(), || {
-        let c = config.as_ref().ok_or_else(|| null("config"))?;
+        let c = read_sized(non_null(config, "config")?, config_default(ptr::null()))?;
+        let options = match c.options.is_null() {
+            true => Options::default(),
+            false => Options::from(&read_sized(c.options, emz_options_t::from(&Options::default()))?),
+        };
         let out = out_arg(out, "out")?;
         let secret = key_arg(c.secret_key, "secret_key")?;
         let whitelist = keys_arg(c.whitelist, c.whitelist_len, "whitelist")?;
@@ -167,7 +174,7 @@ pub unsafe extern "C" fn emz_efunguz_new_with(
             }
             (false, _) => b.whitelist(whitelist),
         };
-        b = b.bind_host(bind_host).tor_proxy(tor_host, c.tor_proxy_port).options(Options::from(&c.options));
+        b = b.bind_host(bind_host).tor_proxy(tor_host, c.tor_proxy_port).options(options);
         b = if c.any_port { b.any_port() } else { b.port(c.port) };
         let ef = b.build()?;
         *out = emz_efunguz_t::new(ef);
@@ -215,12 +222,13 @@ pub unsafe extern "C" fn emz_efunguz_port(ef: *const emz_efunguz_t) -> u16 {
     ef.as_ref().map_or(0, |h| h.ef.port())
 }
 
-/// The options in force, into `*out`.
+/// The options in force, into `*out`: as many fields as `out->size` holds, so set it
+/// first (`emz_options_default(&o)` does).
 #[no_mangle]
 pub unsafe extern "C" fn emz_efunguz_options(ef: *const emz_efunguz_t, out: *mut emz_options_t) -> emz_result_t {
     with_ef_ref(ef, |h| {
-        *out_arg(out, "out")? = emz_options_t::from(h.ef.options());
-        Ok(())
+        let out = non_null(out, "out")?.cast_mut();
+        write_sized(out, ptr::read(out as *const usize), &emz_options_t::from(h.ef.options()))
     })
 }
 

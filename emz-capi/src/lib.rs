@@ -17,7 +17,8 @@
 //!
 //! Layout: `panic`, `ffi` and `error` are the boundary (panic catching, argument
 //! helpers, last-error recording); `result` holds the result codes; `types` the
-//! constants, enums and plain structs; then one module per handle type or concept.
+//! constants, enums and plain structs; `sized` how `emz_options_t` and `emz_config_t`
+//! grow without breaking older callers; then one module per handle type or concept.
 
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
@@ -27,8 +28,9 @@ mod error;
 mod ffi;
 mod panic;
 
-// Result codes, constants, enums, plain structs.
+// Result codes, constants, enums, plain structs, and the structs that grow.
 mod result;
+mod sized;
 mod types;
 
 // Functions without a handle: versions, the clock, keys.

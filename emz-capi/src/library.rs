@@ -31,3 +31,27 @@ pub extern "C" fn emz_has_curve() -> bool {
 pub extern "C" fn emz_now_us() -> i64 {
     quiet(0, emyzelium::now_us)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    #[test]
+    fn the_checked_in_header_has_the_version_of_this_library() {
+        // A version bump without `make -C emz-capi header` fails here as well as in
+        // header-check (which needs cbindgen).
+        let header = include_str!("../../include/emyzelium.h");
+        for (name, value) in [
+            ("EMZ_VERSION_MAJOR", env!("CARGO_PKG_VERSION_MAJOR").to_string()),
+            ("EMZ_VERSION_MINOR", env!("CARGO_PKG_VERSION_MINOR").to_string()),
+            ("EMZ_VERSION_PATCH", env!("CARGO_PKG_VERSION_PATCH").to_string()),
+            ("EMZ_VERSION", format!("\"{}\"", env!("CARGO_PKG_VERSION"))),
+        ] {
+            let line = format!("#define {name} {value}\n");
+            assert!(header.contains(&line), "include/emyzelium.h lacks `{}`: run make -C emz-capi header", line.trim());
+        }
+        let runtime = unsafe { CStr::from_ptr(emz_version()) };
+        assert_eq!(runtime.to_str(), Ok(env!("CARGO_PKG_VERSION")));
+    }
+}

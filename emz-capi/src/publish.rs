@@ -13,24 +13,30 @@ use std::ffi::c_char;
 /// room get it now; for one whose queue is full it is pending as that subscriber's latest
 /// of the title and goes out, during a later update, as soon as that subscriber has room,
 /// unless a newer etale of the title supersedes it first. A full subscriber delays nobody
-/// else (see `emz_options_t.retry_unsent`). `emz_emit_etale_at` tells whether that
-/// happened.
+/// else (see `emz_options_t.retry_unsent`).
+///
+/// `*sent` (NULL: not wanted) gets false when that happened for at least one subscriber:
+/// the moment to emit less often for a while (skip a few frames) rather than pile up
+/// etales nobody can take yet.
 #[no_mangle]
 pub unsafe extern "C" fn emz_emit_etale(
     ef: *mut emz_efunguz_t,
     title: *const c_char,
     parts: *const emz_part_t,
     n: usize,
+    sent: *mut bool,
 ) -> emz_result_t {
     with_ef(ef, |h| {
-        h.ef.emit_etale(str_arg(title, "title")?, &parts_arg(parts, n)?)?;
+        let queued = h.ef.emit_etale(str_arg(title, "title")?, &parts_arg(parts, n)?)?;
+        if let Some(s) = sent.as_mut() {
+            *s = queued;
+        }
         Ok(())
     })
 }
 
 /// As `emz_emit_etale` with a `t_out` (µs since the Unix epoch) of your choosing;
-/// `*sent_out` (NULL: not wanted) gets false when the etale could not be queued for at
-/// least one subscriber: it is pending as that subscriber's latest of the title.
+/// `*sent_out` (NULL: not wanted) as `sent` there.
 #[no_mangle]
 pub unsafe extern "C" fn emz_emit_etale_at(
     ef: *mut emz_efunguz_t,
@@ -41,9 +47,9 @@ pub unsafe extern "C" fn emz_emit_etale_at(
     sent_out: *mut bool,
 ) -> emz_result_t {
     with_ef(ef, |h| {
-        let sent = h.ef.emit_etale_at(str_arg(title, "title")?, &parts_arg(parts, n)?, t_out)?;
+        let queued = h.ef.emit_etale_at(str_arg(title, "title")?, &parts_arg(parts, n)?, t_out)?;
         if let Some(s) = sent_out.as_mut() {
-            *s = sent;
+            *s = queued;
         }
         Ok(())
     })

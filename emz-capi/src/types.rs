@@ -1,6 +1,7 @@
 //! Constants, enums and plain data structs shared by the handle types.
 
 use crate::ffi::to_cstring;
+use crate::sized::{field_ends, Grows};
 use emyzelium::{EhyphaState, Options};
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::sync::OnceLock;
@@ -190,10 +191,18 @@ impl From<emyzelium::Stats> for emz_stats_t {
     }
 }
 
-/// libzmq socket options of an efunguz; fill with `emz_options_default`.
+/// libzmq socket options of an efunguz. Fill with `emz_options_default(&o)` first (it
+/// sets `size`), then change what you need.
+///
+/// The struct grows at its end in later versions: the library reads and writes only the
+/// fields within `size`, so a program built against an older header keeps working (the
+/// fields it does not know keep their defaults). A `size` that is no version's size gives
+/// EMZ_ERR_INVALID_ARGUMENT.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct emz_options_t {
+    /// `sizeof(emz_options_t)` as the caller knows it; set by `emz_options_default`.
+    pub size: usize,
     /// libzmq I/O threads, 1..=256 (default: min(cores, 4)).
     pub io_threads: i32,
     /// Sockets the context may hold, at least 16; each ehypha takes one (default 65535).
@@ -261,7 +270,7 @@ macro_rules! options_table {
     ($($kind:ident $c:ident = $core:ident;)*) => {
         impl From<&Options> for emz_options_t {
             fn from(o: &Options) -> Self {
-                emz_options_t { $($c: options_table!(@to $kind o.$core),)* }
+                emz_options_t { size: std::mem::size_of::<emz_options_t>(), $($c: options_table!(@to $kind o.$core),)* }
             }
         }
 
@@ -306,11 +315,25 @@ options_table! {
     plain ehypha_monitor = ehypha_monitor;
 }
 
-/// Everything `emz_efunguz_new_with` needs; fill with `emz_config_init`, then change
-/// what you need. Strings are only read during the call.
+impl Grows for emz_options_t {
+    const NAME: &'static str = "emz_options_t";
+    fn field_ends() -> Vec<usize> {
+        field_ends!(emz_options_t; size, io_threads, max_sockets, send_hwm, recv_hwm, max_message_size,
+            reconnect_interval_ms, reconnect_interval_max_ms, heartbeat_interval_ms, heartbeat_timeout_ms,
+            heartbeat_ttl_ms, handshake_interval_ms, ipv6, drain_budget, keep_latest, retry_unsent, ehypha_monitor,
+            publish_handshake_interval_ms, publish_max_message_size, min_fd_limit, drain_frame_budget,
+            drain_byte_budget, max_parts)
+    }
+}
+
+/// Everything `emz_efunguz_new_with` needs. Fill with `emz_config_init(&c, secret)` first
+/// (it sets `size`), then change what you need. Strings and `options` are only read
+/// during the call. Grows at its end like `emz_options_t`, under the same `size` rule.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct emz_config_t {
+    /// `sizeof(emz_config_t)` as the caller knows it; set by `emz_config_init`.
+    pub size: usize,
     /// Own secret key, Z85 (required).
     pub secret_key: *const c_char,
     /// Public keys allowed to subscribe; `whitelist_len` of them (NULL when 0). Empty =
@@ -330,8 +353,16 @@ pub struct emz_config_t {
     pub tor_proxy_host: *const c_char,
     /// Port of Tor's SOCKS proxy (default 9050).
     pub tor_proxy_port: u16,
-    /// Socket options.
-    pub options: emz_options_t,
+    /// Socket options (filled with `emz_options_default`); NULL = the defaults.
+    pub options: *const emz_options_t,
+}
+
+impl Grows for emz_config_t {
+    const NAME: &'static str = "emz_config_t";
+    fn field_ends() -> Vec<usize> {
+        field_ends!(emz_config_t; size, secret_key, whitelist, whitelist_len, everyone, port, any_port, bind_host,
+            tor_proxy_host, tor_proxy_port, options)
+    }
 }
 
 #[cfg(test)]
@@ -368,9 +399,13 @@ mod tests {
     fn the_c_defaults_equal_the_core_defaults_field_by_field() {
         let core = Options::default();
         let mut c = std::mem::MaybeUninit::<emz_options_t>::uninit();
-        unsafe { crate::efunguz::emz_options_default(c.as_mut_ptr()) };
+        let size = std::mem::size_of::<emz_options_t>();
+        let rc = unsafe { crate::efunguz::emz_options_default_sized(c.as_mut_ptr(), size) };
+        assert_eq!(rc, crate::result::emz_result_t::EMZ_OK);
         let c = unsafe { c.assume_init() };
-        let c_fields = debug_fields(&format!("{c:?}"));
+        assert_eq!(c.size, size);
+        // `size` belongs to the C struct alone.
+        let c_fields: Vec<_> = debug_fields(&format!("{c:?}")).into_iter().filter(|(k, _)| k != "size").collect();
         let core_fields = debug_fields(&format!("{core:?}"));
         assert_eq!(c_fields.len(), core_fields.len(), "emz_options_t and Options differ in their fields");
         for (name, value) in &core_fields {

@@ -65,13 +65,16 @@ static keypair new_keys(void) {
  * everyone (explicitly: the config path admits nobody by default) when it is NULL. */
 static emz_efunguz_t *make_ef(const keypair *k, const char *allowed) {
     emz_config_t c;
+    emz_options_t o;
     emz_efunguz_t *ef = NULL;
     const char *wl[1];
     emz_config_init(&c, k->sec);
+    emz_options_default(&o);
     c.any_port = true;
     c.bind_host = "127.0.0.1";
-    c.options.reconnect_interval_ms = 50;
-    c.options.reconnect_interval_max_ms = 200;
+    o.reconnect_interval_ms = 50;
+    o.reconnect_interval_max_ms = 200;
+    c.options = &o;
     if (allowed) {
         wl[0] = allowed;
         c.whitelist = wl;
@@ -97,7 +100,14 @@ static emz_part_t part_of(const char *s) {
 
 static void test_library(void) {
     int a = 0, b = 0, c = 0;
-    CHECK(emz_version() != NULL && strlen(emz_version()) >= 5);
+    char numbers[64];
+#if !defined(EMZ_VERSION_MAJOR) || !defined(EMZ_VERSION_MINOR) || !defined(EMZ_VERSION_PATCH)
+#error "emyzelium.h has no version macros"
+#endif
+    /* The header and the library it runs with are the same version, and the macros agree. */
+    CHECK(emz_version() != NULL && strcmp(emz_version(), EMZ_VERSION) == 0);
+    snprintf(numbers, sizeof numbers, "%d.%d.%d", EMZ_VERSION_MAJOR, EMZ_VERSION_MINOR, EMZ_VERSION_PATCH);
+    CHECK(strncmp(EMZ_VERSION, numbers, strlen(numbers)) == 0);
     CHECK(emz_has_curve());
     emz_libzmq_version(&a, &b, &c);
     CHECK(a == 4 && b == 3);
@@ -167,7 +177,7 @@ static void test_null_handles(void) {
 
     CHECK_RC(emz_update(NULL, &n), EMZ_ERR_NULL_ARGUMENT);
     CHECK_RC(emz_wait(NULL, 0, &n), EMZ_ERR_NULL_ARGUMENT);
-    CHECK_RC(emz_emit_etale(NULL, "t", NULL, 0), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_emit_etale(NULL, "t", NULL, 0, NULL), EMZ_ERR_NULL_ARGUMENT);
     CHECK_RC(emz_add_whitelist_key(NULL, k.pub), EMZ_ERR_NULL_ARGUMENT);
     CHECK_RC(emz_clear_whitelist(NULL), EMZ_ERR_NULL_ARGUMENT);
     CHECK_RC(emz_add_ehypha_direct(NULL, k.pub, "127.0.0.1", 1, &eh), EMZ_ERR_NULL_ARGUMENT);
@@ -212,16 +222,16 @@ static void test_null_handles(void) {
 
     /* NULL arguments on a live handle. */
     ef = make_ef(&k, NULL);
-    CHECK_RC(emz_emit_etale(ef, NULL, NULL, 0), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_emit_etale(ef, NULL, NULL, 0, NULL), EMZ_ERR_NULL_ARGUMENT);
     CHECK(strstr(emz_efunguz_last_error(ef), "title") != NULL);
-    CHECK_RC(emz_emit_etale(ef, "t", NULL, 2), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_emit_etale(ef, "t", NULL, 2, NULL), EMZ_ERR_NULL_ARGUMENT);
     {
         emz_part_t bad;
         bad.ptr = NULL;
         bad.len = 3;
-        CHECK_RC(emz_emit_etale(ef, "t", &bad, 1), EMZ_ERR_NULL_ARGUMENT);
+        CHECK_RC(emz_emit_etale(ef, "t", &bad, 1, NULL), EMZ_ERR_NULL_ARGUMENT);
         bad.len = 0; /* NULL with length 0 is an empty part */
-        CHECK_RC(emz_emit_etale(ef, "t", &bad, 1), EMZ_OK);
+        CHECK_RC(emz_emit_etale(ef, "t", &bad, 1, NULL), EMZ_OK);
     }
     CHECK_RC(emz_add_ehypha_direct(ef, NULL, "127.0.0.1", 1, NULL), EMZ_ERR_NULL_ARGUMENT);
     CHECK_RC(emz_add_ehypha_direct(ef, k.pub, NULL, 1, NULL), EMZ_ERR_NULL_ARGUMENT);
@@ -259,6 +269,7 @@ static void test_error_codes(void) {
     emz_ehypha_t *eh = NULL, *eh2 = NULL;
     emz_etale_t *et = NULL;
     emz_config_t c;
+    emz_options_t o;
     const char *bad_wl[1];
     char bad_utf8[4];
     FILE *f;
@@ -275,8 +286,10 @@ static void test_error_codes(void) {
     CHECK_RC(emz_efunguz_new(k.sec, NULL, 0, 40000, NULL, 0, &ef), EMZ_ERR_INVALID_PORT);
     CHECK(ef == NULL);
     emz_config_init(&c, k.sec);
+    emz_options_default(&o);
     c.any_port = true;
-    c.options.io_threads = 0;
+    o.io_threads = 0;
+    c.options = &o;
     CHECK_RC(emz_efunguz_new_with(&c, &ef), EMZ_ERR_INVALID_ARGUMENT);
     emz_config_init(&c, k.sec);
     c.any_port = true;
@@ -390,7 +403,9 @@ static void test_error_codes(void) {
     emz_config_init(&c, k.sec);
     c.any_port = true;
     c.bind_host = "127.0.0.1";
-    c.options.max_sockets = 16;
+    emz_options_default(&o);
+    o.max_sockets = 16;
+    c.options = &o;
     ef = NULL;
     CHECK_RC(emz_efunguz_new_with(&c, &ef), EMZ_OK);
     {
@@ -413,7 +428,7 @@ static int pump(emz_efunguz_t *pub, emz_efunguz_t *sub, const char *title, const
     while (now_s() - t0 < secs) {
         size_t changed = 0;
         uint64_t received = 0;
-        emz_emit_etale(pub, title, parts, n);
+        emz_emit_etale(pub, title, parts, n, NULL);
         emz_update(pub, NULL);
         if (emz_wait(sub, 20, &changed) != EMZ_OK) return 0;
         if (emz_etale_received(et, &received) == EMZ_OK && received > 0) return 1;
@@ -499,7 +514,9 @@ static void test_round_trip(void) {
         size_t changed = 0, k;
         int seen = 0;
         double t0 = now_s();
-        emz_emit_etale(ea, "greeting", parts, 1);
+        bool sent = false;
+        CHECK_RC(emz_emit_etale(ea, "greeting", parts, 1, &sent), EMZ_OK);
+        CHECK(sent); /* the subscriber's queue has room */
         while (!seen && now_s() - t0 < 10) {
             emz_update(ea, NULL);
             CHECK_RC(emz_wait(eb, 50, &changed), EMZ_OK);
@@ -565,7 +582,7 @@ static void test_whitelist_deny(void) {
     CHECK_RC(emz_ehypha_add_etale(eh, "t", &et), EMZ_OK);
     t0 = now_s();
     while (now_s() - t0 < 1.5) {
-        emz_emit_etale(ea, "t", &p, 1);
+        emz_emit_etale(ea, "t", &p, 1, NULL);
         emz_update(ea, NULL);
         emz_wait(ei, 20, NULL);
     }
@@ -640,7 +657,7 @@ static int gets_more(emz_efunguz_t *pub, emz_efunguz_t *sub, emz_etale_t *et, do
     double t0 = now_s();
     emz_etale_received(et, &before);
     while (now_s() - t0 < secs) {
-        emz_emit_etale(pub, "t", &p, 1);
+        emz_emit_etale(pub, "t", &p, 1, NULL);
         emz_update(pub, NULL);
         emz_wait(sub, 20, NULL);
     }
@@ -672,6 +689,7 @@ static void test_access(void) {
     keypair a = new_keys(), b = new_keys(), c = new_keys();
     const char *wl[1];
     emz_config_t cfg;
+    emz_options_t o;
     emz_efunguz_t *ea = NULL, *eb = make_ef(&b, NULL), *ec = make_ef(&c, NULL);
     emz_ehypha_t *eh = NULL;
     emz_etale_t *et = NULL;
@@ -683,8 +701,10 @@ static void test_access(void) {
     CHECK(!cfg.everyone);
     cfg.any_port = true;
     cfg.bind_host = "127.0.0.1";
-    cfg.options.reconnect_interval_ms = 50;
-    cfg.options.reconnect_interval_max_ms = 200;
+    emz_options_default(&o);
+    o.reconnect_interval_ms = 50;
+    o.reconnect_interval_max_ms = 200;
+    cfg.options = &o;
     wl[0] = b.pub;
     cfg.whitelist = wl;
     cfg.whitelist_len = 1;
@@ -747,16 +767,139 @@ static void test_access(void) {
     emz_efunguz_free(eb);
 }
 
+/* ---- structs that grow: a smaller struct from an older header, and bad sizes ---------- */
+
+/* emz_options_t and emz_config_t as a program built against an older header knew them:
+ * their first fields only, ending on a field (as every version of them does). */
+typedef struct {
+    size_t size;
+    int32_t io_threads;
+    int32_t max_sockets;
+    int32_t send_hwm;
+    int32_t recv_hwm;
+    int64_t max_message_size;
+} old_options_t;
+
+typedef struct {
+    size_t size;
+    const char *secret_key;
+    const char *const *whitelist;
+    size_t whitelist_len;
+    bool everyone;
+    uint16_t port;
+    bool any_port;
+    const char *bind_host;
+} old_config_t;
+
+/* An old struct with bytes after it that nothing may touch. */
+typedef struct {
+    old_options_t o;
+    unsigned char after[64];
+} guarded_options_t;
+
+static int untouched(const unsigned char *p, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (p[i] != 0xAB) return 0;
+    return 1;
+}
+
+static void test_sized_structs(void) {
+    keypair k = new_keys();
+    guarded_options_t g;
+    old_config_t oc;
+    emz_options_t o, now;
+    emz_config_t c;
+    emz_efunguz_t *ef = NULL;
+
+    /* The initialisers write only the caller's size, defaults in every field it knows. */
+    memset(&g, 0xAB, sizeof g);
+    CHECK_RC(emz_options_default_sized((emz_options_t *)&g.o, sizeof g.o), EMZ_OK);
+    CHECK(g.o.size == sizeof g.o && untouched(g.after, sizeof g.after));
+    CHECK(g.o.io_threads >= 1 && g.o.max_sockets == 65535 && g.o.send_hwm == 1000 && g.o.max_message_size == -1);
+    emz_options_default(&o);
+    CHECK(o.size == sizeof o && o.max_parts == 4096);
+
+    /* An old options struct: its fields taken, the newer ones at their defaults. */
+    g.o.io_threads = 2;
+    g.o.max_message_size = 123456;
+    emz_config_init(&c, k.sec);
+    CHECK(c.size == sizeof c && c.options == NULL && c.port == EMZ_DEFAULT_PORT);
+    c.any_port = true;
+    c.bind_host = "127.0.0.1";
+    c.everyone = true;
+    c.options = (const emz_options_t *)&g.o;
+    CHECK_RC(emz_efunguz_new_with(&c, &ef), EMZ_OK);
+    emz_options_default(&now);
+    CHECK_RC(emz_efunguz_options(ef, &now), EMZ_OK);
+    CHECK(now.io_threads == 2 && now.max_message_size == 123456);
+    CHECK(now.drain_budget == 100000 && now.keep_latest && now.ehypha_monitor && now.max_parts == 4096);
+    /* ... and read back into the old struct, nothing written past it. */
+    memset(&g, 0xAB, sizeof g);
+    g.o.size = sizeof g.o;
+    CHECK_RC(emz_efunguz_options(ef, (emz_options_t *)&g.o), EMZ_OK);
+    CHECK(g.o.io_threads == 2 && g.o.max_message_size == 123456 && untouched(g.after, sizeof g.after));
+    emz_efunguz_free(ef);
+    ef = NULL;
+
+    /* An old config (no options pointer yet): its fields taken, the options at their defaults. */
+    memset(&oc, 0xAB, sizeof oc);
+    CHECK_RC(emz_config_init_sized((emz_config_t *)&oc, sizeof oc, k.sec), EMZ_OK);
+    CHECK(oc.size == sizeof oc && oc.secret_key == k.sec && !oc.everyone && oc.bind_host == NULL);
+    oc.any_port = true;
+    oc.bind_host = "127.0.0.1";
+    oc.everyone = true;
+    CHECK_RC(emz_efunguz_new_with((const emz_config_t *)&oc, &ef), EMZ_OK);
+    CHECK(emz_efunguz_port(ef) != 0 && emz_efunguz_port(ef) != EMZ_DEFAULT_PORT);
+    CHECK_RC(emz_efunguz_options(ef, &now), EMZ_OK);
+    CHECK(now.io_threads == o.io_threads && now.max_message_size == -1);
+    emz_efunguz_free(ef);
+    ef = NULL;
+
+    /* Sizes no version had: refused with a message that says what to do; nothing written. */
+    o.size = 0;
+    c.options = &o;
+    CHECK_RC(emz_efunguz_new_with(&c, &ef), EMZ_ERR_INVALID_ARGUMENT);
+    CHECK(ef == NULL && strstr(emz_last_error(), "emz_options_t.size is 0") != NULL);
+    CHECK(strstr(emz_last_error(), "emz_options_default") != NULL);
+    o.size = sizeof o + 8; /* a newer header than this library */
+    CHECK_RC(emz_efunguz_new_with(&c, &ef), EMZ_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(emz_last_error(), "newer emyzelium.h") != NULL);
+    o.size = sizeof(size_t) + 1; /* halfway through a field */
+    CHECK_RC(emz_efunguz_new_with(&c, &ef), EMZ_ERR_INVALID_ARGUMENT);
+    emz_options_default(&o);
+    c.size = 0;
+    CHECK_RC(emz_efunguz_new_with(&c, &ef), EMZ_ERR_INVALID_ARGUMENT);
+    CHECK(ef == NULL && strstr(emz_last_error(), "emz_config_t.size is 0") != NULL);
+    c.size = (size_t)-1;
+    CHECK_RC(emz_efunguz_new_with(&c, &ef), EMZ_ERR_INVALID_ARGUMENT);
+    CHECK(ef == NULL);
+    o.size = 777;
+    CHECK_RC(emz_options_default_sized(&o, 3), EMZ_ERR_INVALID_ARGUMENT);
+    CHECK(o.size == 777);
+    CHECK_RC(emz_options_default_sized(NULL, sizeof o), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_config_init_sized(&c, sizeof c + 1, k.sec), EMZ_ERR_INVALID_ARGUMENT);
+    CHECK_RC(emz_config_init_sized(NULL, sizeof c, k.sec), EMZ_ERR_NULL_ARGUMENT);
+    ef = make_ef(&k, NULL);
+    now.size = 0;
+    CHECK_RC(emz_efunguz_options(ef, &now), EMZ_ERR_INVALID_ARGUMENT);
+    CHECK(now.size == 0);
+    emz_efunguz_free(ef);
+}
+
 /* ---- extremes: every numeric field and parameter gives a result, never a panic -------- */
 
 static void try_options(const keypair *k, void (*set)(emz_options_t *, int), int i) {
     emz_config_t c;
+    emz_options_t o;
     emz_efunguz_t *ef = NULL;
     int rc;
     emz_config_init(&c, k->sec);
+    emz_options_default(&o);
     c.any_port = true;
     c.bind_host = "127.0.0.1";
-    set(&c.options, i);
+    set(&o, i);
+    c.options = &o;
     rc = emz_efunguz_new_with(&c, &ef);
     CHECK(rc != EMZ_ERR_PANIC);
     if (rc == EMZ_OK) {
@@ -858,7 +1001,7 @@ static void test_extremes(void) {
     CHECK_RC(emz_ehypha_at(ef, SIZE_MAX, &eh), EMZ_ERR_INVALID_ARGUMENT);
     CHECK_RC(emz_change(ef, SIZE_MAX, &et), EMZ_ERR_INVALID_ARGUMENT);
     CHECK_RC(emz_add_whitelist_keys(ef, NULL, SIZE_MAX), EMZ_ERR_NULL_ARGUMENT);
-    CHECK_RC(emz_emit_etale(ef, "t", NULL, SIZE_MAX), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_emit_etale(ef, "t", NULL, SIZE_MAX, NULL), EMZ_ERR_NULL_ARGUMENT);
     CHECK(emz_result_str(INT32_MAX) != NULL && emz_result_str(INT32_MIN) != NULL);
     CHECK(emz_ehypha_state_name(INT32_MAX) != NULL && emz_ehypha_state_name(-1) != NULL);
     emz_efunguz_free(ef);
@@ -908,7 +1051,7 @@ static void test_view_lifetime(void) {
         const emz_part_t *got = NULL;
         size_t n = 0, k;
         memset(buf, (uint8_t)(round + 2), sizeof buf);
-        emz_emit_etale(ea, "big", parts, 2);
+        emz_emit_etale(ea, "big", parts, 2, NULL);
         emz_update(ea, NULL);
         emz_wait(eb, 10, NULL);
         if (emz_etale_parts(et, &got, &n, NULL, NULL) != EMZ_OK || n != 2) continue;
@@ -970,8 +1113,10 @@ static void test_monitor_off(void) {
     emz_config_init(&c, b.sec);
     c.any_port = true;
     c.bind_host = "127.0.0.1";
-    c.options.ehypha_monitor = false;
+    o.ehypha_monitor = false;
+    c.options = &o;
     CHECK_RC(emz_efunguz_new_with(&c, &eb), EMZ_OK);
+    emz_options_default(&o);
     CHECK_RC(emz_efunguz_options(eb, &o), EMZ_OK);
     CHECK(!o.ehypha_monitor);
     CHECK_RC(emz_add_ehypha_direct(eb, a.pub, "127.0.0.1", emz_efunguz_port(ea), &eh), EMZ_OK);
@@ -1008,13 +1153,15 @@ static void test_limits_and_counters(void) {
     c.any_port = true;
     c.bind_host = "127.0.0.1";
     c.everyone = true;
-    c.options.max_parts = 2;
-    c.options.drain_frame_budget = 7;
-    c.options.drain_byte_budget = 1000;
-    c.options.publish_handshake_interval_ms = 3000;
-    c.options.publish_max_message_size = 300;
-    c.options.min_fd_limit = 0;
+    o.max_parts = 2;
+    o.drain_frame_budget = 7;
+    o.drain_byte_budget = 1000;
+    o.publish_handshake_interval_ms = 3000;
+    o.publish_max_message_size = 300;
+    o.min_fd_limit = 0;
+    c.options = &o;
     CHECK_RC(emz_efunguz_new_with(&c, &eb), EMZ_OK);
+    emz_options_default(&o);
     CHECK_RC(emz_efunguz_options(eb, &o), EMZ_OK);
     CHECK(o.max_parts == 2 && o.drain_frame_budget == 7 && o.drain_byte_budget == 1000);
     CHECK(o.publish_handshake_interval_ms == 3000 && o.publish_max_message_size == 300 && o.min_fd_limit == 0);
@@ -1027,7 +1174,7 @@ static void test_limits_and_counters(void) {
     CHECK(pump(ea, eb, "t", three, 2, et, 15.0));
     CHECK_RC(emz_efunguz_stats(eb, &st), EMZ_OK);
     CHECK(st.too_many_parts == 0);
-    CHECK_RC(emz_emit_etale(ea, "t", three, 3), EMZ_OK);
+    CHECK_RC(emz_emit_etale(ea, "t", three, 3, NULL), EMZ_OK);
     t0 = now_s();
     do {
         emz_update(ea, NULL);
@@ -1281,7 +1428,7 @@ static void test_readiness_fd(void) {
     /* Update only when the fd says so, until the etale arrives. */
     t0 = now_s();
     while (received(et) == 0 && now_s() - t0 < 10.0) {
-        emz_emit_etale(ea, "r", &part, 1);
+        emz_emit_etale(ea, "r", &part, 1, NULL);
         emz_update(ea, NULL);
         if (fd_readable(fd, 5)) ok &= emz_update(eb, &n) == EMZ_OK;
     }
@@ -1299,6 +1446,7 @@ int main(int argc, char **argv) {
     test_round_trip();
     test_whitelist_deny();
     test_access();
+    test_sized_structs();
     test_extremes();
     test_view_lifetime();
     test_monitor_off();

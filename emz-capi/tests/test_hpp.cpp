@@ -161,6 +161,9 @@ int main() {
         for (emz::Etale changed : b.changes()) got = got || changed == et;
     }
     CHECK(got);
+    CHECK(a.emit_etale("other", {"x"})); // b's queue has room: sent, no back-off needed
+    CHECK(b.options().reconnect_interval_ms == 50 && b.options().size == sizeof(emz_options_t));
+    CHECK(emz::version() == EMZ_VERSION);
     emz::Parts p = et.parts();
     CHECK(p.size() == 3 && p[0].size() == 2 && p[2].size() == 300 && p[2][299] == 1);
     CHECK(p.t_out() > 0 && p.t_in() >= p.t_out());

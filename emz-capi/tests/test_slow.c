@@ -57,17 +57,19 @@ static void update(emz_efunguz_t *ef) {
 static emz_efunguz_t *make_ef(int send_hwm, int recv_hwm) {
     char pub[EMZ_KEY_BUF_LEN], sec[EMZ_KEY_BUF_LEN];
     emz_config_t c;
+    emz_options_t o;
     emz_efunguz_t *ef = NULL;
     require(emz_new_key_pair(pub, sec) == EMZ_OK, "emz_new_key_pair");
-    emz_config_init(&c, sec);
+    require(emz_config_init(&c, sec) == EMZ_OK && emz_options_default(&o) == EMZ_OK, "emz_config_init");
+    c.options = &o;
     c.any_port = true;
     c.bind_host = "127.0.0.1";
     c.everyone = true; /* the config path admits nobody unless told */
     if (send_hwm > 0) {
-        c.options.send_hwm = send_hwm;
+        o.send_hwm = send_hwm;
     }
     if (recv_hwm > 0) {
-        c.options.recv_hwm = recv_hwm;
+        o.recv_hwm = recv_hwm;
     }
     require(emz_efunguz_new_with(&c, &ef) == EMZ_OK, "emz_efunguz_new_with");
     return ef;
@@ -185,6 +187,16 @@ int main(void) {
         }
         settle(p, a, 0.05);
     } while (emz_unsent_etales(p) != N_TITLES);
+
+    /* emz_emit_etale tells as well: B could not take it (it is superseded below). */
+    {
+        emz_part_t part;
+        bool sent = true;
+        part.ptr = small;
+        part.len = 8;
+        require(emz_emit_etale(p, TITLES[0], &part, 1, &sent) == EMZ_OK, "emz_emit_etale");
+        CHECK(!sent);
+    }
 
     /* 200 etales/s of 8 KiB, round-robin over the titles, for 2 s. */
     a_before = received(a, p);

@@ -145,7 +145,7 @@ static int cmd_emit(int argc, char **argv) {
     }
     while (count < 0 || round < count) {
         int64_t next = emz_now_us() + every * 1000;
-        if (emz_emit_etale(ef, title, parts, nparts) != EMZ_OK) break;
+        if (emz_emit_etale(ef, title, parts, nparts, NULL) != EMZ_OK) break;
         round++;
         for (;;) { /* answer handshakes until the next round */
             int64_t left = next - emz_now_us();

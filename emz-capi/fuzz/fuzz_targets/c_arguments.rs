@@ -161,8 +161,11 @@ fuzz_target!(|data: &[u8]| {
         // A fuzzed config, created then freed; then the efunguz the calls below work on.
         let mut c = std::mem::MaybeUninit::<emz_config_t>::uninit();
         let secret = inp.key(&keys);
-        emz_config_init(c.as_mut_ptr(), p(&secret));
+        assert_eq!(emz_config_init_sized(c.as_mut_ptr(), std::mem::size_of::<emz_config_t>(), p(&secret)), emz_result_t::EMZ_OK);
         let mut c = c.assume_init();
+        let mut o = std::mem::MaybeUninit::<emz_options_t>::uninit();
+        assert_eq!(emz_options_default_sized(o.as_mut_ptr(), std::mem::size_of::<emz_options_t>()), emz_result_t::EMZ_OK);
+        let mut o = o.assume_init();
         let bind_host = inp.host();
         let tor_host = inp.host();
         let wl: Vec<Option<CString>> = (0..inp.byte() % 4).map(|_| inp.key(&keys)).collect();
@@ -178,7 +181,15 @@ fuzz_target!(|data: &[u8]| {
         if !c.whitelist.is_null() {
             c.whitelist_len = c.whitelist_len.min(wl_ptrs.len());
         }
-        fuzzed_options(&mut inp, &mut c.options);
+        fuzzed_options(&mut inp, &mut o);
+        // Sizes of the structs: mostly right, sometimes any number.
+        if inp.byte() % 8 == 0 {
+            o.size = usize::from(inp.u16());
+        }
+        if inp.byte() % 8 == 0 {
+            c.size = usize::from(inp.byte());
+        }
+        c.options = if inp.byte() % 4 == 0 { ptr::null() } else { &o };
         let mut ef: *mut emz_efunguz_t = ptr::null_mut();
         if ok(emz_efunguz_new_with(&c, &mut ef)) == emz_result_t::EMZ_OK {
             assert!(!ef.is_null());
@@ -187,7 +198,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(ef.is_null());
         }
         let mut c = std::mem::MaybeUninit::<emz_config_t>::uninit();
-        emz_config_init(c.as_mut_ptr(), keys[1].as_ptr());
+        assert_eq!(emz_config_init_sized(c.as_mut_ptr(), std::mem::size_of::<emz_config_t>(), keys[1].as_ptr()), emz_result_t::EMZ_OK);
         let mut c = c.assume_init();
         c.any_port = true;
         c.bind_host = c"127.0.0.1".as_ptr();
@@ -229,7 +240,8 @@ fuzz_target!(|data: &[u8]| {
                     let (null, n) = fuzzed_parts(&mut inp, &payload, &mut parts);
                     let list = if null { ptr::null() } else { parts.as_ptr() };
                     if inp.byte() & 1 == 0 {
-                        ok(emz_emit_etale(ef, p(&title), list, n));
+                        let mut sent = false;
+                        ok(emz_emit_etale(ef, p(&title), list, n, if inp.byte() & 1 == 0 { ptr::null_mut() } else { &mut sent }));
                     } else {
                         let mut sent = false;
                         ok(emz_emit_etale_at(ef, p(&title), list, n, inp.u64() as i64, &mut sent));
