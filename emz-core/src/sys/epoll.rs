@@ -12,6 +12,7 @@ pub struct Poller {
 }
 
 impl Poller {
+    /// An empty epoll set reporting up to `capacity` events per wait.
     pub fn new(capacity: usize) -> io::Result<Self> {
         // SAFETY: epoll_create1 takes no pointers; a negative result is checked below.
         let epfd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
@@ -22,6 +23,7 @@ impl Poller {
         Ok(Poller { epfd, events })
     }
 
+    /// Watches `fd` for readability, reporting it as `token`.
     pub fn add(&self, fd: RawFd, token: u64) -> io::Result<()> {
         let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: token };
         // SAFETY: `ev` is a valid epoll_event that lives across the call, which only
