@@ -40,6 +40,9 @@ EMZ_BIN=$ROOT/target/debug/emz "$VENV/bin/python" -m pytest tests/hostile -q -s 
 # ---- Python wheel (emz-py): built, installed alone in a fresh venv, tested -----------
 bash tests/run-py.sh
 
+# ---- Documentation: MSRV from the lockfile, rendered API docs of every face, no warnings --
+bash tests/run-docs.sh
+
 # ---- Tor: a private Tor network in a fresh network namespace; every face over onions --
 say "Tor: private network on loopback, Rust/C/Python efungi over onion services"
 bash tests/run-tor.sh
