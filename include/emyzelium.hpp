@@ -63,8 +63,11 @@ class Bytes {
     constexpr Bytes(const std::uint8_t *data, std::size_t size) noexcept : data_(data), size_(size) {}
     /// The bytes of a string (without a terminating NUL); the same for the next three.
     Bytes(std::string_view s) noexcept : data_(reinterpret_cast<const std::uint8_t *>(s.data())), size_(s.size()) {}
+    /// The bytes of a std::string.
     Bytes(const std::string &s) noexcept : Bytes(std::string_view(s)) {}
+    /// The bytes of a C string, without its NUL.
     Bytes(const char *s) : Bytes(std::string_view(s)) {}
+    /// The bytes of a vector.
     Bytes(const std::vector<std::uint8_t> &v) noexcept : data_(v.data()), size_(v.size()) {}
     /// A part seen through the C API.
     Bytes(emz_part_t p) noexcept : data_(p.ptr), size_(p.len) {}
@@ -77,6 +80,7 @@ class Bytes {
     bool empty() const noexcept { return size_ == 0; }
     /// Iteration over the bytes.
     const std::uint8_t *begin() const noexcept { return data_; }
+    /// Past the last byte.
     const std::uint8_t *end() const noexcept { return data_ + size_; }
     /// The byte at `i` (unchecked).
     std::uint8_t operator[](std::size_t i) const noexcept { return data_[i]; }
@@ -192,6 +196,7 @@ class Parts {
         }
         /// Comparisons, for range-for.
         bool operator!=(const iterator &o) const noexcept { return p_ != o.p_; }
+        /// Whether both are at the same part.
         bool operator==(const iterator &o) const noexcept { return p_ == o.p_; }
 
       private:
@@ -251,6 +256,7 @@ class Etale {
     emz_etale_t *raw() const noexcept { return p_; }
     /// Views of the same etale compare equal.
     bool operator==(const Etale &o) const noexcept { return p_ == o.p_; }
+    /// Views of different etales compare unequal.
     bool operator!=(const Etale &o) const noexcept { return p_ != o.p_; }
 
   private:
@@ -312,6 +318,7 @@ class Ehypha {
     emz_ehypha_t *raw() const noexcept { return p_; }
     /// Views of the same ehypha compare equal.
     bool operator==(const Ehypha &o) const noexcept { return p_ == o.p_; }
+    /// Views of different ehyphae compare unequal.
     bool operator!=(const Ehypha &o) const noexcept { return p_ != o.p_; }
 
   private:
@@ -515,13 +522,15 @@ class Efunguz {
     // etale now; for one whose queue is full it is pending as that subscriber's latest of
     // the title and goes out as soon as it has room (a full subscriber delays nobody).
     /// Publishes `parts` under `title`, stamped now. Never blocks; the bytes are read
-    /// during the call. Also for a vector of Bytes or of byte vectors.
+    /// during the call.
     void emit_etale(const std::string &title, std::initializer_list<Bytes> parts) {
         emit_parts(title, parts.begin(), parts.size());
     }
+    /// As above, for a vector of views.
     void emit_etale(const std::string &title, const std::vector<Bytes> &parts) {
         emit_parts(title, parts.data(), parts.size());
     }
+    /// As above, for a vector of byte vectors.
     void emit_etale(const std::string &title, const std::vector<std::vector<std::uint8_t>> &parts) {
         std::vector<Bytes> b(parts.begin(), parts.end());
         emit_parts(title, b.data(), b.size());
