@@ -46,9 +46,10 @@ pub(crate) fn option_fields() -> Vec<String> {
 ///
 /// Threads: an efunguz, its ehyphae and etales are used from the thread that created
 /// the efunguz; any other thread gets ``WrongThreadError``. :meth:`wait` releases the
-/// GIL, so other threads run meanwhile. asyncio is fine, as its loop runs on one thread: call :meth:`update`
-/// from a task between ``await asyncio.sleep(...)``; not :meth:`wait`, which blocks the
-/// loop, nor ``run_in_executor``, whose threads are others.
+/// GIL, so other threads run meanwhile. asyncio is fine, as its loop runs on one
+/// thread: call :meth:`update` from a task between ``await asyncio.sleep(...)``; not
+/// :meth:`wait`, which blocks the loop, nor ``run_in_executor``, whose threads are
+/// others.
 #[pyclass(module = "emyzelium._emyzelium", name = "Efunguz", frozen, weakref)]
 pub struct PyEfunguz {
     owner: ThreadId,

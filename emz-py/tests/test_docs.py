@@ -145,3 +145,31 @@ def test_asyncio_on_one_thread():
             return etale.parts[0]
 
     assert asyncio.run(main()) == b"async"
+
+
+def stub_docs() -> list[tuple[str, str | None, object]]:
+    """(name, stub docstring, runtime object) of each public def and class of the stub."""
+    import ast
+    import pathlib
+
+    import emyzelium._emyzelium as rt
+
+    stub = pathlib.Path(rt.__file__).with_name("_emyzelium.pyi")
+    out: list[tuple[str, str | None, object]] = []
+    for node in ast.parse(stub.read_text()).body:
+        if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+            out.append((node.name, ast.get_docstring(node), getattr(rt, node.name)))
+        elif isinstance(node, ast.ClassDef):
+            cls = getattr(rt, node.name)
+            out.append((node.name, ast.get_docstring(node), cls))
+            for sub in node.body:
+                if isinstance(sub, ast.FunctionDef) and (not sub.name.startswith("_") or sub.name in OURS):
+                    out.append((f"{node.name}.{sub.name}", ast.get_docstring(sub), vars(cls)[sub.name]))
+    return out
+
+
+@pytest.mark.parametrize("name,stub_doc,obj", stub_docs(), ids=lambda v: v if isinstance(v, str) else "")
+def test_stub_docstring_is_the_runtime_one(name, stub_doc, obj):
+    """Editors read the stubs: they must say what help() says."""
+    runtime = obj.__doc__ if inspect.isdatadescriptor(obj) else inspect.getdoc(obj)
+    assert stub_doc == inspect.cleandoc(runtime or ""), f"{name}: the stub's docstring differs from the runtime's"
