@@ -168,7 +168,10 @@ def stub_docs() -> list[tuple[str, str | None, object]]:
     return out
 
 
-@pytest.mark.parametrize("name,stub_doc,obj", stub_docs(), ids=lambda v: v if isinstance(v, str) else "")
+STUB_DOCS = stub_docs()
+
+
+@pytest.mark.parametrize("name,stub_doc,obj", STUB_DOCS, ids=[name for name, _, _ in STUB_DOCS])
 def test_stub_docstring_is_the_runtime_one(name, stub_doc, obj):
     """Editors read the stubs: they must say what help() says."""
     runtime = obj.__doc__ if inspect.isdatadescriptor(obj) else inspect.getdoc(obj)
