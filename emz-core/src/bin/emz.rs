@@ -246,7 +246,7 @@ fn hex_decode(s: &str) -> Res<Vec<u8>> {
         return Ok(Vec::new());
     }
     let b = s.as_bytes();
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return usage_err(format!("hex part {s:?} has an odd number of digits"));
     }
     let nib = |c: u8| (c as char).to_digit(16);
@@ -419,7 +419,7 @@ fn emit(args: &[String]) -> Res<()> {
     let mut last_counters = emyzelium::Counters::default();
     let mut round: u64 = 0;
     let mut next = Instant::now();
-    while count.map_or(true, |n| round < n) {
+    while count.is_none_or(|n| round < n) {
         for t in &titles {
             ef.emit_etale(t, &parts)?;
         }
