@@ -46,6 +46,9 @@ bounded 3600 bash tests/run-py.sh
 say "README recipes (the blocks marked <!-- test -->), each under its time limit"
 bounded 1800 bash tests/readme/run.sh
 
+# ---- Documentation: MSRV from the lockfile, rendered API docs of every face, no warnings --
+bash tests/run-docs.sh
+
 # ---- Tor: a private Tor network in a fresh network namespace; every face over onions --
 say "Tor: private network on loopback, Rust/C/Python efungi over onion services"
 bounded 2400 bash tests/run-tor.sh

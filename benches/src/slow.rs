@@ -188,7 +188,7 @@ pub fn role_slow(a: &Args) {
             b.read();
         }
         let has = |s: &S| titles.iter().all(|t| s.t_out(t) > 0);
-        if has(&sa) && sb.as_ref().map_or(true, has) {
+        if has(&sa) && sb.as_ref().is_none_or(has) {
             break;
         }
         std::thread::sleep(Duration::from_millis(5));

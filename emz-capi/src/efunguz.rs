@@ -206,8 +206,7 @@ pub unsafe extern "C" fn emz_efunguz_destroy(ef: *mut *mut emz_efunguz_t) {
 /// NULL for a NULL handle). Valid until the next failed call on it or its free.
 #[no_mangle]
 pub unsafe extern "C" fn emz_efunguz_last_error(ef: *const emz_efunguz_t) -> *const c_char {
-    ef.as_ref()
-        .map_or(ptr::null(), |h| h.last_error.try_borrow().map_or(b"\0".as_ptr() as *const c_char, |l| l.as_ptr()))
+    ef.as_ref().map_or(ptr::null(), |h| h.last_error.try_borrow().map_or(c"".as_ptr(), |l| l.as_ptr()))
 }
 
 /// Own public key, Z85, NUL-terminated; valid until the handle is freed. NULL for NULL.

@@ -216,7 +216,7 @@ pub unsafe extern "C" fn emz_ehypha_state(
 /// outside `emz_ehypha_state_t`.
 #[no_mangle]
 pub extern "C" fn emz_ehypha_state_name(state: c_int) -> *const c_char {
-    quiet(None, || state_name(state)).map_or(b"invalid state\0".as_ptr() as *const c_char, CStr::as_ptr)
+    quiet(None, || state_name(state)).map_or(c"invalid state".as_ptr(), CStr::as_ptr)
 }
 
 /// Subscribes to `title` ("" is a title too). Its etale stays empty (t_in == -1) until

@@ -52,5 +52,5 @@ pub(crate) fn record(ef: *const emz_efunguz_t, fail: Fail) -> emz_result_t {
 /// until the next failed call on this thread.
 #[no_mangle]
 pub extern "C" fn emz_last_error() -> *const c_char {
-    quiet(b"\0".as_ptr() as *const c_char, || LAST_ERROR.with(|l| l.borrow().as_ptr()))
+    quiet(c"".as_ptr(), || LAST_ERROR.with(|l| l.borrow().as_ptr()))
 }

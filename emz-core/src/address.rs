@@ -12,9 +12,19 @@ pub const ONION_V3_LEN: usize = 56;
 pub enum Address {
     /// A v3 onion service, reached through the efunguz's Tor SOCKS proxy. `onion` is
     /// stored lowercase without the `.onion` suffix.
-    Onion { onion: String, port: u16 },
+    Onion {
+        /// The 56 base32 characters of the address.
+        onion: String,
+        /// The onion port (the peer's publish port).
+        port: u16,
+    },
     /// A host (IPv4, IPv6 or DNS name) reached by plain TCP, for LAN and loopback.
-    Direct { host: String, port: u16 },
+    Direct {
+        /// An IP literal (IPv6 without brackets) or a DNS name.
+        host: String,
+        /// The peer's publish port.
+        port: u16,
+    },
 }
 
 impl Address {
@@ -50,12 +60,14 @@ impl Address {
         }
     }
 
+    /// The port to connect to.
     pub fn port(&self) -> u16 {
         match self {
             Address::Onion { port, .. } | Address::Direct { port, .. } => *port,
         }
     }
 
+    /// Whether this is reached through Tor.
     pub fn is_onion(&self) -> bool {
         matches!(self, Address::Onion { .. })
     }

@@ -8,6 +8,27 @@ use crate::{DEFAULT_PORT, DEFAULT_TOR_PROXY_HOST, DEFAULT_TOR_PROXY_PORT};
 use std::time::Duration;
 
 /// Socket options applied to the efunguz's sockets. Defaults in [`Options::default`].
+/// New fields may come in minor releases, so build one from the default and change
+/// fields, or use the builder's methods of the same names; [`EfunguzBuilder::build`]
+/// checks them all.
+///
+/// ```
+/// use emyzelium::{new_key_pair, Efunguz, ErrorKind, Options};
+/// use std::time::Duration;
+/// # fn main() -> emyzelium::Result<()> {
+/// let (_, secret) = new_key_pair()?;
+/// let mut options = Options::default();
+/// options.recv_hwm = 10;
+/// options.reconnect_interval_max = Duration::from_millis(500);
+/// options.ehypha_monitor = false; // two fewer sockets per ehypha
+/// let ef = Efunguz::builder(&secret).options(options.clone()).bind_host("127.0.0.1").any_port().build()?;
+/// assert_eq!(ef.options(), &options);
+///
+/// options.io_threads = 0;
+/// let err = Efunguz::builder(&secret).options(options).any_port().build().unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Options {
@@ -236,31 +257,38 @@ impl EfunguzBuilder {
         self
     }
 
+    /// libzmq I/O threads (see [`Options::io_threads`]).
     pub fn io_threads(mut self, n: i32) -> Self {
         self.options.io_threads = n;
         self
     }
 
+    /// Sockets the context may hold (see [`Options::max_sockets`]).
     pub fn max_sockets(mut self, n: i32) -> Self {
         self.options.max_sockets = n;
         self
     }
 
+    /// Messages queued per subscriber at the publisher (see [`Options::send_hwm`]).
     pub fn send_hwm(mut self, n: i32) -> Self {
         self.options.send_hwm = n;
         self
     }
 
+    /// Messages queued per ehypha (see [`Options::recv_hwm`]).
     pub fn recv_hwm(mut self, n: i32) -> Self {
         self.options.recv_hwm = n;
         self
     }
 
+    /// Largest message an ehypha accepts, bytes; −1 = no limit (see [`Options::max_message_size`]).
     pub fn max_message_size(mut self, bytes: i64) -> Self {
         self.options.max_message_size = bytes;
         self
     }
 
+    /// First reconnect delay and backoff cap of an ehypha (see [`Options::reconnect_interval`]
+    /// and [`Options::reconnect_interval_max`]).
     pub fn reconnect_interval(mut self, first: Duration, max: Duration) -> Self {
         self.options.reconnect_interval = first;
         self.options.reconnect_interval_max = max;
@@ -300,36 +328,44 @@ impl EfunguzBuilder {
         self
     }
 
+    /// Enables IPv6 on every socket (see [`Options::ipv6`]).
     pub fn ipv6(mut self, on: bool) -> Self {
         self.options.ipv6 = on;
         self
     }
 
+    /// Keeps the latest etale of each title for new subscribers (see [`Options::keep_latest`]).
     pub fn keep_latest(mut self, on: bool) -> Self {
         self.options.keep_latest = on;
         self
     }
 
+    /// Holds back and retries etales a full subscriber could not take (see
+    /// [`Options::retry_unsent`]).
     pub fn retry_unsent(mut self, on: bool) -> Self {
         self.options.retry_unsent = on;
         self
     }
 
+    /// Watches each ehypha's connection state (see [`Options::ehypha_monitor`]).
     pub fn ehypha_monitor(mut self, on: bool) -> Self {
         self.options.ehypha_monitor = on;
         self
     }
 
+    /// Most messages taken from one ehypha per update (see [`Options::drain_budget`]).
     pub fn drain_budget(mut self, n: usize) -> Self {
         self.options.drain_budget = n;
         self
     }
 
+    /// Most frames taken from one ehypha per update (see [`Options::drain_frame_budget`]).
     pub fn drain_frame_budget(mut self, n: usize) -> Self {
         self.options.drain_frame_budget = n;
         self
     }
 
+    /// Most bytes taken from one ehypha per update (see [`Options::drain_byte_budget`]).
     pub fn drain_byte_budget(mut self, n: usize) -> Self {
         self.options.drain_byte_budget = n;
         self

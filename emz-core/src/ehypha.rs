@@ -70,11 +70,15 @@ pub struct Drained {
 /// (publisher's public key, title) of an etale that got new data in an update.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Change {
+    /// Public key of the efunguz that emitted the etale.
     pub public_key: Arc<str>,
+    /// Title of the etale.
     pub title: Arc<str>,
 }
 
 /// Subscription to one remote efunguz (one SUB socket, CURVE client of its key).
+/// Borrowed from its [`crate::Efunguz`] ([`crate::Efunguz::get_ehypha`], or the
+/// `&mut Ehypha` that `add_ehypha*` returns), so used by the thread that uses the efunguz.
 pub struct Ehypha {
     pub(crate) public_key: Arc<str>,
     pub(crate) address: Address,
@@ -147,14 +151,17 @@ impl Ehypha {
         Ok(())
     }
 
+    /// The public key of the peer this ehypha subscribes to.
     pub fn public_key(&self) -> &str {
         &self.public_key
     }
 
+    /// Where the peer is reached.
     pub fn address(&self) -> &Address {
         &self.address
     }
 
+    /// What this ehypha received and dropped so far.
     pub fn stats(&self) -> Stats {
         self.stats
     }
@@ -174,10 +181,13 @@ impl Ehypha {
         Ok(self.etales.entry(title.to_string()).or_insert_with(|| Etale::new(title)))
     }
 
+    /// The etale of `title`; an [`ErrorKind::Absent`](crate::ErrorKind::Absent) error when it
+    /// was not added.
     pub fn get_etale(&self, title: &str) -> Result<&Etale> {
         self.etales.get(title).ok_or_else(|| Error::Absent { what: "etale", name: title.to_string() })
     }
 
+    /// Every etale of this ehypha, in no particular order.
     pub fn etales(&self) -> impl Iterator<Item = &Etale> {
         self.etales.values()
     }
@@ -206,6 +216,8 @@ impl Ehypha {
         Ok(())
     }
 
+    /// Subscribes to `title` again after [`Ehypha::pause_etale`]; its etale keeps what it
+    /// held until new data arrives.
     pub fn resume_etale(&mut self, title: &str) -> Result<()> {
         let paused = self.get_etale(title)?.paused;
         if !paused {

@@ -49,21 +49,37 @@ stable_enum! {
     /// What went wrong, coarsely: stable across releases, one-to-one with the C result
     /// codes (`code()`) and the Python exception classes (`name()` + `Error`).
     pub enum ErrorKind {
+        /// A key that is not 40 characters of Z85 encoding 32 bytes.
         InvalidKey = 1 => "InvalidKey",
+        /// An onion that is not a valid v3 address, or a host that cannot be used.
         InvalidAddress = 2 => "InvalidAddress",
+        /// Port 0 where a real port is needed.
         InvalidPort = 3 => "InvalidPort",
+        /// A title with a NUL byte, or longer than [`crate::MAX_TITLE_LEN`] bytes.
         InvalidTitle = 4 => "InvalidTitle",
+        /// Any other argument out of its domain.
         InvalidArgument = 5 => "InvalidArgument",
+        /// Adding what is already there.
         AlreadyPresent = 6 => "AlreadyPresent",
+        /// Looking up what is not there.
         Absent = 7 => "Absent",
+        /// Deleting what is not there.
         AlreadyAbsent = 8 => "AlreadyAbsent",
+        /// Pausing a paused etale.
         AlreadyPaused = 9 => "AlreadyPaused",
+        /// Resuming an etale that is not paused.
         AlreadyResumed = 10 => "AlreadyResumed",
+        /// The publish endpoint is taken.
         AddressInUse = 11 => "AddressInUse",
+        /// Out of sockets or file descriptors.
         Limit = 12 => "Limit",
+        /// Reading a file failed, or a line of it is not a key.
         Io = 13 => "Io",
+        /// The linked libzmq has no CURVE.
         CurveUnavailable = 14 => "CurveUnavailable",
+        /// libzmq refused an operation.
         Zmq = 15 => "Zmq",
+        /// Tor's control port is missing or refused us.
         Tor = 16 => "Tor",
     }
 }
@@ -74,77 +90,104 @@ stable_enum! {
 pub enum Error {
     /// A CURVE key that is not 40 characters of Z85 encoding 32 bytes.
     InvalidKey {
+        /// The key as given (shown redacted).
         key: String,
+        /// Why it is not a key.
         reason: String,
     },
     /// An onion that is not a v3 address, or a host that cannot be connected to.
     InvalidAddress {
+        /// The address as given.
         address: String,
+        /// Why it cannot be used.
         reason: String,
     },
     /// Port 0 where a real port is needed.
     InvalidPort {
+        /// Which port ("publish port", "ehypha port", ...).
         what: &'static str,
     },
     /// A title containing a NUL byte (the wire format ends titles with one), or longer
     /// than [`crate::MAX_TITLE_LEN`] bytes.
     InvalidTitle {
+        /// The title as given.
         title: String,
     },
     /// Any other argument out of its domain (a knob's value, say).
     InvalidArgument {
+        /// Which argument, and its domain.
         what: String,
     },
     /// Adding what is already there (an ehypha's key, an etale's title, a whitelist key).
     AlreadyPresent {
+        /// What kind of thing ("ehypha", "etale", "whitelist key").
         what: &'static str,
+        /// Its key or title.
         name: String,
     },
     /// Looking up what is not there.
     Absent {
+        /// What kind of thing ("ehypha", "etale").
         what: &'static str,
+        /// Its key or title.
         name: String,
     },
     /// Deleting what is not there.
     AlreadyAbsent {
+        /// What kind of thing ("ehypha", "etale", "whitelist key").
         what: &'static str,
+        /// Its key or title.
         name: String,
     },
+    /// Pausing an etale that is paused already.
     AlreadyPaused {
+        /// Its title.
         title: String,
     },
+    /// Resuming an etale that is not paused.
     AlreadyResumed {
+        /// Its title.
         title: String,
     },
     /// The publish endpoint is taken by another socket.
     AddressInUse {
+        /// The endpoint that could not be bound.
         endpoint: String,
     },
     /// Out of sockets or file descriptors.
     Limit {
+        /// Which limit, and how to raise it.
         what: String,
     },
     /// Reading a whitelist file failed, or a line of it is not a key.
     Io {
+        /// The file.
         path: PathBuf,
+        /// The line (from 1) that is not a key, if the file was read.
         line: Option<usize>,
+        /// The underlying I/O error.
         source: std::io::Error,
     },
     /// The linked libzmq was built without CURVE.
     CurveUnavailable,
     /// libzmq refused an operation.
     Zmq {
+        /// The libzmq call that failed.
         op: &'static str,
+        /// libzmq's error number (errno).
         code: i32,
+        /// libzmq's text for it.
         message: String,
     },
     /// Tor's control port is missing, refused us, or refused a command.
     Tor {
+        /// What went wrong.
         what: String,
     },
 }
 
 impl Error {
+    /// The stable kind of this error, for matching across releases and faces.
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::InvalidKey { .. } => ErrorKind::InvalidKey,
@@ -261,6 +304,7 @@ impl std::error::Error for Error {
     }
 }
 
+/// `std::result::Result` with [`Error`] as the default error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

@@ -7,7 +7,39 @@ use std::sync::Arc;
 /// to `[u8]`; stays valid for as long as you hold it, even after newer data arrives.
 pub type Part = Msg;
 
-/// The latest value of one title from one ehypha.
+/// The latest value of one title from one ehypha: borrowed from its efunguz with
+/// [`crate::Efunguz::get_ehypha`] and [`crate::Ehypha::get_etale`] (or
+/// [`crate::Ehypha::etales`]), read between updates.
+///
+/// ```
+/// # use emyzelium::{new_key_pair, Efunguz};
+/// # use std::time::{Duration, Instant};
+/// # fn main() -> emyzelium::Result<()> {
+/// # let (peer, secret) = new_key_pair()?;
+/// # let mut publisher = Efunguz::builder(&secret).allow_everyone().bind_host("127.0.0.1").any_port().build()?;
+/// # let (_, secret) = new_key_pair()?;
+/// # let mut ef = Efunguz::builder(&secret).bind_host("127.0.0.1").any_port().build()?;
+/// let etale = ef.add_ehypha_direct(&peer, "127.0.0.1", publisher.port())?.add_etale("zone")?;
+/// assert_eq!((etale.t_out(), etale.t_in(), etale.parts().len()), (-1, -1, 0)); // nothing yet
+/// # publisher.emit_etale("zone", &[&b"cells"[..], &[2, 3]])?;
+/// # let start = Instant::now();
+/// # while ef.wait(Some(Duration::from_millis(10)))? == 0 {
+/// #     assert!(start.elapsed() < Duration::from_secs(5));
+/// #     publisher.update()?;
+/// # }
+///
+/// // After an update that brought it (the publisher emitted "cells" and [2, 3]):
+/// let etale = ef.get_ehypha(&peer)?.get_etale("zone")?;
+/// let parts = etale.parts(); // libzmq's buffers, no copy
+/// assert_eq!(parts.len(), 2);
+/// assert_eq!(&parts[0][..], b"cells");
+/// assert_eq!(parts[1].to_vec(), [2, 3]);
+/// assert!(etale.t_out() > 0 && etale.t_in() >= etale.t_out() && etale.received() == 1);
+/// let kept = parts[0].clone(); // shares the buffer, stays valid after later updates
+/// ef.update()?;
+/// assert_eq!(&kept[..], b"cells");
+/// # Ok(()) }
+/// ```
 pub struct Etale {
     pub(crate) title: Arc<str>,
     pub(crate) parts: Vec<Part>,
@@ -24,6 +56,7 @@ impl Etale {
         Etale { title: title.into(), parts: Vec::new(), t_out: -1, t_in: -1, paused: false, received: 0, stamp: 0 }
     }
 
+    /// The title this etale subscribes to.
     pub fn title(&self) -> &str {
         &self.title
     }
@@ -43,6 +76,7 @@ impl Etale {
         self.t_in
     }
 
+    /// Whether the etale is paused (unsubscribed, keeping its latest data).
     pub fn is_paused(&self) -> bool {
         self.paused
     }

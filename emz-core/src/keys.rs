@@ -174,7 +174,19 @@ impl Zeroize for SecretKey {
 /// `Zeroizing<String>` wipes the text on drop.
 impl ZeroizeOnDrop for SecretKey {}
 
-/// A new CURVE key pair: `(public, secret)`, both Z85.
+/// A new CURVE key pair: `(public, secret)`, both Z85 (40 characters). Keep the secret
+/// one secret (see [`read_secret_file`]); give the public one to peers.
+///
+/// ```
+/// use emyzelium::{is_valid_key, new_key_pair, public_key};
+/// # fn main() -> emyzelium::Result<()> {
+/// let (public, secret) = new_key_pair()?;
+/// assert_eq!((public.len(), secret.len()), (40, 40));
+/// assert!(is_valid_key(&public) && is_valid_key(&secret));
+/// assert_eq!(public_key(&secret)?, public);
+/// assert!(!is_valid_key("too short"));
+/// # Ok(()) }
+/// ```
 pub fn new_key_pair() -> Result<(String, String)> {
     if !sys::has("curve") {
         return Err(Error::CurveUnavailable);
@@ -212,6 +224,20 @@ fn io_error(path: &Path, line: Option<usize>, msg: String) -> Error {
 /// Reads public keys, one a line. Surrounding whitespace and blank lines are fine, and
 /// so are `#` comments; any other line that is not a key is an error naming its line.
 /// A file others may write to draws a warning on stderr: they could add their key.
+///
+/// ```
+/// # fn main() -> emyzelium::Result<()> {
+/// let (a, _) = emyzelium::new_key_pair()?;
+/// let (b, _) = emyzelium::new_key_pair()?;
+/// let path = std::env::temp_dir().join(format!("emz-doc-keys-{}", std::process::id()));
+/// std::fs::write(&path, format!("# friends\n{a}\n\n  {b}  \n")).unwrap();
+/// assert_eq!(emyzelium::read_keys_file(&path)?, [a, b]);
+/// std::fs::write(&path, "# friends\nnot a key\n").unwrap();
+/// let err = emyzelium::read_keys_file(&path).unwrap_err();
+/// assert!(err.to_string().contains(":2:"), "{err}"); // the bad line's number
+/// std::fs::remove_file(&path).unwrap();
+/// # Ok(()) }
+/// ```
 pub fn read_keys_file(path: impl AsRef<Path>) -> Result<Vec<String>> {
     let path = path.as_ref();
     let text =

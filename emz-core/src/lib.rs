@@ -8,31 +8,79 @@
 //! [`Ehypha`] per peer. Call [`Efunguz::update`] from your main loop: it never blocks,
 //! and afterwards each [`Etale`] holds the latest parts, `t_out` and `t_in`.
 //!
-//! ```no_run
-//! use emyzelium::{Efunguz, new_key_pair};
+//! Two peers on loopback, one publishing to the other:
+//!
+//! ```
+//! use emyzelium::{new_key_pair, Efunguz};
+//! use std::time::{Duration, Instant};
 //! # fn main() -> emyzelium::Result<()> {
-//! let (_public, secret) = new_key_pair()?;
-//! let peer_key = "…the other peer's Z85 public key (40 chars)…";
+//! let (alice_public, alice_secret) = new_key_pair()?;
+//! let (bob_public, bob_secret) = new_key_pair()?;
 //! // Who may subscribe: nobody until told (a whitelist, or allow_everyone()).
-//! let mut ef = Efunguz::builder(&secret).whitelist([peer_key]).port(60847).build()?;
-//! ef.add_ehypha_direct(peer_key, "127.0.0.1", 60848)?.add_etale("zone")?;
-//! loop {
-//!     ef.emit_etale("zone", &[b"my data".as_slice()])?;
-//!     ef.update()?;
-//!     for change in ef.changes() {
-//!         let etale = ef.get_ehypha(&change.public_key)?.get_etale(&change.title)?;
-//!         println!("{} parts at {}", etale.parts().len(), etale.t_in());
-//!     }
-//! #   break;
+//! let mut alice =
+//!     Efunguz::builder(&alice_secret).whitelist([&bob_public]).bind_host("127.0.0.1").any_port().build()?;
+//! let mut bob = Efunguz::builder(&bob_secret).bind_host("127.0.0.1").any_port().build()?;
+//!
+//! // Bob subscribes to Alice's "zone"; Alice publishes it.
+//! bob.add_ehypha_direct(&alice_public, "127.0.0.1", alice.port())?.add_etale("zone")?;
+//! alice.emit_etale("zone", &[b"cells".as_slice(), &3u16.to_le_bytes()])?;
+//!
+//! // Each main loop calls update() (never blocks); wait() blocks up to a timeout.
+//! let deadline = Instant::now() + Duration::from_secs(5);
+//! while bob.changes().is_empty() {
+//!     assert!(Instant::now() < deadline, "nothing arrived within 5 s");
+//!     alice.update()?; // answers Bob's handshake and subscription, sends him the latest "zone"
+//!     bob.wait(Some(Duration::from_millis(10)))?;
+//! }
+//! for change in bob.changes() {
+//!     let etale = bob.get_ehypha(&change.public_key)?.get_etale(&change.title)?;
+//!     assert_eq!(etale.parts()[0].as_ref(), b"cells");
+//!     assert!(etale.t_out() > 0 && etale.t_in() >= etale.t_out());
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! # Threads
+//!
+//! An [`Efunguz`] is `Send` but not `Sync`: it may be built on one thread and moved to
+//! another, but one thread at a time uses it (its ehyphae and etales too: they are
+//! borrowed from it). To use one efunguz from several threads, put it in a
+//! `Mutex`, or better keep it on one thread and pass data to it through a channel.
+//! Independent efungi may run on different threads at once. A received [`Part`] is
+//! `Send + Sync` and owns its share of the buffer, so it may be kept or handed to other
+//! threads after later updates.
+//!
+//! ```
+//! # fn main() -> emyzelium::Result<()> {
+//! let (_, secret) = emyzelium::new_key_pair()?;
+//! let ef = emyzelium::Efunguz::builder(&secret).bind_host("127.0.0.1").any_port().build()?;
+//! let port = std::thread::spawn(move || ef.port()).join().unwrap(); // moved, used there
+//! assert!(port > 0);
+//! # Ok(()) }
+//! ```
+//!
+//! Sharing one by reference between threads does not compile:
+//!
+//! ```compile_fail,E0277
+//! fn shared<T: Sync>(_: &T) {}
+//! # fn main() -> emyzelium::Result<()> {
+//! let (_, secret) = emyzelium::new_key_pair()?;
+//! let ef = emyzelium::Efunguz::builder(&secret).bind_host("127.0.0.1").any_port().build()?;
+//! shared(&ef);
+//! # Ok(()) }
+//! ```
+//!
+//! # Stability
+//!
+//! The wire format never changes without a major version; what 0.x minor and patch
+//! releases may change is written in `docs/POLICY.md`.
 //!
 //! Wire format (shared with the C++, Python, Go and Rust 0.9 emyzelium): multipart
 //! `[title + 0x00, t_out as 8-byte little-endian i64, parts…]`; subscriptions to
 //! `title + 0x00`; ZAP domain `emyz`.
 
 #![deny(unsafe_code)]
+#![deny(missing_docs)]
 
 mod address;
 mod builder;

@@ -141,6 +141,7 @@ impl TorControl {
         )))
     }
 
+    /// The control port this client is connected to.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }

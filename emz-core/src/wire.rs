@@ -49,9 +49,13 @@ pub(crate) fn is_title_frame(topic: &[u8]) -> bool {
 /// Why an incoming message was dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Malformed {
+    /// The title frame does not end with NUL.
     NoTerminator,
+    /// The title is not UTF-8.
     NotUtf8,
+    /// No `t_out` frame.
     NoTimestamp,
+    /// The `t_out` frame is not 8 bytes.
     BadTimestamp,
 }
 
@@ -63,6 +67,7 @@ pub fn parse_title(frame: &[u8]) -> std::result::Result<&str, Malformed> {
     }
 }
 
+/// The `t_out` of a received second frame (8 bytes, little-endian).
 pub fn parse_t_out(frame: &[u8]) -> std::result::Result<i64, Malformed> {
     let b: [u8; 8] = frame.try_into().map_err(|_| Malformed::BadTimestamp)?;
     Ok(i64::from_le_bytes(b))
@@ -80,7 +85,9 @@ pub fn parse_etale<'a>(frames: &[&'a [u8]]) -> std::result::Result<(&'a str, i64
 /// A subscriber's message to a publisher.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subscription<'a> {
+    /// Subscribe to this topic (title + NUL).
     Subscribe(&'a [u8]),
+    /// Unsubscribe from this topic.
     Unsubscribe(&'a [u8]),
 }
 

@@ -7,7 +7,9 @@ use crate::keys::z85_encode;
 /// The answer to one ZAP request: status code, status text and user id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZapVerdict {
+    /// ZAP status code: "200" allowed, "400" refused, "500" malformed.
     pub status: &'static str,
+    /// ZAP status text.
     pub text: &'static str,
     /// The client's Z85 public key when allowed, empty otherwise.
     pub user_id: String,

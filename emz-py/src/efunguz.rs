@@ -44,6 +44,13 @@ pub(crate) fn option_fields() -> Vec<String> {
 /// open-files limit is raised to at least this; 0 leaves it), ``drain_frame_budget`` and
 /// ``drain_byte_budget`` (most frames and bytes taken from one ehypha per update) and
 /// ``max_parts`` (more data parts drop the etale, counted in ``Stats.too_many_parts``).
+///
+/// Threads: an efunguz, its ehyphae and etales are used from the thread that created
+/// the efunguz; any other thread gets ``WrongThreadError``. :meth:`wait` releases the
+/// GIL, so other threads run meanwhile. asyncio is fine, as its loop runs on one
+/// thread: call :meth:`update` from a task between ``await asyncio.sleep(...)``; not
+/// :meth:`wait`, which blocks the loop, nor ``run_in_executor``, whose threads are
+/// others.
 #[pyclass(module = "emyzelium._emyzelium", name = "Efunguz", frozen, weakref)]
 pub struct PyEfunguz {
     owner: ThreadId,
@@ -126,6 +133,8 @@ fn change_list<'py>(py: Python<'py>, changes: ChangeList) -> PyResult<Bound<'py,
 #[pymethods]
 impl PyEfunguz {
     #[new]
+    // The text signature spells DEFAULT_PORT out, which pyo3 cannot render; a test
+    // (emz-py/tests/test_docs.py) checks that it matches the module's DEFAULT_PORT.
     #[pyo3(signature = (
         secret_key, whitelist = None, port = Some(emz::DEFAULT_PORT as i64),
         tor_proxy = None, *, bind_host = "*", io_threads = None, max_sockets = None,
@@ -135,7 +144,13 @@ impl PyEfunguz {
         retry_unsent = None, keep_latest = None, ehypha_monitor = None, everyone = None,
         publish_handshake_interval = None, publish_max_message_size = None, min_fd_limit = None,
         drain_frame_budget = None, drain_byte_budget = None, max_parts = None
-    ))]
+    ), text_signature = "(secret_key, whitelist=None, port=60847, tor_proxy=None, *, bind_host='*', \
+        io_threads=None, max_sockets=None, send_hwm=None, recv_hwm=None, max_message_size=None, \
+        reconnect_interval=None, reconnect_interval_max=None, heartbeat_interval=None, \
+        heartbeat_timeout=None, heartbeat_ttl=None, handshake_interval=None, ipv6=False, \
+        drain_budget=None, retry_unsent=None, keep_latest=None, ehypha_monitor=None, everyone=None, \
+        publish_handshake_interval=None, publish_max_message_size=None, min_fd_limit=None, \
+        drain_frame_budget=None, drain_byte_budget=None, max_parts=None)")]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -258,11 +273,13 @@ impl PyEfunguz {
         Ok(())
     }
 
+    /// Returns the efunguz itself, for ``with Efunguz(...) as ef:``.
     fn __enter__(slf: Py<Self>, py: Python<'_>) -> PyResult<Py<Self>> {
         slf.get().with(py, |_| Ok(()))?;
         Ok(slf)
     }
 
+    /// Closes the efunguz (see :meth:`close`); exceptions go on.
     #[pyo3(signature = (*_args))]
     fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, PyTuple>) -> PyResult<bool> {
         self.close(py)?;
@@ -342,7 +359,10 @@ impl PyEfunguz {
     // ---- ehyphae ----
 
     /// Subscribes to the efunguz with ``public_key`` behind a v3 ``onion``, through Tor.
-    #[pyo3(signature = (public_key, onion, port = emz::DEFAULT_PORT as i64))]
+    #[pyo3(
+        signature = (public_key, onion, port = emz::DEFAULT_PORT as i64),
+        text_signature = "($self, public_key, onion, port=60847)"
+    )]
     fn add_ehypha(slf: Py<Self>, py: Python<'_>, public_key: &str, onion: &str, port: i64) -> PyResult<PyEhypha> {
         let port = port_arg(py, port, "ehypha port")?;
         slf.get().with(py, |ef| ef.add_ehypha(public_key, onion, port).map(drop))?;

@@ -86,6 +86,7 @@ impl PyEhypha {
         Ok(self.etale(py, title))
     }
 
+    /// The etale of ``title`` (``AbsentError`` if it was not added).
     fn get_etale(&self, py: Python<'_>, title: &str) -> PyResult<PyEtale> {
         self.with_ref(py, |e| e.get_etale(title).map(drop))?;
         Ok(self.etale(py, title))
@@ -101,6 +102,8 @@ impl PyEhypha {
         self.with(py, |e| e.pause_etale(title))
     }
 
+    /// Subscribes to ``title`` again after :meth:`pause_etale`; it keeps its data until
+    /// new data arrives (``AlreadyResumedError`` when it is not paused).
     fn resume_etale(&self, py: Python<'_>, title: &str) -> PyResult<()> {
         self.with(py, |e| e.resume_etale(title))
     }

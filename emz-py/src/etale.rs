@@ -24,6 +24,7 @@ impl PyEtale {
 
 #[pymethods]
 impl PyEtale {
+    /// The title subscribed to.
     #[getter]
     fn title(&self) -> &str {
         &self.title
@@ -73,6 +74,7 @@ impl PyEtale {
         self.with(py, |e| e.received())
     }
 
+    /// Whether it is paused (unsubscribed, keeping its latest data).
     #[getter]
     fn paused(&self, py: Python<'_>) -> PyResult<bool> {
         self.with(py, |e| e.is_paused())

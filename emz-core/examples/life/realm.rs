@@ -332,7 +332,7 @@ impl Realm {
     /// publish. Returns how many etales changed.
     pub fn frame(&mut self, frame: u64, pace: Pace) -> emyzelium::Result<usize> {
         let changed = self.ef.update()?;
-        if frame % pace.frames_per_generation == 0 {
+        if frame.is_multiple_of(pace.frames_per_generation) {
             if self.running {
                 self.step();
             }
@@ -341,7 +341,7 @@ impl Realm {
                 self.emit_zone()?;
             }
         }
-        if frame % pace.frames_per_description == 0 {
+        if frame.is_multiple_of(pace.frames_per_description) {
             self.emit_description()?;
         }
         Ok(changed)

@@ -13,20 +13,49 @@ use crate::state::EhyphaState;
 use crate::sys::{self, Socket};
 
 impl Efunguz {
-    /// Subscribes to the efunguz with `public_key` behind `onion`:`port`, through Tor.
+    /// Subscribes to the efunguz with `public_key` behind `onion`:`port`, through Tor
+    /// (the SOCKS proxy of [`crate::EfunguzBuilder::tor_proxy`]). The onion is checked
+    /// (v3, checksum) before anything connects; add titles with [`Ehypha::add_etale`].
+    /// The ehypha connects and reconnects by itself from then on.
+    ///
+    /// ```
+    /// use emyzelium::{new_key_pair, onion_from_ed25519, Efunguz, EhyphaState, ErrorKind};
+    /// # fn main() -> emyzelium::Result<()> {
+    /// let (_, secret) = new_key_pair()?;
+    /// let (peer, _) = new_key_pair()?;
+    /// let onion = onion_from_ed25519(&[7; 32]); // the peer's onion, 56 characters
+    /// let mut ef = Efunguz::builder(&secret)
+    ///     .bind_host("127.0.0.1")
+    ///     .any_port()
+    ///     .tor_proxy("127.0.0.1", 9050)
+    ///     .build()?;
+    /// let eh = ef.add_ehypha(&peer, &onion, 60847)?;
+    /// eh.add_etale("zone")?;
+    /// assert!(eh.address().is_onion());
+    /// assert_ne!(ef.get_ehypha(&peer)?.state(), EhyphaState::Up); // no Tor, no peer here
+    ///
+    /// let (other, _) = new_key_pair()?;
+    /// let bad = ef.add_ehypha(&other, "not-an-onion", 60847).unwrap_err();
+    /// assert_eq!(bad.kind(), ErrorKind::InvalidAddress);
+    /// assert_eq!(ef.add_ehypha(&peer, &onion, 60847).unwrap_err().kind(), ErrorKind::AlreadyPresent);
+    /// # Ok(()) }
+    /// ```
     pub fn add_ehypha(&mut self, public_key: &str, onion: &str, port: u16) -> Result<&mut Ehypha> {
         check_key(public_key)?;
         let address = Address::onion(onion, port)?;
         self.add_ehypha_at(public_key, address)
     }
 
-    /// Subscribes to the efunguz with `public_key` at `host`:`port`, by plain TCP.
+    /// Subscribes to the efunguz with `public_key` at `host`:`port`, by plain TCP (an
+    /// IPv4 or IPv6 literal, or a DNS name). See the crate example for a whole exchange.
     pub fn add_ehypha_direct(&mut self, public_key: &str, host: &str, port: u16) -> Result<&mut Ehypha> {
         check_key(public_key)?;
         let address = Address::direct(host, port)?;
         self.add_ehypha_at(public_key, address)
     }
 
+    /// Subscribes to the efunguz with `public_key` at `address`, an onion (through Tor) or
+    /// a direct host; [`Address::parse`] reads `host:port`, `[v6]:port` or `x.onion:port`.
     pub fn add_ehypha_at(&mut self, public_key: &str, address: Address) -> Result<&mut Ehypha> {
         let server_key = check_key(public_key)?;
         if self.by_key.contains_key(public_key) {
@@ -159,6 +188,8 @@ impl Efunguz {
         self.by_key.get(public_key).copied()
     }
 
+    /// The ehypha subscribed to `public_key`, to read its etales and state; an
+    /// [`ErrorKind::Absent`](crate::ErrorKind::Absent) error when there is none.
     pub fn get_ehypha(&self, public_key: &str) -> Result<&Ehypha> {
         self.slot(public_key)
             .and_then(|s| self.ehyphae[s].as_ref())
@@ -182,10 +213,12 @@ impl Efunguz {
         Ok(e)
     }
 
+    /// Every ehypha, in no particular order.
     pub fn ehyphae(&self) -> impl Iterator<Item = &Ehypha> {
         self.ehyphae.iter().flatten()
     }
 
+    /// How many ehyphae there are.
     pub fn ehyphae_count(&self) -> usize {
         self.by_key.len()
     }

@@ -43,6 +43,10 @@ pub struct Counters {
 /// ehyphae subscribed to other peers. Drive it by calling [`Efunguz::update`] from your
 /// loop (never blocks) or [`Efunguz::wait`].
 ///
+/// `Send`, not `Sync`: it may move to another thread, and one thread at a time uses it
+/// (see the crate's *Threads* section). Dropping it closes its sockets at once, unsent
+/// etales included, and removes its onion service.
+///
 /// # Event loops
 ///
 /// An efunguz is also a readiness file descriptor ([`AsFd`], [`AsRawFd`]) for poll(2),
@@ -119,13 +123,44 @@ impl Efunguz {
     /// Starts a builder with all defaults (port 60847, Tor at 127.0.0.1:9050, nobody may
     /// subscribe until [`EfunguzBuilder::whitelist`] or [`EfunguzBuilder::allow_everyone`]
     /// says who).
+    ///
+    /// ```
+    /// use emyzelium::{new_key_pair, Efunguz};
+    /// # fn main() -> emyzelium::Result<()> {
+    /// let (_, secret) = new_key_pair()?;
+    /// let (friend, _) = new_key_pair()?;
+    /// let ef = Efunguz::builder(&secret)
+    ///     .whitelist([&friend]) // or .allow_everyone()
+    ///     .bind_host("127.0.0.1") // default: all interfaces
+    ///     .any_port() // default: 60847
+    ///     .recv_hwm(100)
+    ///     .build()?;
+    /// assert!(ef.port() > 0);
+    /// assert!(!ef.is_open() && ef.whitelist().eq([friend.as_str()]));
+    /// # Ok(()) }
+    /// ```
     pub fn builder(secret_key: &str) -> EfunguzBuilder {
         EfunguzBuilder::new(secret_key)
     }
 
     /// The original constructor: secret key, whitelist, publish port, Tor SOCKS proxy.
     /// Unlike the builder, an empty whitelist here means everyone may subscribe (open
-    /// mode, as [`EfunguzBuilder::allow_everyone`]), as it always has.
+    /// mode, as [`EfunguzBuilder::allow_everyone`]), as it always has. It binds all
+    /// interfaces; the builder can bind one and pick a free port.
+    ///
+    /// ```
+    /// use emyzelium::{new_key_pair, Efunguz, ErrorKind, DEFAULT_TOR_PROXY_HOST, DEFAULT_TOR_PROXY_PORT};
+    /// # fn main() -> emyzelium::Result<()> {
+    /// let (_, secret) = new_key_pair()?;
+    /// let (friend, _) = new_key_pair()?;
+    /// // Efunguz::new(&secret, [&friend], 60847, "127.0.0.1", 9050)? publishes to `friend`
+    /// // on port 60847; arguments are checked before anything is bound:
+    /// let err = Efunguz::new(&secret, [&friend], 0, DEFAULT_TOR_PROXY_HOST, DEFAULT_TOR_PROXY_PORT).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidPort);
+    /// let err = Efunguz::new(&secret, ["not a key"], 60847, "127.0.0.1", 9050).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidKey);
+    /// # Ok(()) }
+    /// ```
     pub fn new<I, S>(
         secret_key: &str,
         whitelist: I,
@@ -146,6 +181,7 @@ impl Efunguz {
         b.port(port).tor_proxy(tor_proxy_host, tor_proxy_port).build()
     }
 
+    /// Our public key (Z85, 40 characters): what peers whitelist and pass to `add_ehypha`.
     pub fn public_key(&self) -> &str {
         &self.public_key
     }
@@ -155,6 +191,7 @@ impl Efunguz {
         self.port
     }
 
+    /// The options the efunguz was built with.
     pub fn options(&self) -> &Options {
         &self.options
     }
@@ -169,6 +206,23 @@ impl Efunguz {
     /// supersedes it first; the others got it now (see [`Options::retry_unsent`]). Also
     /// answers waiting handshakes and subscriptions, so that a program that only emits
     /// is reachable without `update()`.
+    ///
+    /// Each part is anything that is `AsRef<[u8]>`; the bytes are copied during the call.
+    /// A title may be empty, and is at most [`crate::MAX_TITLE_LEN`] bytes without NUL.
+    ///
+    /// ```
+    /// use emyzelium::{new_key_pair, Efunguz, ErrorKind};
+    /// # fn main() -> emyzelium::Result<()> {
+    /// let (_, secret) = new_key_pair()?;
+    /// let mut ef = Efunguz::builder(&secret).allow_everyone().bind_host("127.0.0.1").any_port().build()?;
+    /// let (w, h, cells) = (4u16, 2u16, [0u8; 8]);
+    /// assert!(ef.emit_etale("zone", &[&w.to_le_bytes()[..], &h.to_le_bytes(), &cells])?);
+    /// ef.emit_etale("", &[b"the empty title is a title too"])?;
+    /// ef.emit_etale_at("replay", &[vec![1, 2, 3]], 1_700_000_000_000_000)?; // t_out of your choosing
+    /// assert_eq!(ef.unsent_etales(), 0); // nobody subscribed, nobody waits
+    /// assert_eq!(ef.emit_etale("a\0b", &[b""]).unwrap_err().kind(), ErrorKind::InvalidTitle);
+    /// # Ok(()) }
+    /// ```
     pub fn emit_etale<P: AsRef<[u8]>>(&mut self, title: &str, parts: &[P]) -> Result<bool> {
         self.emit_etale_at(title, parts, wire::now_us())
     }
@@ -201,18 +255,22 @@ impl Efunguz {
 
     // ---- counters ----------------------------------------------------------------------
 
+    /// All connection counters of the publish socket at once.
     pub fn counters(&self) -> Counters {
         Counters { bad_subscriptions: self.publisher.bad_subscriptions(), ..self.counters }
     }
 
+    /// TCP connections the publish socket accepted (see [`Counters::in_attempted`]).
     pub fn in_attempted(&self) -> u64 {
         self.counters.in_attempted
     }
 
+    /// Handshakes the publish socket let through (see [`Counters::in_permitted`]).
     pub fn in_permitted(&self) -> u64 {
         self.counters.in_permitted
     }
 
+    /// Connections to the publish socket open now (see [`Counters::in_absorbing`]).
     pub fn in_absorbing(&self) -> u64 {
         self.counters.in_absorbing
     }

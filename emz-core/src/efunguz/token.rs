@@ -28,7 +28,7 @@ impl Token {
             2 => Token::Publisher,
             t => {
                 let slot = ((t - FIRST_EHYPHA) / 2) as usize;
-                if (t - FIRST_EHYPHA) % 2 == 0 {
+                if (t - FIRST_EHYPHA).is_multiple_of(2) {
                     Token::Ehypha(slot)
                 } else {
                     Token::EhyphaMonitor(slot)

@@ -19,6 +19,16 @@ impl Efunguz {
     /// [`Efunguz::changes`] lists them until the next update. After a whitelist change
     /// that narrowed access, it first cuts every subscriber's session (see
     /// [`Efunguz::del_whitelist_key`]).
+    ///
+    /// ```
+    /// # fn main() -> emyzelium::Result<()> {
+    /// let (_, secret) = emyzelium::new_key_pair()?;
+    /// let mut ef = emyzelium::Efunguz::builder(&secret).bind_host("127.0.0.1").any_port().build()?;
+    /// // In a main loop, once a frame:
+    /// let changed = ef.update()?;
+    /// assert_eq!(changed, ef.changes().len());
+    /// # Ok(()) }
+    /// ```
     pub fn update(&mut self) -> Result<usize> {
         self.changes.clear();
         self.stamp += 1;
@@ -36,6 +46,32 @@ impl Efunguz {
     /// Blocks until some etale gets new data or `timeout` passes (`None`: no limit),
     /// doing the work of [`Efunguz::update`] meanwhile. Returns how many etales changed
     /// (0 on timeout).
+    ///
+    /// ```
+    /// use emyzelium::{new_key_pair, Efunguz};
+    /// use std::time::{Duration, Instant};
+    /// # fn main() -> emyzelium::Result<()> {
+    /// let (publisher, secret) = new_key_pair()?;
+    /// let mut a = Efunguz::builder(&secret).allow_everyone().bind_host("127.0.0.1").any_port().build()?;
+    /// let (_, secret) = new_key_pair()?;
+    /// let mut b = Efunguz::builder(&secret).bind_host("127.0.0.1").any_port().build()?;
+    ///
+    /// // Nothing subscribed yet: wait() returns 0 once the timeout passes.
+    /// let start = Instant::now();
+    /// assert_eq!(b.wait(Some(Duration::from_millis(20)))?, 0);
+    /// assert!(start.elapsed() >= Duration::from_millis(20));
+    ///
+    /// b.add_ehypha_direct(&publisher, "127.0.0.1", a.port())?.add_etale("tick")?;
+    /// a.emit_etale("tick", &[b"1"])?;
+    /// let mut changed = 0;
+    /// while changed == 0 {
+    ///     assert!(start.elapsed() < Duration::from_secs(5));
+    ///     a.update()?; // the publisher answers the handshake and the subscription
+    ///     changed = b.wait(Some(Duration::from_millis(10)))?;
+    /// }
+    /// assert_eq!(&*b.changes()[0].title, "tick");
+    /// # Ok(()) }
+    /// ```
     pub fn wait(&mut self, timeout: Option<Duration>) -> Result<usize> {
         // A timeout beyond what an Instant can hold is no limit (`+` would panic).
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));

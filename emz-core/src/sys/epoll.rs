@@ -38,6 +38,7 @@ fn owned(fd: c_int) -> io::Result<OwnedFd> {
 }
 
 impl Poller {
+    /// An empty epoll set reporting up to `capacity` events per wait.
     pub fn new(capacity: usize) -> io::Result<Self> {
         // SAFETY: epoll_create1 takes no pointers; `owned` checks the result.
         let epfd = owned(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
@@ -53,6 +54,7 @@ impl Poller {
         Ok(p)
     }
 
+    /// Watches `fd` for readability, reporting it as `token`.
     pub fn add(&self, fd: RawFd, token: u64) -> io::Result<()> {
         let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: token };
         // SAFETY: `ev` is a valid epoll_event that lives across the call, which only

@@ -10,32 +10,46 @@ use std::sync::Arc;
 // ---- libzmq constants (zmq.h, 4.3) -------------------------------------------------
 
 pub const ZMQ_PAIR: c_int = 0;
+/// Socket type: publisher.
 pub const ZMQ_PUB: c_int = 1;
+/// Socket type: subscriber.
 pub const ZMQ_SUB: c_int = 2;
+/// Socket type: reply (a ZAP handler).
 pub const ZMQ_REP: c_int = 4;
 pub const ZMQ_XPUB: c_int = 9;
 
 pub const ZMQ_IO_THREADS: c_int = 1;
+/// Context option: most sockets.
 pub const ZMQ_MAX_SOCKETS: c_int = 2;
 pub const ZMQ_SOCKET_LIMIT: c_int = 3;
 pub const ZMQ_BLOCKY: c_int = 70;
 
+/// Socket option: subscribe to a topic prefix.
 pub const ZMQ_SUBSCRIBE: c_int = 6;
+/// Socket option: unsubscribe.
 pub const ZMQ_UNSUBSCRIBE: c_int = 7;
 pub const ZMQ_FD: c_int = 14;
 pub const ZMQ_EVENTS: c_int = 15;
+/// Socket option: linger on close, ms.
 pub const ZMQ_LINGER: c_int = 17;
 pub const ZMQ_RECONNECT_IVL: c_int = 18;
 pub const ZMQ_RECONNECT_IVL_MAX: c_int = 21;
 pub const ZMQ_MAXMSGSIZE: c_int = 22;
+/// Socket option: send high-water mark.
 pub const ZMQ_SNDHWM: c_int = 23;
+/// Socket option: receive high-water mark.
 pub const ZMQ_RCVHWM: c_int = 24;
 pub const ZMQ_LAST_ENDPOINT: c_int = 32;
 pub const ZMQ_IPV6: c_int = 42;
+/// Socket option: act as CURVE server.
 pub const ZMQ_CURVE_SERVER: c_int = 47;
+/// Socket option: our CURVE public key (32 bytes).
 pub const ZMQ_CURVE_PUBLICKEY: c_int = 48;
+/// Socket option: our CURVE secret key (32 bytes).
 pub const ZMQ_CURVE_SECRETKEY: c_int = 49;
+/// Socket option: the server's CURVE public key (32 bytes).
 pub const ZMQ_CURVE_SERVERKEY: c_int = 50;
+/// Socket option: ZAP domain.
 pub const ZMQ_ZAP_DOMAIN: c_int = 55;
 pub const ZMQ_HANDSHAKE_IVL: c_int = 66;
 pub const ZMQ_SOCKS_PROXY: c_int = 68;
@@ -122,6 +136,7 @@ impl ZmqError {
         // SAFETY: zmq_errno takes no arguments and only reads the thread's errno.
         ZmqError(unsafe { zmq_errno() })
     }
+    /// libzmq's text for this error.
     pub fn message(self) -> String {
         // SAFETY: zmq_strerror accepts any number and returns null or a static string.
         let p = unsafe { zmq_strerror(self.0) };
@@ -223,10 +238,13 @@ impl Drop for CtxInner {
     }
 }
 
+/// A libzmq context; clones share it, and it terminates when the last clone and
+/// socket are gone.
 #[derive(Clone)]
 pub struct Context(Arc<CtxInner>);
 
 impl Context {
+    /// A new context that never blocks on termination.
     pub fn new() -> ZResult<Self> {
         // SAFETY: zmq_ctx_new takes no arguments; null is checked below.
         let raw = unsafe { zmq_ctx_new() };
@@ -238,16 +256,19 @@ impl Context {
         Ok(ctx)
     }
 
+    /// Sets a context option.
     pub fn set(&self, option: c_int, value: c_int) -> ZResult<()> {
         // SAFETY: the context is live (we hold an Arc of it); unknown options give EINVAL.
         check(unsafe { zmq_ctx_set(self.0 .0, option, value) }).map(drop)
     }
 
+    /// Reads a context option.
     pub fn get(&self, option: c_int) -> ZResult<c_int> {
         // SAFETY: the context is live (we hold an Arc of it); unknown options give EINVAL.
         check(unsafe { zmq_ctx_get(self.0 .0, option) })
     }
 
+    /// A new socket of `kind` (a `ZMQ_*` socket type) with zero linger.
     pub fn socket(&self, kind: c_int) -> ZResult<Socket> {
         // SAFETY: the context is live (we hold an Arc of it); null is checked below.
         let raw = unsafe { zmq_socket(self.0 .0, kind) };
@@ -263,6 +284,7 @@ impl Context {
 
 // ---- socket ------------------------------------------------------------------------
 
+/// A libzmq socket, closed on drop. `Send`, not `Sync`: used by one thread at a time.
 pub struct Socket {
     raw: *mut c_void,
     _ctx: Arc<CtxInner>,
@@ -282,24 +304,28 @@ impl Drop for Socket {
 }
 
 impl Socket {
+    /// Sets an integer option.
     pub fn set_i32(&self, option: c_int, value: i32) -> ZResult<()> {
         let len = std::mem::size_of::<i32>();
         // SAFETY: `raw` is open; the value pointer and length describe a live local i32.
         check(unsafe { zmq_setsockopt(self.raw, option, (&value as *const i32).cast(), len) }).map(drop)
     }
 
+    /// Sets a 64-bit integer option.
     pub fn set_i64(&self, option: c_int, value: i64) -> ZResult<()> {
         let len = std::mem::size_of::<i64>();
         // SAFETY: `raw` is open; the value pointer and length describe a live local i64.
         check(unsafe { zmq_setsockopt(self.raw, option, (&value as *const i64).cast(), len) }).map(drop)
     }
 
+    /// Sets a binary or string option.
     pub fn set_bytes(&self, option: c_int, value: &[u8]) -> ZResult<()> {
         // SAFETY: `raw` is open; pointer and length describe the borrowed slice, which
         // libzmq copies before returning.
         check(unsafe { zmq_setsockopt(self.raw, option, value.as_ptr().cast(), value.len()) }).map(drop)
     }
 
+    /// Reads an integer option.
     pub fn get_i32(&self, option: c_int) -> ZResult<i32> {
         let mut value: i32 = 0;
         let mut len = std::mem::size_of::<i32>();
@@ -319,6 +345,7 @@ impl Socket {
         Ok(self.get_i32(ZMQ_EVENTS)? & ZMQ_POLLIN != 0)
     }
 
+    /// The endpoint last bound or connected (e.g. the port `*` chose).
     pub fn last_endpoint(&self) -> ZResult<String> {
         let mut buf = [0u8; 256];
         let mut len = buf.len();
@@ -329,18 +356,21 @@ impl Socket {
         Ok(String::from_utf8_lossy(&buf[..end]).into_owned())
     }
 
+    /// Binds to `endpoint` (`tcp://host:port`, `inproc://name`).
     pub fn bind(&self, endpoint: &str) -> ZResult<()> {
         let c = cstring(endpoint)?;
         // SAFETY: `raw` is open; `c` is NUL-terminated and alive for the call.
         check(unsafe { zmq_bind(self.raw, c.as_ptr()) }).map(drop)
     }
 
+    /// Connects to `endpoint`.
     pub fn connect(&self, endpoint: &str) -> ZResult<()> {
         let c = cstring(endpoint)?;
         // SAFETY: `raw` is open; `c` is NUL-terminated and alive for the call.
         check(unsafe { zmq_connect(self.raw, c.as_ptr()) }).map(drop)
     }
 
+    /// Disconnects from `endpoint`.
     pub fn disconnect(&self, endpoint: &str) -> ZResult<()> {
         let c = cstring(endpoint)?;
         // SAFETY: `raw` is open; `c` is NUL-terminated and alive for the call.
@@ -376,12 +406,14 @@ impl Socket {
         sent_or_would_block(rc)
     }
 
+    /// Sends the socket's `events` to a PAIR socket at `endpoint`.
     pub fn monitor(&self, endpoint: &str, events: u16) -> ZResult<()> {
         let c = cstring(endpoint)?;
         // SAFETY: `raw` is open; `c` is NUL-terminated and alive for the call.
         check(unsafe { zmq_socket_monitor(self.raw, c.as_ptr(), c_int::from(events)) }).map(drop)
     }
 
+    /// Stops the monitor started by [`Socket::monitor`].
     pub fn stop_monitor(&self) {
         // SAFETY: `raw` is open; a null endpoint is libzmq's documented way to stop.
         unsafe { zmq_socket_monitor(self.raw, std::ptr::null(), 0) };
@@ -403,6 +435,7 @@ unsafe impl Send for Msg {}
 unsafe impl Sync for Msg {}
 
 impl Msg {
+    /// An empty message, to receive into.
     pub fn new() -> Self {
         let mut m = zmq_msg_t { _d: [0; 64] };
         // SAFETY: `m` is a live, suitably aligned zmq_msg_t; zmq_msg_init cannot fail.

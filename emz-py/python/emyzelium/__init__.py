@@ -26,6 +26,10 @@ In asyncio, await the efunguz instead of polling it (the loop watches
 
 The same Rust core as the C and Rust faces, libzmq and libsodium included: nothing else
 to install. Same wire format as every emyzelium, so peers of any of them interoperate.
+
+Threads: an efunguz and its ehyphae and etales belong to the thread that created the
+efunguz (others get :class:`WrongThreadError`); asyncio is fine, with :meth:`Efunguz.update`
+called from a task. Several efungi may live on several threads.
 """
 
 from __future__ import annotations

@@ -87,10 +87,14 @@ class AlreadyAbsentError(AbsentError):
 
 
 class AlreadyPausedError(EmyzeliumError):
+    """Pausing an etale that is paused already."""
+
     kind = "AlreadyPaused"
 
 
 class AlreadyResumedError(EmyzeliumError):
+    """Resuming an etale that is not paused."""
+
     kind = "AlreadyResumed"
 
 
@@ -113,6 +117,8 @@ class IoError(EmyzeliumError, OSError):
 
 
 class CurveUnavailableError(EmyzeliumError):
+    """The libzmq inside has no CURVE (never with the wheel's own build)."""
+
     kind = "CurveUnavailable"
 
 
