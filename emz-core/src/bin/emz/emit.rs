@@ -106,7 +106,7 @@ pub fn emit(args: &[String]) -> Res<()> {
     loop {
         let line_parts;
         let this_round: &[Vec<u8>] = match &source {
-            Source::Args(parts) if count.map_or(true, |n| round < n) => parts,
+            Source::Args(parts) if count.is_none_or(|n| round < n) => parts,
             Source::Args(_) => break,
             Source::Stdin(lines) => {
                 line_parts = match next_line(&mut ef, lines)? {

@@ -8,7 +8,7 @@ pub fn hex_decode(s: &str) -> Res<Vec<u8>> {
         return Ok(Vec::new());
     }
     let b = s.as_bytes();
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return usage_err(format!("hex part {s:?} has an odd number of digits"));
     }
     let nib = |c: u8| (c as char).to_digit(16);
