@@ -7,9 +7,9 @@ Checks, each a line of output, any failure an exit status of 1:
 - its metadata: the SPDX license, Python >= 3.10, the real Python README as description;
 - the licence text in .dist-info/licenses/;
 - the extension: stripped (no symbol table, no debug sections), smaller than --max-mb,
-  and with --manylinux self-contained: it needs only libraries every manylinux system has
-  (no libstdc++, no libzmq, no libsodium), and no symbol version of glibc newer than the
-  tag, nor any of libstdc++ (GLIBCXX, CXXABI).
+  libzmq and libsodium linked in, and with --manylinux self-contained: it needs only
+  libraries every manylinux system has (and no C++ runtime), and no symbol version of
+  glibc newer than the tag, nor any of libstdc++ (GLIBCXX, CXXABI).
 
 Reads ELF with pyelftools, which auditwheel brings along; auditwheel's own verdict is
 asked for by tests/run-py.sh beside this.
@@ -49,9 +49,11 @@ MANYLINUX_LIBS = {
     "libgthread-2.0.so.0",
     "libglib-2.0.so.0",
 }
-# libstdc++ is on that list, but only up to GLIBCXX_3.4.19; the extension carries its own
-# C++ runtime, so it must need none at all.
-FORBIDDEN_LIBS = ("libstdc++", "libc++", "libzmq", "libsodium")
+# libzmq and libsodium are always linked in. libstdc++ is on the list above, but only up to
+# GLIBCXX_3.4.19: the portable wheel carries its own C++ runtime (zig's libc++), so it needs
+# none at all; a wheel built with the machine's compiler (from the sdist) uses its libstdc++.
+VENDORED_LIBS = ("libzmq", "libsodium")
+CXX_RUNTIMES = ("libstdc++", "libc++")
 
 failures = []
 
@@ -113,10 +115,12 @@ def check_extension(data, manylinux, max_mb):
         if isinstance(section, DynamicSection):
             needed += [t.needed for t in section.iter_tags() if t.entry.d_tag == "DT_NEEDED"]
     print(f"      needs: {' '.join(needed)}")
-    forbidden = [n for n in needed if n.startswith(FORBIDDEN_LIBS)]
-    check(not forbidden, f"no C++ runtime, libzmq or libsodium from the system ({forbidden or 'none'})")
+    vendored = [n for n in needed if n.startswith(VENDORED_LIBS)]
+    check(not vendored, f"libzmq and libsodium inside, not from the system ({vendored or 'none needed'})")
     if not manylinux:
         return
+    cxx = [n for n in needed if n.startswith(CXX_RUNTIMES)]
+    check(not cxx, f"no C++ runtime from the system ({cxx or 'none needed'})")
     foreign = [n for n in needed if n not in MANYLINUX_LIBS and not n.startswith("libpython")]
     check(not foreign, f"only libraries of the manylinux2014 list ({foreign or 'none else'})")
 
@@ -129,8 +133,8 @@ def check_extension(data, manylinux, max_mb):
     print(f"      glibc versions: {' '.join(glibc)}")
     newest = glibc[-1][6:] if glibc else "0"
     check(version_key(newest) <= version_key(manylinux), f"newest glibc symbol version {newest} <= {manylinux}")
-    cxx = sorted(v for v in versions if v.startswith(("GLIBCXX_", "CXXABI_")))
-    check(not cxx, f"no libstdc++ symbol versions ({cxx or 'none'})")
+    cxx_versions = sorted(v for v in versions if v.startswith(("GLIBCXX_", "CXXABI_")))
+    check(not cxx_versions, f"no libstdc++ symbol versions ({cxx_versions or 'none'})")
 
 
 def main():
