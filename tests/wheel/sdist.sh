@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The sdist (run by tests/run-py.sh): `maturin sdist` must hold every workspace piece the
-# build needs and the licence, and pip in a fresh venv must build a working wheel of it,
-# the way a user's `pip install emyzelium-*.tar.gz` does: build isolation (maturin from the
-# index), the machine's own C/C++ compiler, no zig.
+# build needs and the licence (so must the core crate's `cargo package`), and pip in a
+# fresh venv must build a working wheel of it, the way a user's `pip install
+# emyzelium-*.tar.gz` does: build isolation (maturin from the index), the machine's own
+# C/C++ compiler, no zig.
 #
 # A build from source compiles libzmq and libsodium (minutes). To keep the test command
 # affordable the sdist is unpacked at a fixed place and built there (pip builds a local
@@ -40,6 +41,10 @@ pkg_info=$(tar xzf "$TARBALL" -O "$NAME/PKG-INFO")
 grep -qx 'License-Expression: GPL-3.0-or-later' <<<"$pkg_info" || die "the sdist's PKG-INFO has no License-Expression"
 grep -qx '# emyzelium for Python' <<<"$pkg_info" || die "the sdist's description is not emz-py/README.md"
 echo "the sdist holds the licence, the core crate and the Python package; PKG-INFO: GPL-3.0-or-later"
+
+# The core crate's package carries the licence too (emz-core/LICENSE links to the root's).
+cargo package --list -q -p emyzelium --allow-dirty | grep -qx LICENSE || die "cargo package -p emyzelium lacks LICENSE"
+echo "cargo package -p emyzelium: LICENSE included"
 
 say "sdist: pip wheel in a fresh venv (CARGO_TARGET_DIR $TMP/sdist-target, kept)"
 rm -rf "$VENV_SDIST" "$TMP/sdist-wheel" "$TMP/sdist-new"
