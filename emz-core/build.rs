@@ -759,9 +759,9 @@ fn build_libsodium() -> (std::path::PathBuf, std::path::PathBuf) {
         .out_dir(&out)
         .cargo_metadata(false)
         .warnings(false)
-        // Always optimised, as libsodium's own build does: the dev profile would
-        // otherwise compile it at -O0, and every etale goes through it.
-        .opt_level(2)
+        // Always -O3, as libsodium's own build: the dev profile would otherwise compile
+        // it at -O0, and every etale goes through it.
+        .opt_level(3)
         .flag_if_supported("-fvisibility=hidden")
         .flag_if_supported("-fno-strict-aliasing")
         .flag_if_supported("-fno-strict-overflow")

@@ -29,6 +29,7 @@ cargo run -q --example life -- --headless 1000 --base-port "$base"
 
 say "C ABI: header, library, C/C++ tests, ASan, valgrind, pkg-config and install"
 bash tests/run-capi.sh
+bash tests/run-coexist.sh # emyzelium beside the zmq crate and sodiumoxide in one program
 
 # ---- Python (pyzmq peer: wire compatibility) -----------------------------------------
 project_venv
