@@ -13,8 +13,11 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 
 type Check = Result<(), String>;
 
+/// Named checks, run in order.
+type Checks = Vec<(&'static str, fn() -> Check)>;
+
 fn main() {
-    let mut checks: Vec<(&str, fn() -> Check)> = vec![
+    let mut checks: Checks = vec![
         ("each libzmq answers its own callers", libzmq_copies),
         ("sodiumoxide's libsodium agrees with emyzelium's keys", sodium_agrees),
         ("CURVE round trip through emyzelium beside zmq sockets", side_by_side),
