@@ -1,9 +1,12 @@
 //! Builds (or finds) the libzmq the crate links against.
 //!
-//! Default: libzmq 4.3.5 from `zeromq-src`, compiled with libsodium from
-//! `libsodium-sys-stable`, both static, so CURVE is always there and nothing is
-//! needed from the system. Feature `system-zmq` (without `vendored`) links the
-//! system libzmq via pkg-config instead.
+//! Default: libzmq 4.3.5 from `zeromq-src`, compiled with the libsodium subset vendored
+//! under `vendor/libsodium`, both static, so CURVE is always there and nothing is needed
+//! from the system. Every global symbol of both archives then gets the prefix `emzv_`,
+//! so that another libzmq or libsodium in the same program (the `zmq` crate,
+//! `sodiumoxide`, a C library) neither clashes with ours at link time nor gets mixed
+//! with it at run time. Feature `system-zmq` (without `vendored`) links the system
+//! libzmq via pkg-config instead, under its own names.
 
 use std::env;
 
@@ -32,8 +35,7 @@ fn link_system() {
 
 #[cfg(feature = "vendored")]
 fn build_vendored() {
-    let lib = env::var("DEP_SODIUM_LIB").expect("libsodium-sys-stable did not report DEP_SODIUM_LIB");
-    let include = env::var("DEP_SODIUM_INCLUDE").expect("libsodium-sys-stable did not report DEP_SODIUM_INCLUDE");
+    let (lib, include) = build_libsodium();
 
     // zeromq-src writes an empty platform.hpp and sets only a few defines. The ones below
     // are what libzmq's own CMake detects on Linux; they matter to us:
@@ -79,8 +81,12 @@ fn build_vendored() {
         env::set_var("CXXFLAGS", flags.trim());
     }
 
-    zeromq_src::Build::new().with_libsodium(Some(zeromq_src::LibLocation::new(lib, &include))).build();
+    zeromq_src::Build::new().with_libsodium(Some(zeromq_src::LibLocation::new(&lib, &include))).build();
+    let include = include.to_string_lossy();
     patch_libzmq(&include, &target);
+    let out = std::path::PathBuf::from(env::var("OUT_DIR").unwrap());
+    prefix_symbols(&[out.join("lib/libzmq.a"), lib.join("libsodium.a")]);
+    println!("cargo:rustc-env=EMZ_SYMBOL_PREFIX={SYMBOL_PREFIX}");
 }
 
 /// A source patch of libzmq: `(file, [(exact text, replacement)])`.
@@ -702,6 +708,186 @@ fn includers(src: &std::path::Path, files: Vec<String>) -> std::collections::BTr
         }
     }
     found
+}
+
+/// What every global symbol of the vendored libzmq and libsodium starts with: the FFI
+/// declarations in src/sys/zmq.rs read it back through `EMZ_SYMBOL_PREFIX`.
+#[cfg(feature = "vendored")]
+const SYMBOL_PREFIX: &str = "emzv_";
+
+/// Compiles the libsodium subset of `vendor/libsodium` (what libzmq's CURVE calls, with
+/// libsodium's own fast implementations: the sandy2x/ref10-51 Curve25519, the SSE2/AVX2
+/// Salsa20 and Poly1305 picked at run time) into `<OUT_DIR>/sodium/libsodium.a`.
+/// Returns that directory and the include directory, for zeromq-src, which links it as
+/// `sodium`. It is built here rather than taken from a `-sys` crate because those
+/// declare `links = "sodium"`, and Cargo allows one package per `links` value in a
+/// dependency graph: a program could then not use emyzelium beside sodiumoxide.
+#[cfg(feature = "vendored")]
+fn build_libsodium() -> (std::path::PathBuf, std::path::PathBuf) {
+    use std::path::{Path, PathBuf};
+
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest.join("vendor/libsodium/src/libsodium");
+    let include = root.join("include");
+    println!("cargo:rerun-if-changed={}", root.display());
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("sodium");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+
+    fn sources(dir: &Path, found: &mut Vec<PathBuf>) {
+        let mut entries: Vec<PathBuf> =
+            std::fs::read_dir(dir).expect("vendor/libsodium").map(|e| e.unwrap().path()).collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                sources(&path, found);
+            } else if path.extension().is_some_and(|e| e == "c" || e == "S") {
+                found.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    sources(&root, &mut files);
+
+    let cfg = |name: &str| env::var(format!("CARGO_CFG_{name}")).unwrap_or_default();
+    let (arch, os) = (cfg("TARGET_ARCH"), cfg("TARGET_OS"));
+    let mut build = cc::Build::new();
+    build
+        .files(&files)
+        .include(&include)
+        .include(include.join("sodium"))
+        .out_dir(&out)
+        .cargo_metadata(false)
+        .warnings(false)
+        // Always -O3, as libsodium's own build: the dev profile would otherwise compile
+        // it at -O0, and every etale goes through it.
+        .opt_level(3)
+        .flag_if_supported("-fvisibility=hidden")
+        .flag_if_supported("-fno-strict-aliasing")
+        .flag_if_supported("-fno-strict-overflow")
+        .flag_if_supported("-fwrapv")
+        .flag_if_supported("-flax-vector-conversions");
+    // What libsodium's configure (or its build.zig) finds on these targets.
+    let mut defines = vec![
+        "CONFIGURED",
+        "HAVE_INLINE_ASM",
+        "HAVE_STDINT_H",
+        "HAVE_INTTYPES_H",
+        "HAVE_GCC_MEMORY_FENCES",
+        "HAVE_ATOMIC_OPS",
+    ];
+    if cfg("TARGET_ENDIAN") == "big" {
+        defines.push("NATIVE_BIG_ENDIAN");
+    } else {
+        defines.push("NATIVE_LITTLE_ENDIAN");
+    }
+    if cfg("TARGET_POINTER_WIDTH") == "64" {
+        // 128-bit integers: the 51-bit-limb field arithmetic and the 64-bit Poly1305.
+        defines.push("HAVE_TI_MODE");
+    }
+    if cfg("TARGET_FAMILY") == "unix" {
+        defines.extend([
+            "HAVE_PTHREAD",
+            "HAVE_MMAP",
+            "HAVE_MPROTECT",
+            "HAVE_MLOCK",
+            "HAVE_MADVISE",
+            "HAVE_POSIX_MEMALIGN",
+            "HAVE_SYSCONF",
+            "HAVE_SYS_MMAN_H",
+            "HAVE_SYS_PARAM_H",
+            "HAVE_CLOCK_GETTIME",
+            "HAVE_NANOSLEEP",
+            "HAVE_RAISE",
+            "HAVE_GETPID",
+            "HAVE_WEAK_SYMBOLS",
+        ]);
+        build.define("ASM_HIDE_SYMBOL", ".hidden");
+        build.define("TLS", "_Thread_local");
+    }
+    if os == "linux" || os == "android" {
+        // getrandom(2) for randombytes.
+        defines.extend(["_GNU_SOURCE", "HAVE_SYS_RANDOM_H", "HAVE_SYS_AUXV_H"]);
+    }
+    if arch == "x86_64" {
+        if cfg("TARGET_FAMILY") == "unix" {
+            // The assembly Curve25519 (sandy2x) and Salsa20 (xmm6).
+            defines.extend(["HAVE_AMD64_ASM", "HAVE_AVX_ASM"]);
+        }
+        // The SIMD files enable their instruction sets per function (target
+        // pragmas); runtime.c picks them by CPUID.
+        defines.extend([
+            "HAVE_CPUID",
+            "HAVE_XGETBV_ASM",
+            "HAVE_MMINTRIN_H",
+            "HAVE_EMMINTRIN_H",
+            "HAVE_PMMINTRIN_H",
+            "HAVE_TMMINTRIN_H",
+            "HAVE_SMMINTRIN_H",
+            "HAVE_AVXINTRIN_H",
+            "HAVE_AVX2INTRIN_H",
+            "HAVE_AVX512FINTRIN_H",
+            "HAVE_WMMINTRIN_H",
+        ]);
+    }
+    for d in defines {
+        build.define(d, "1");
+    }
+    build.compile("sodium");
+    (out, include)
+}
+
+/// Renames every symbol the archives define (C functions and data, C++ classes, template
+/// instances, everything) to `SYMBOL_PREFIX` + name, in the definitions and in every
+/// reference from one archive to the other, so that the copies are ours alone: another
+/// libzmq or libsodium linked into the same program keeps its own names, and neither
+/// copy's calls, objects or globals (libsodium's initialisation, libzmq's classes) reach
+/// the other. File-local symbols are renamed too, although they cannot clash: then no
+/// symbol of our copies goes by a common name, which tests/run-coexist.sh checks.
+#[cfg(feature = "vendored")]
+fn prefix_symbols(archives: &[std::path::PathBuf]) {
+    use std::process::Command;
+
+    let tool = |name: &str, default: &str| env::var(name).unwrap_or_else(|_| default.to_string());
+    let (nm, objcopy, ranlib) = (tool("NM", "nm"), tool("OBJCOPY", "objcopy"), tool("RANLIB", "ranlib"));
+    let mut names = std::collections::BTreeSet::new();
+    for archive in archives {
+        let listing = Command::new(&nm)
+            .args(["--defined-only", "--format=posix"])
+            .arg(archive)
+            .output()
+            .unwrap_or_else(|e| panic!("{nm} (binutils) is needed to build the vendored libzmq: {e}"));
+        assert!(listing.status.success(), "{nm} {} failed", archive.display());
+        // Lines are `name type [value size]`; archive members appear as `lib.a[x.o]:`.
+        for line in String::from_utf8_lossy(&listing.stdout).lines() {
+            let mut fields = line.split_whitespace();
+            if let (Some(name), Some(kind)) = (fields.next(), fields.next()) {
+                if kind.len() == 1 && !name.ends_with(':') && !name.starts_with(SYMBOL_PREFIX) {
+                    names.insert(name.to_string());
+                }
+            }
+        }
+    }
+    assert!(
+        names.contains("zmq_ctx_new") && names.contains("crypto_box_easy_afternm"),
+        "nm listed no libzmq/libsodium symbols"
+    );
+    let out = std::path::PathBuf::from(env::var("OUT_DIR").unwrap());
+    let map = out.join("prefix-symbols.map");
+    let text: String = names.iter().map(|n| format!("{n} {SYMBOL_PREFIX}{n}\n")).collect();
+    std::fs::write(&map, text).unwrap();
+    for archive in archives {
+        let mut redefine = std::ffi::OsString::from("--redefine-syms=");
+        redefine.push(&map);
+        let st = Command::new(&objcopy)
+            .arg(redefine)
+            .arg(archive)
+            .status()
+            .unwrap_or_else(|e| panic!("{objcopy} (binutils) is needed to build the vendored libzmq: {e}"));
+        assert!(st.success(), "{objcopy} --redefine-syms {} failed", archive.display());
+        let st = Command::new(&ranlib).arg(archive).status().expect("ranlib");
+        assert!(st.success(), "{ranlib} {} failed", archive.display());
+    }
 }
 
 #[cfg(not(feature = "vendored"))]

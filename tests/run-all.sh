@@ -31,6 +31,8 @@ bounded 300 cargo run -q --example life -- --headless 1000 --base-port "$base"
 
 say "C ABI: header, library, C/C++ tests, ASan, valgrind, pkg-config and install"
 bounded 2400 bash tests/run-capi.sh
+say "coexistence: emyzelium beside the zmq crate and sodiumoxide in one program"
+bounded 2400 bash tests/run-coexist.sh
 
 # ---- Python (pyzmq peer: wire compatibility) -----------------------------------------
 project_venv
@@ -47,7 +49,7 @@ say "README recipes (the blocks marked <!-- test -->), each under its time limit
 bounded 1800 bash tests/readme/run.sh
 
 # ---- Documentation: MSRV from the lockfile, rendered API docs of every face, no warnings --
-bash tests/run-docs.sh
+bounded 1800 bash tests/run-docs.sh
 
 # ---- Tor: a private Tor network in a fresh network namespace; every face over onions --
 say "Tor: private network on loopback, Rust/C/Python efungi over onion services"

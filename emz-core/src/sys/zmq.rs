@@ -92,7 +92,21 @@ struct zmq_msg_t {
     _d: [u8; 64],
 }
 
-extern "C" {
+/// Declares libzmq functions. The vendored libzmq (build.rs) has every symbol renamed to
+/// `EMZ_SYMBOL_PREFIX` + name, so that it cannot clash or mix with another libzmq in the
+/// same program; a system libzmq (feature `system-zmq`) keeps its own names.
+macro_rules! libzmq {
+    ($(fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?;)*) => {
+        extern "C" {
+            $(
+                #[cfg_attr(feature = "vendored", link_name = concat!(env!("EMZ_SYMBOL_PREFIX"), stringify!($name)))]
+                fn $name($($arg: $ty),*) $(-> $ret)?;
+            )*
+        }
+    };
+}
+
+libzmq! {
     fn zmq_errno() -> c_int;
     fn zmq_strerror(errnum: c_int) -> *const c_char;
     fn zmq_version(major: *mut c_int, minor: *mut c_int, patch: *mut c_int);
