@@ -31,7 +31,7 @@
 //! latest of each title; queued etales cannot be taken back. So what may sit queued
 //! towards one subscriber is kept small, and each part of it is an option:
 //! - P's queue for it: full at `send_hwm` etales *or* at
-//!   [`crate::Options::publish_queue_bytes`] (256 KiB) not yet taken by its connection's
+//!   [`crate::Options::publish_queue_bytes`] (1 MiB) not yet taken by its connection's
 //!   I/O thread, whichever comes first (the patch counts the bytes per pipe; the reader
 //!   reports what it took after every half of the bound, so a full pipe always hears
 //!   back). Counting bytes matters: 1000 etales of 8 KiB are 8 MiB, of 1 MiB a GiB;

@@ -320,9 +320,8 @@ fn with_a_stuck_subscriber() -> (Keys, Efunguz, RawSub, Keys, Efunguz) {
     (kp, p, b, ka, a)
 }
 
-/// What P may queue for one subscriber, and the kernel buffers on both sides, in the
-/// test below (the defaults, said explicitly because the bound is computed from them).
-const QUEUE_BYTES: i32 = 256 << 10;
+/// The kernel buffers on both sides in the test below (P's is its default), and the size
+/// of its etales.
 const BUFFER: i32 = 64 << 10;
 const ETALE: usize = 8 << 10;
 
@@ -333,8 +332,10 @@ const ETALE: usize = 8 << 10;
 /// `send_hwm` (1000) of them, as with queues bounded in messages only.
 fn a_resumed_subscriber_reads_little_before_the_current_values(efunguz_b: bool) {
     let (kp, kb) = (keys(), keys());
-    let mut p = builder(&kp).publish_queue_bytes(QUEUE_BYTES).publish_send_buffer(BUFFER).build().unwrap();
-    assert_eq!(p.options().send_hwm, 1000);
+    let mut p = builder(&kp).publish_send_buffer(BUFFER).build().unwrap();
+    // The defaults: P's queue for B is full at 1000 etales (8 MiB) or 1 MiB.
+    let queue_bytes = p.options().publish_queue_bytes as usize;
+    assert_eq!((p.options().send_hwm, queue_bytes), (1000, 1 << 20));
     let b_recv_hwm = if efunguz_b { 16 } else { 1 };
     let mut b = if efunguz_b {
         let mut b = builder(&kb).recv_hwm(b_recv_hwm).recv_buffer(BUFFER).build().unwrap();
@@ -382,7 +383,7 @@ fn a_resumed_subscriber_reads_little_before_the_current_values(efunguz_b: bool) 
     // Bytes that can sit between P and B: P's queue for B (one etale may start below the
     // bound and end above it), both kernel buffers (Linux doubles what is asked), B's
     // receive queue; a few more etales in flight in the two I/O threads' batches.
-    let bound = (QUEUE_BYTES as usize + 2 * 2 * BUFFER as usize) / ETALE + 1 + b_recv_hwm as usize + 4;
+    let bound = (queue_bytes + 2 * 2 * BUFFER as usize) / ETALE + 1 + b_recv_hwm as usize + 4;
     eprintln!("B resumed: {stale} stale etales before the current values (bound {bound}), {resume:?}");
     assert!(stale as usize <= bound, "B read {stale} stale etales first, more than the {bound} the queues hold");
     assert_eq!(p.counters().in_permitted, connections, "B was disconnected and came back");
