@@ -248,6 +248,16 @@ pub struct emz_options_t {
     /// Most data parts of one etale; a message with more is dropped and counted in
     /// `emz_stats_t.too_many_parts` (default 4096).
     pub max_parts: usize,
+    /// Bytes queued at the publisher for one subscriber, not yet taken by its connection,
+    /// beyond which it counts as full and gets each title's latest etale once it has room
+    /// (default 1 MiB; 0 = only `send_hwm` counts).
+    pub publish_queue_bytes: i32,
+    /// Kernel send buffer of each connection to the publish socket, bytes; -1 = the
+    /// kernel's, autotuned up to MiBs (default 65536).
+    pub publish_send_buffer: i32,
+    /// Kernel receive buffer of each ehypha's connection, bytes; -1 = the kernel's
+    /// (default).
+    pub recv_buffer: i32,
 }
 
 pub(crate) fn ms(d: Duration) -> u64 {
@@ -304,6 +314,9 @@ options_table! {
     plain keep_latest = keep_latest;
     plain retry_unsent = retry_unsent;
     plain ehypha_monitor = ehypha_monitor;
+    plain publish_queue_bytes = publish_queue_bytes;
+    plain publish_send_buffer = publish_send_buffer;
+    plain recv_buffer = recv_buffer;
 }
 
 /// Everything `emz_efunguz_new_with` needs; fill with `emz_config_init`, then change
