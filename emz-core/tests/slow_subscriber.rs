@@ -403,7 +403,7 @@ fn a_resumed_efunguz_reads_at_most_the_bounded_queues_before_the_current_values(
 fn queue_and_buffer_options_are_checked() {
     let k = keys();
     for b in [builder(&k).publish_queue_bytes(-1), builder(&k).publish_send_buffer(-2), builder(&k).recv_buffer(-2)] {
-        let e = b.build().err().expect("a negative bound was accepted");
+        let Err(e) = b.build() else { panic!("a negative bound was accepted") };
         assert_eq!(e.kind(), emyzelium::ErrorKind::InvalidArgument, "{e}");
     }
     // -1: the kernel's buffers; 0: no byte bound.
