@@ -136,6 +136,191 @@ const PATCHES: &[Patch] = &[
     // room, whole, through the distributor. Others never wait. The pending entries go
     // with the subscriber, or with its subscription. dist.hpp only gains an accessor;
     // xpub.hpp gains members, so everything that includes it is rebuilt.
+    //
+    // What sits queued towards one subscriber is bounded in bytes too, not only in
+    // messages (ZMQ_EMZ_XPUB_QUEUE_BYTES): a pipe counts as full while the whole messages
+    // written to it and not yet taken by its reader (the connection's I/O thread) hold that
+    // many bytes, so the pending-latest mechanism above takes over early and a subscriber
+    // that reads again meets little stale data before the latest values. Stock pipes learn
+    // what their reader took only every (send HWM + 1) / 2 messages, far too coarse for a
+    // byte bound, so the reader of a bounded pipe also reports after every half of the
+    // bound it takes (the threshold is handed to it, atomically, by the writing end; other
+    // pipes never report more often than before).
+    (
+        "pipe.hpp",
+        &[
+            (
+                r##"#include "msg.hpp"
+"##,
+                r##"#include "msg.hpp"
+#include "atomic_ptr.hpp"
+
+#include <deque>
+"##,
+            ),
+            (
+                r##"    bool check_hwm () const;
+"##,
+                r##"    bool check_hwm () const;
+
+    //  emyzelium: also full while the whole messages written from this end and not
+    //  yet read by the peer hold at least bytes_ bytes (0: no such bound). The peer
+    //  then reports what it read after every bytes_ / 2 bytes, so that a pipe found
+    //  full is always activated again.
+    void emz_set_byte_hwm (int bytes_);
+"##,
+            ),
+            (
+                r##"    uint64_t _peers_msgs_read;
+"##,
+                r##"    uint64_t _peers_msgs_read;
+
+    //  emyzelium (emz_set_byte_hwm). Writing end: the bound, the bytes of the whole
+    //  messages written, the bytes the peer is known to have read, the bytes of the
+    //  message being written, and the byte total after each message not yet known to
+    //  be read, the first of them being message number _emz_first.
+    uint64_t _emz_byte_hwm;
+    uint64_t _emz_bytes_written;
+    uint64_t _emz_bytes_read;
+    mutable uint64_t _emz_bytes_partial;
+    std::deque<uint64_t> _emz_ends;
+    uint64_t _emz_first;
+    //  Reading end: report what was read after this many bytes (0: only every _lwm
+    //  messages), set by the writing end's thread; bytes read since the last report.
+    atomic_value_t _emz_report_bytes;
+    uint64_t _emz_bytes_unreported;
+"##,
+            ),
+        ],
+    ),
+    (
+        "pipe.cpp",
+        &[
+            (
+                r##"    _peers_msgs_read (0),
+"##,
+                r##"    _peers_msgs_read (0),
+    _emz_byte_hwm (0),
+    _emz_bytes_written (0),
+    _emz_bytes_read (0),
+    _emz_bytes_partial (0),
+    _emz_first (0),
+    _emz_report_bytes (0),
+    _emz_bytes_unreported (0),
+"##,
+            ),
+            (
+                r##"    if (!(msg_->flags () & msg_t::more) && !msg_->is_routing_id ())
+        _msgs_read++;
+
+    if (_lwm > 0 && _msgs_read % _lwm == 0)
+        send_activate_write (_peer, _msgs_read);
+"##,
+                r##"    const bool whole =
+      !(msg_->flags () & msg_t::more) && !msg_->is_routing_id ();
+    if (whole)
+        _msgs_read++;
+    _emz_bytes_unreported += msg_->size ();
+
+    if (_lwm > 0 && _msgs_read % _lwm == 0) {
+        send_activate_write (_peer, _msgs_read);
+        _emz_bytes_unreported = 0;
+    } else if (whole) {
+        const int report = _emz_report_bytes.load ();
+        if (report > 0 && _emz_bytes_unreported >= uint64_t (report)) {
+            send_activate_write (_peer, _msgs_read);
+            _emz_bytes_unreported = 0;
+        }
+    }
+"##,
+            ),
+            (
+                r##"    const bool more = (msg_->flags () & msg_t::more) != 0;
+    const bool is_routing_id = msg_->is_routing_id ();
+    _out_pipe->write (*msg_, more);
+    if (!more && !is_routing_id)
+        _msgs_written++;
+"##,
+                r##"    const bool more = (msg_->flags () & msg_t::more) != 0;
+    const bool is_routing_id = msg_->is_routing_id ();
+    const size_t size = msg_->size ();
+    _out_pipe->write (*msg_, more);
+    if (!more && !is_routing_id)
+        _msgs_written++;
+    if (_emz_byte_hwm > 0) {
+        _emz_bytes_partial += size;
+        if (!more && !is_routing_id) {
+            _emz_bytes_written += _emz_bytes_partial;
+            _emz_bytes_partial = 0;
+            _emz_ends.push_back (_emz_bytes_written);
+        }
+    }
+"##,
+            ),
+            (
+                r##"void zmq::pipe_t::rollback () const
+{
+"##,
+                r##"void zmq::pipe_t::rollback () const
+{
+    _emz_bytes_partial = 0;
+"##,
+            ),
+            (
+                r##"    _peers_msgs_read = msgs_read_;
+"##,
+                r##"    _peers_msgs_read = msgs_read_;
+    while (!_emz_ends.empty () && _emz_first < msgs_read_) {
+        _emz_bytes_read = _emz_ends.front ();
+        _emz_ends.pop_front ();
+        _emz_first++;
+    }
+"##,
+            ),
+            (
+                r##"    LIBZMQ_DELETE (_out_pipe);
+"##,
+                r##"    LIBZMQ_DELETE (_out_pipe);
+    //  The unread messages are gone: none counts against the byte bound.
+    _emz_ends.clear ();
+    _emz_first = _msgs_written;
+    _emz_bytes_read = _emz_bytes_written;
+    _emz_bytes_partial = 0;
+"##,
+            ),
+            (
+                r##"bool zmq::pipe_t::check_hwm () const
+{
+    const bool full =
+      _hwm > 0 && _msgs_written - _peers_msgs_read >= uint64_t (_hwm);
+    return !full;
+}
+"##,
+                r##"bool zmq::pipe_t::check_hwm () const
+{
+    const bool full =
+      (_hwm > 0 && _msgs_written - _peers_msgs_read >= uint64_t (_hwm))
+      || (_emz_byte_hwm > 0
+          && _emz_bytes_written - _emz_bytes_read >= _emz_byte_hwm);
+    return !full;
+}
+
+void zmq::pipe_t::emz_set_byte_hwm (int bytes_)
+{
+    _emz_byte_hwm = bytes_ > 0 ? static_cast<uint64_t> (bytes_) : 0;
+    _emz_ends.clear ();
+    _emz_first = _msgs_written;
+    _emz_bytes_read = _emz_bytes_written;
+    //  Half the bound: a reader holding less than that unreported has taken all but
+    //  less than the bound, so a writer found full always hears from it again.
+    if (_peer)
+        _peer->_emz_report_bytes.store (bytes_ > 0 ? std::max (bytes_ / 2, 1)
+                                                   : 0);
+}
+"##,
+            ),
+        ],
+    ),
     (
         "dist.hpp",
         &[
@@ -186,6 +371,8 @@ const PATCHES: &[Patch] = &[
         size_t pipes;
     };
     bool _emz_latest;
+    //  Byte bound of each subscriber's pipe (0: messages only, the send HWM).
+    int _emz_queue_bytes;
     std::map<std::string, emz_topic_t> _emz_topics;
     std::map<pipe_t *, std::set<std::string> > _emz_pending;
     //  For the message being sent: pipes the trie matched, those of them that cannot
@@ -219,6 +406,16 @@ const PATCHES: &[Patch] = &[
         "xpub.cpp",
         &[
             (
+                r##"    zmq_assert (pipe_);
+    _dist.attach (pipe_);
+"##,
+                r##"    zmq_assert (pipe_);
+    _dist.attach (pipe_);
+    if (_emz_queue_bytes > 0)
+        pipe_->emz_set_byte_hwm (_emz_queue_bytes);
+"##,
+            ),
+            (
                 r##"#include "generic_mtrie_impl.hpp"
 "##,
                 r##"#include "generic_mtrie_impl.hpp"
@@ -227,10 +424,12 @@ const PATCHES: &[Patch] = &[
 
 //  emyzelium's private options (see emz-core/src/publisher.rs): turn the per-subscriber
 //  latest value on; read the number of topics pending for some pipe; read the number of
-//  pipes the last message could not be queued to.
+//  pipes the last message could not be queued to; bound the bytes queued to each pipe
+//  (applies to the pipes attached afterwards).
 #define ZMQ_EMZ_XPUB_LATEST 0x454d5a01
 #define ZMQ_EMZ_XPUB_PENDING 0x454d5a02
 #define ZMQ_EMZ_XPUB_DEFERRED 0x454d5a03
+#define ZMQ_EMZ_XPUB_QUEUE_BYTES 0x454d5a04
 "##,
             ),
             (
@@ -239,6 +438,7 @@ const PATCHES: &[Patch] = &[
 "##,
                 r##"    _welcome_msg (),
     _emz_latest (false),
+    _emz_queue_bytes (0),
     _emz_last_deferred (0),
     _emz_probe (NULL),
     _emz_probe_found (false)
@@ -454,7 +654,14 @@ void zmq::xpub_t::emz_clear ()
             (
                 r##"    } else if (option_ == ZMQ_XPUB_WELCOME_MSG) {
 "##,
-                r##"    } else if (option_ == ZMQ_EMZ_XPUB_LATEST) {
+                r##"    } else if (option_ == ZMQ_EMZ_XPUB_QUEUE_BYTES) {
+        if (optvallen_ != sizeof (int)
+            || *static_cast<const int *> (optval_) < 0) {
+            errno = EINVAL;
+            return -1;
+        }
+        _emz_queue_bytes = *static_cast<const int *> (optval_);
+    } else if (option_ == ZMQ_EMZ_XPUB_LATEST) {
         if (optvallen_ != sizeof (int)
             || *static_cast<const int *> (optval_) < 0) {
             errno = EINVAL;
@@ -647,27 +854,30 @@ fn patch_libzmq(sodium_include: &str, target: &str) {
             texts.insert(name.clone(), std::fs::read_to_string(src.join(&name)).unwrap());
         }
     }
+    let lib = out.join("lib/libzmq.a");
+    let list = Command::new("ar").arg("t").arg(&lib).output().expect("ar");
+    let members = String::from_utf8_lossy(&list.stdout).into_owned();
+    // Object names are `<hash>-<stem>.o` (cc) or `<stem>.o`: match the whole stem, so
+    // that `pub` does not pick `xpub`.
+    let is_object_of = |file: &str, stem: &str| file == format!("{stem}.o") || file.ends_with(&format!("-{stem}.o"));
     let mut units = Vec::new();
     for (name, text) in &texts {
         let file = dir.join(name);
         std::fs::write(&file, text).unwrap();
-        if name.ends_with(".cpp") {
-            build.file(&file);
-            units.push(name.trim_end_matches(".cpp").to_string());
+        let Some(stem) = name.strip_suffix(".cpp") else { continue };
+        // An includer that zeromq-src does not compile (WSS, other platforms) stays out.
+        if !PATCHES.iter().any(|(n, _)| n == name) && !members.lines().any(|m| is_object_of(m, stem)) {
+            continue;
         }
+        build.file(&file);
+        units.push(stem.to_string());
     }
     let objects = build.compile_intermediates();
 
-    let lib = out.join("lib/libzmq.a");
-    let list = Command::new("ar").arg("t").arg(&lib).output().expect("ar");
-    let members = String::from_utf8_lossy(&list.stdout).into_owned();
     let run = |args: &[&std::ffi::OsStr]| {
         let st = Command::new("ar").args(args).status().expect("ar");
         assert!(st.success(), "ar {args:?} failed");
     };
-    // Object names are `<hash>-<stem>.o` (cc) or `<stem>.o`: match the whole stem, so
-    // that `pub` does not pick `xpub`.
-    let is_object_of = |file: &str, stem: &str| file == format!("{stem}.o") || file.ends_with(&format!("-{stem}.o"));
     for stem in &units {
         let object = objects
             .iter()

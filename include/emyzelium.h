@@ -397,6 +397,27 @@ typedef struct emz_options_t {
    * `emz_stats_t.too_many_parts` (default 4096).
    */
   size_t max_parts;
+  /**
+   * Bytes queued at the publisher for one subscriber, not yet taken by its connection,
+   * beyond which it counts as full and gets each title's latest etale once it has room
+   * (default 1 MiB; 0 = only `send_hwm` counts).
+   */
+  int32_t publish_queue_bytes;
+  /**
+   * Kernel send buffer of each connection to the publish socket, bytes; -1 = the
+   * kernel's, autotuned up to MiBs (default 65536).
+   */
+  int32_t publish_send_buffer;
+  /**
+   * Kernel receive buffer of each ehypha's connection, bytes; -1 = the kernel's
+   * (default).
+   */
+  int32_t recv_buffer;
+  /**
+   * Must be 0. It ends the struct on its alignment, so that no layout has trailing
+   * padding (a field appended later must not lie in an older struct's padding).
+   */
+  int32_t reserved;
 } emz_options_t;
 
 /**

@@ -23,7 +23,8 @@ enum P {
 }
 
 impl P {
-    fn new(imp: &str, secret: &str, send_hwm: i32) -> P {
+    /// `queue_bytes`, `send_buffer`: ours only, `None` = the default.
+    fn new(imp: &str, secret: &str, send_hwm: i32, queue_bytes: Option<i32>, send_buffer: Option<i32>) -> P {
         if imp == "raw" {
             let ctx = Context::new().unwrap();
             ctx.set(ZMQ_IO_THREADS, 1).unwrap();
@@ -37,6 +38,12 @@ impl P {
             let mut b = Efunguz::builder(secret).allow_everyone().bind_host(HOST).any_port();
             if send_hwm > 0 {
                 b = b.send_hwm(send_hwm);
+            }
+            if let Some(n) = queue_bytes {
+                b = b.publish_queue_bytes(n);
+            }
+            if let Some(n) = send_buffer {
+                b = b.publish_send_buffer(n);
             }
             P::Emz(Box::new(b.build().unwrap_or_else(|e| die(&e.to_string()))))
         }
@@ -150,6 +157,9 @@ pub fn role_slow(a: &Args) {
     let send_hwm: i32 = a.n("send-hwm", 0);
     let b_recv_hwm: i32 = a.n("b-recv-hwm", 0);
     let fill_mib: usize = a.n("fill-mib", 128);
+    // Ours: P's publish_queue_bytes and publish_send_buffer (default: the library's).
+    let queue_bytes: Option<i32> = (!a.s("queue-bytes", "").is_empty()).then(|| a.n("queue-bytes", 0));
+    let send_buffer: Option<i32> = (!a.s("send-buffer", "").is_empty()).then(|| a.n("send-buffer", -1));
     let titles: Vec<String> = (0..n_titles).map(|i| format!("t{i}")).collect();
     let deadline = Instant::now() + Duration::from_secs(60);
     let check = |what: &str| {
@@ -159,7 +169,7 @@ pub fn role_slow(a: &Args) {
     };
 
     let (pubkey, psecret) = new_key_pair().unwrap();
-    let mut p = P::new(&imp, &psecret, send_hwm);
+    let mut p = P::new(&imp, &psecret, send_hwm, queue_bytes, send_buffer);
     let port = p.port();
     let mut with_rt = titles.clone();
     if imp != "raw" {

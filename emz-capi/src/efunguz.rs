@@ -158,7 +158,14 @@ pub unsafe extern "C" fn emz_efunguz_new_with(
         let c = read_sized(non_null(config, "config")?, config_default(ptr::null()))?;
         let options = match c.options.is_null() {
             true => Options::default(),
-            false => Options::from(&read_sized(c.options, emz_options_t::from(&Options::default()))?),
+            false => {
+                let o = read_sized(c.options, emz_options_t::from(&Options::default()))?;
+                if o.reserved != 0 {
+                    let msg = format!("emz_options_t.reserved is {}, must be 0", o.reserved);
+                    return Err(Fail::Code(EMZ_ERR_INVALID_ARGUMENT, msg));
+                }
+                Options::from(&o)
+            }
         };
         let out = out_arg(out, "out")?;
         let secret = key_arg(c.secret_key, "secret_key")?;

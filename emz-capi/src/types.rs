@@ -257,6 +257,19 @@ pub struct emz_options_t {
     /// Most data parts of one etale; a message with more is dropped and counted in
     /// `emz_stats_t.too_many_parts` (default 4096).
     pub max_parts: usize,
+    /// Bytes queued at the publisher for one subscriber, not yet taken by its connection,
+    /// beyond which it counts as full and gets each title's latest etale once it has room
+    /// (default 1 MiB; 0 = only `send_hwm` counts).
+    pub publish_queue_bytes: i32,
+    /// Kernel send buffer of each connection to the publish socket, bytes; -1 = the
+    /// kernel's, autotuned up to MiBs (default 65536).
+    pub publish_send_buffer: i32,
+    /// Kernel receive buffer of each ehypha's connection, bytes; -1 = the kernel's
+    /// (default).
+    pub recv_buffer: i32,
+    /// Must be 0. It ends the struct on its alignment, so that no layout has trailing
+    /// padding (a field appended later must not lie in an older struct's padding).
+    pub reserved: i32,
 }
 
 pub(crate) fn ms(d: Duration) -> u64 {
@@ -270,7 +283,7 @@ macro_rules! options_table {
     ($($kind:ident $c:ident = $core:ident;)*) => {
         impl From<&Options> for emz_options_t {
             fn from(o: &Options) -> Self {
-                emz_options_t { size: std::mem::size_of::<emz_options_t>(), $($c: options_table!(@to $kind o.$core),)* }
+                emz_options_t { size: std::mem::size_of::<emz_options_t>(), reserved: 0, $($c: options_table!(@to $kind o.$core),)* }
             }
         }
 
@@ -313,6 +326,9 @@ options_table! {
     plain keep_latest = keep_latest;
     plain retry_unsent = retry_unsent;
     plain ehypha_monitor = ehypha_monitor;
+    plain publish_queue_bytes = publish_queue_bytes;
+    plain publish_send_buffer = publish_send_buffer;
+    plain recv_buffer = recv_buffer;
 }
 
 impl Grows for emz_options_t {
@@ -322,7 +338,7 @@ impl Grows for emz_options_t {
             reconnect_interval_ms, reconnect_interval_max_ms, heartbeat_interval_ms, heartbeat_timeout_ms,
             heartbeat_ttl_ms, handshake_interval_ms, ipv6, drain_budget, keep_latest, retry_unsent, ehypha_monitor,
             publish_handshake_interval_ms, publish_max_message_size, min_fd_limit, drain_frame_budget,
-            drain_byte_budget, max_parts)
+            drain_byte_budget, max_parts, publish_queue_bytes, publish_send_buffer, recv_buffer, reserved)
     }
 }
 

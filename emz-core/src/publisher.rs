@@ -27,11 +27,23 @@
 //!
 //! The activation arrives as a command on the XPUB's mailbox, so the pending etales go
 //! out during the next [`crate::Efunguz::update`] (the socket's fd wakes the poller).
-//! What a resumed subscriber reads first is what was already queued to it (up to
-//! `send_hwm` etales plus what the TCP buffers hold), then the latest of each title; those
-//! queued etales cannot be taken back. So `send_hwm` is the knob: lower, a resumed
-//! subscriber is current sooner; higher, one that lags only briefly has fewer
-//! intermediate etales superseded. The default (1000) favours the second.
+//! What a resumed subscriber reads first is what was already queued to it, then the
+//! latest of each title; queued etales cannot be taken back. So what may sit queued
+//! towards one subscriber is kept small, and each part of it is an option:
+//! - P's queue for it: full at `send_hwm` etales *or* at
+//!   [`crate::Options::publish_queue_bytes`] (1 MiB) not yet taken by its connection's
+//!   I/O thread, whichever comes first (the patch counts the bytes per pipe; the reader
+//!   reports what it took after every half of the bound, so a full pipe always hears
+//!   back). Counting bytes matters: 1000 etales of 8 KiB are 8 MiB, of 1 MiB a GiB;
+//! - P's kernel send buffer, [`crate::Options::publish_send_buffer`] (64 KiB, doubled by
+//!   Linux), instead of the kernel's autotuning up to 4 MiB;
+//! - on the subscriber's side, its own receive queue (`recv_hwm`) and kernel receive
+//!   buffer ([`crate::Options::recv_buffer`], the kernel's by default): the subscriber's
+//!   choices, which P cannot bound.
+//!
+//! Lower bounds make a resumed subscriber current sooner; higher ones let one that lags
+//! only briefly have fewer intermediate etales superseded, and keep more data in flight
+//! for a fast one. An etale larger than the byte bound still goes, alone.
 //!
 //! Without the patch (feature `system-zmq`) the publisher falls back to holding back:
 //! NODROP, and the newest unsent etale of each title is retried on every update, which
@@ -57,6 +69,8 @@ pub(crate) struct Publisher {
     unsent: Vec<String>,
     keep_latest: bool,
     retry_unsent: bool,
+    /// Byte bound of each subscriber's queue (`Options::publish_queue_bytes`).
+    queue_bytes: i32,
     delivery: Delivery,
     /// (Un)subscriptions ignored: not a title frame (see `serve`).
     bad_subscriptions: u64,
@@ -90,14 +104,16 @@ fn zerr(op: &'static str) -> impl FnOnce(sys::ZmqError) -> Error {
 impl Publisher {
     /// `retry_unsent`: a subscriber whose queue is full gets the latest etale of each
     /// title later rather than losing it.
-    pub(crate) fn new(sock: Socket, keep_latest: bool, retry_unsent: bool) -> Result<Self> {
-        let delivery = Self::configure(&sock, retry_unsent)?;
+    /// `queue_bytes`: what a subscriber's queue may hold, in bytes, before it counts as full.
+    pub(crate) fn new(sock: Socket, keep_latest: bool, retry_unsent: bool, queue_bytes: i32) -> Result<Self> {
+        let delivery = Self::configure(&sock, retry_unsent, queue_bytes)?;
         Ok(Publisher {
             sock,
             latest: HashMap::new(),
             unsent: Vec::new(),
             keep_latest,
             retry_unsent,
+            queue_bytes,
             delivery,
             bad_subscriptions: 0,
             touched: true,
@@ -105,9 +121,14 @@ impl Publisher {
     }
 
     /// Sets the options of a publish socket; returns how it delivers to a full queue.
-    fn configure(sock: &Socket, retry_unsent: bool) -> Result<Delivery> {
+    fn configure(sock: &Socket, retry_unsent: bool, queue_bytes: i32) -> Result<Delivery> {
         // Manual mode: subscriptions come to us first (see `serve`).
         sock.set_i32(sys::ZMQ_XPUB_MANUAL, 1).map_err(zerr("ZMQ_XPUB_MANUAL"))?;
+        match sock.set_i32(sys::ZMQ_EMZ_XPUB_QUEUE_BYTES, queue_bytes) {
+            // A libzmq without our patch bounds queues by `send_hwm` alone.
+            Ok(()) | Err(sys::ZmqError(libc::EINVAL)) => {}
+            Err(e) => return Err(Error::zmq("ZMQ_EMZ_XPUB_QUEUE_BYTES", e)),
+        }
         let delivery = if !retry_unsent {
             Delivery::Lossy
         } else {
@@ -126,7 +147,7 @@ impl Publisher {
     /// Puts `sock` (not bound yet) in place of the socket, which is returned; the latest
     /// etales stay, for the subscribers of the new socket.
     pub(crate) fn replace_socket(&mut self, sock: Socket) -> Result<Socket> {
-        self.delivery = Self::configure(&sock, self.retry_unsent)?;
+        self.delivery = Self::configure(&sock, self.retry_unsent, self.queue_bytes)?;
         self.touched = true;
         Ok(std::mem::replace(&mut self.sock, sock))
     }

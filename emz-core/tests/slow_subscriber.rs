@@ -11,6 +11,7 @@ const TITLES: [&str; 4] = ["t0", "t1", "t2", "t3"];
 /// zmq.h: not among the raw re-exports, needed for a raw SUB that heartbeats.
 const ZMQ_HEARTBEAT_IVL: i32 = 75;
 const ZMQ_HEARTBEAT_TIMEOUT: i32 = 77;
+const ZMQ_RCVBUF: i32 = 12;
 
 /// A CURVE SUB that is not an efunguz: it reads only when told to.
 struct RawSub {
@@ -23,6 +24,18 @@ struct RawSub {
 
 impl RawSub {
     fn new(server_public: &str, port: u16, rcvhwm: i32, heartbeat_ms: Option<i32>, titles: &[&str]) -> RawSub {
+        Self::with_rcvbuf(server_public, port, rcvhwm, heartbeat_ms, -1, titles)
+    }
+
+    /// `rcvbuf`: its kernel receive buffer (−1: the kernel's, autotuned).
+    fn with_rcvbuf(
+        server_public: &str,
+        port: u16,
+        rcvhwm: i32,
+        heartbeat_ms: Option<i32>,
+        rcvbuf: i32,
+        titles: &[&str],
+    ) -> RawSub {
         let k = keys();
         let ctx = Context::new().unwrap();
         let sock = ctx.socket(raw::ZMQ_SUB).unwrap();
@@ -31,6 +44,7 @@ impl RawSub {
         sock.set_bytes(raw::ZMQ_CURVE_SECRETKEY, &z85_decode(&k.secret).unwrap()).unwrap();
         sock.set_i32(raw::ZMQ_RCVHWM, rcvhwm).unwrap();
         sock.set_i32(raw::ZMQ_LINGER, 0).unwrap();
+        sock.set_i32(ZMQ_RCVBUF, rcvbuf).unwrap();
         if let Some(ms) = heartbeat_ms {
             // It pings; it never gives up on the publisher's answers, which queue
             // behind the data it does not read.
@@ -68,11 +82,15 @@ impl RawSub {
     }
 }
 
-/// Emits 64 KiB etales of `titles` until `pending` titles stay pending through a pause in
-/// which `others` keeps running: a subscriber that does not read then has its queues
-/// (libzmq's and the kernel's, which autotunes up to tens of MiB) full.
-fn fill(p: &mut Efunguz, titles: &[&str], seq: &mut i64, pending: usize, mut others: impl FnMut()) {
-    let payload = vec![1u8; 64 * 1024];
+/// Emits etales of `size` bytes of `titles` until `pending` titles stay pending through a
+/// pause in which `others` keeps running: a subscriber that does not read then has its
+/// queues (libzmq's and the kernel's) full.
+fn fill(p: &mut Efunguz, titles: &[&str], seq: &mut i64, pending: usize, others: impl FnMut()) {
+    fill_with(p, titles, 64 * 1024, seq, pending, others)
+}
+
+fn fill_with(p: &mut Efunguz, titles: &[&str], size: usize, seq: &mut i64, pending: usize, mut others: impl FnMut()) {
+    let payload = vec![1u8; size];
     let t0 = Instant::now();
     loop {
         assert!(t0.elapsed() < T, "the stuck subscriber's queue never filled");
@@ -300,6 +318,96 @@ fn with_a_stuck_subscriber() -> (Keys, Efunguz, RawSub, Keys, Efunguz) {
         t_out(&a, &kp.public, "s") == 1_000_000
     }));
     (kp, p, b, ka, a)
+}
+
+/// The kernel buffers on both sides in the test below (P's is its default), and the size
+/// of its etales.
+const BUFFER: i32 = 64 << 10;
+const ETALE: usize = 8 << 10;
+
+/// B stops reading until every title is pending for it; P emits each title's current
+/// value; B reads again. The stale etales B reads before it holds every current value
+/// are what fits in the bounded queues between P and B (P's `publish_queue_bytes`, the
+/// kernel buffers of both ends, B's own receive queue), counted in etales — not
+/// `send_hwm` (1000) of them, as with queues bounded in messages only.
+fn a_resumed_subscriber_reads_little_before_the_current_values(efunguz_b: bool) {
+    let (kp, kb) = (keys(), keys());
+    let mut p = builder(&kp).publish_send_buffer(BUFFER).build().unwrap();
+    // The defaults: P's queue for B is full at 1000 etales (8 MiB) or 1 MiB.
+    let queue_bytes = p.options().publish_queue_bytes as usize;
+    assert_eq!((p.options().send_hwm, queue_bytes), (1000, 1 << 20));
+    let b_recv_hwm = if efunguz_b { 16 } else { 1 };
+    let mut b = if efunguz_b {
+        let mut b = builder(&kb).recv_hwm(b_recv_hwm).recv_buffer(BUFFER).build().unwrap();
+        let e = b.add_ehypha_direct(&kp.public, "127.0.0.1", p.port()).unwrap();
+        for t in TITLES {
+            e.add_etale(t).unwrap();
+        }
+        B::Ef(Box::new(b))
+    } else {
+        B::Raw(RawSub::with_rcvbuf(&kp.public, p.port(), b_recv_hwm, None, BUFFER, &TITLES))
+    };
+    let mut seq = 0i64;
+    assert!(until(T, || {
+        for t in TITLES {
+            seq += 1;
+            p.emit_etale_at(t, &[b"warm".as_slice()], seq).unwrap();
+        }
+        p.update().unwrap();
+        b.read(&kp.public, &HashMap::new());
+        match &b {
+            B::Raw(r) => r.seen.len() == TITLES.len(),
+            B::Ef(e) => TITLES.iter().all(|t| t_out(e, &kp.public, t) > 0),
+        }
+    }));
+    let connections = p.counters().in_permitted;
+    fill_with(&mut p, &TITLES, ETALE, &mut seq, TITLES.len(), || {});
+    let mut want = HashMap::new();
+    for t in TITLES {
+        seq += 1;
+        p.emit_etale_at(t, &[&vec![2u8; ETALE][..]], seq).unwrap();
+        want.insert(t, seq);
+    }
+    let b_received = |b: &B| match b {
+        B::Raw(r) => r.received,
+        B::Ef(e) => received(e, &kp.public),
+    };
+    let before = b_received(&b);
+    let t1 = Instant::now();
+    assert!(until(T, || {
+        p.update().unwrap();
+        b.read(&kp.public, &want)
+    }));
+    let resume = t1.elapsed();
+    let stale = b_received(&b) - before - TITLES.len() as u64;
+    // Bytes that can sit between P and B: P's queue for B (one etale may start below the
+    // bound and end above it), both kernel buffers (Linux doubles what is asked), B's
+    // receive queue; a few more etales in flight in the two I/O threads' batches.
+    let bound = (queue_bytes + 2 * 2 * BUFFER as usize) / ETALE + 1 + b_recv_hwm as usize + 4;
+    eprintln!("B resumed: {stale} stale etales before the current values (bound {bound}), {resume:?}");
+    assert!(stale as usize <= bound, "B read {stale} stale etales first, more than the {bound} the queues hold");
+    assert_eq!(p.counters().in_permitted, connections, "B was disconnected and came back");
+}
+
+#[test]
+fn a_resumed_raw_sub_reads_at_most_the_bounded_queues_before_the_current_values() {
+    a_resumed_subscriber_reads_little_before_the_current_values(false);
+}
+
+#[test]
+fn a_resumed_efunguz_reads_at_most_the_bounded_queues_before_the_current_values() {
+    a_resumed_subscriber_reads_little_before_the_current_values(true);
+}
+
+#[test]
+fn queue_and_buffer_options_are_checked() {
+    let k = keys();
+    for b in [builder(&k).publish_queue_bytes(-1), builder(&k).publish_send_buffer(-2), builder(&k).recv_buffer(-2)] {
+        let Err(e) = b.build() else { panic!("a negative bound was accepted") };
+        assert_eq!(e.kind(), emyzelium::ErrorKind::InvalidArgument, "{e}");
+    }
+    // -1: the kernel's buffers; 0: no byte bound.
+    builder(&k).publish_queue_bytes(0).publish_send_buffer(-1).recv_buffer(-1).build().unwrap();
 }
 
 #[test]

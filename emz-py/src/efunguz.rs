@@ -143,14 +143,16 @@ impl PyEfunguz {
         heartbeat_ttl = None, handshake_interval = None, ipv6 = false, drain_budget = None,
         retry_unsent = None, keep_latest = None, ehypha_monitor = None, everyone = None,
         publish_handshake_interval = None, publish_max_message_size = None, min_fd_limit = None,
-        drain_frame_budget = None, drain_byte_budget = None, max_parts = None
+        drain_frame_budget = None, drain_byte_budget = None, max_parts = None,
+        publish_queue_bytes = None, publish_send_buffer = None, recv_buffer = None
     ), text_signature = "(secret_key, whitelist=None, port=60847, tor_proxy=None, *, bind_host='*', \
         io_threads=None, max_sockets=None, send_hwm=None, recv_hwm=None, max_message_size=None, \
         reconnect_interval=None, reconnect_interval_max=None, heartbeat_interval=None, \
         heartbeat_timeout=None, heartbeat_ttl=None, handshake_interval=None, ipv6=False, \
         drain_budget=None, retry_unsent=None, keep_latest=None, ehypha_monitor=None, everyone=None, \
         publish_handshake_interval=None, publish_max_message_size=None, min_fd_limit=None, \
-        drain_frame_budget=None, drain_byte_budget=None, max_parts=None)")]
+        drain_frame_budget=None, drain_byte_budget=None, max_parts=None, publish_queue_bytes=None, \
+        publish_send_buffer=None, recv_buffer=None)")]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -182,6 +184,9 @@ impl PyEfunguz {
         drain_frame_budget: Option<usize>,
         drain_byte_budget: Option<usize>,
         max_parts: Option<usize>,
+        publish_queue_bytes: Option<i32>,
+        publish_send_buffer: Option<i32>,
+        recv_buffer: Option<i32>,
     ) -> PyResult<Self> {
         let mut b = emz::Efunguz::builder(secret_key).bind_host(bind_host).ipv6(ipv6);
         let keys = whitelist.map(|w| strings(w, "whitelist")).transpose()?.unwrap_or_default();
@@ -215,6 +220,9 @@ impl PyEfunguz {
         o.drain_frame_budget = drain_frame_budget.unwrap_or(d.drain_frame_budget);
         o.drain_byte_budget = drain_byte_budget.unwrap_or(d.drain_byte_budget);
         o.max_parts = max_parts.unwrap_or(d.max_parts);
+        o.publish_queue_bytes = publish_queue_bytes.unwrap_or(d.publish_queue_bytes);
+        o.publish_send_buffer = publish_send_buffer.unwrap_or(d.publish_send_buffer);
+        o.recv_buffer = recv_buffer.unwrap_or(d.recv_buffer);
         let dur = |v: Option<f64>, dflt: Duration, what: &str| v.map_or(Ok(dflt), |s| seconds(py, s, what));
         o.reconnect_interval = dur(reconnect_interval, d.reconnect_interval, "reconnect_interval")?;
         o.reconnect_interval_max = dur(reconnect_interval_max, d.reconnect_interval_max, "reconnect_interval_max")?;

@@ -125,6 +125,7 @@ impl Efunguz {
         sub.set_bytes(sys::ZMQ_CURVE_SECRETKEY, &self.secret[..]).map_err(zerr("ZMQ_CURVE_SECRETKEY"))?;
         let set = |opt, v: i32, name| sub.set_i32(opt, v).map_err(zerr(name));
         set(sys::ZMQ_RCVHWM, o.recv_hwm, "ZMQ_RCVHWM")?;
+        set(sys::ZMQ_RCVBUF, o.recv_buffer, "ZMQ_RCVBUF")?;
         set(sys::ZMQ_IPV6, i32::from(o.ipv6), "ZMQ_IPV6")?;
         set(sys::ZMQ_RECONNECT_IVL, millis(o.reconnect_interval, "")?, "ZMQ_RECONNECT_IVL")?;
         set(sys::ZMQ_RECONNECT_IVL_MAX, millis(o.reconnect_interval_max, "")?, "ZMQ_RECONNECT_IVL_MAX")?;

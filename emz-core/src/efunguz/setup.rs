@@ -51,7 +51,7 @@ impl Efunguz {
         let publisher = new_publish_socket(&ctx, &secret, o)?;
         let monitor = monitor_publish_socket(&ctx, &publisher, PUB_MONITOR_ENDPOINT)?;
         let port = bind_publish_socket(&publisher, &b.bind_host, b.port).inspect_err(|_| publisher.stop_monitor())?;
-        let publisher = Publisher::new(publisher, o.keep_latest, o.retry_unsent)?;
+        let publisher = Publisher::new(publisher, o.keep_latest, o.retry_unsent, o.publish_queue_bytes)?;
         let poller = new_poller(&zap, &monitor, &publisher.sock)?;
 
         let mut ef = Efunguz {
@@ -173,6 +173,7 @@ fn new_publish_socket(ctx: &Context, secret: &[u8; 32], o: &Options) -> Result<S
     publisher.set_bytes(sys::ZMQ_CURVE_SECRETKEY, secret).map_err(zerr("ZMQ_CURVE_SECRETKEY"))?;
     publisher.set_bytes(sys::ZMQ_ZAP_DOMAIN, crate::ZAP_DOMAIN.as_bytes()).map_err(zerr("ZMQ_ZAP_DOMAIN"))?;
     set(sys::ZMQ_SNDHWM, o.send_hwm, "ZMQ_SNDHWM")?;
+    set(sys::ZMQ_SNDBUF, o.publish_send_buffer, "ZMQ_SNDBUF")?;
     set(sys::ZMQ_IPV6, i32::from(o.ipv6), "ZMQ_IPV6")?;
     set(sys::ZMQ_HANDSHAKE_IVL, millis(o.publish_handshake_interval, "")?, "ZMQ_HANDSHAKE_IVL")?;
     publisher.set_i64(sys::ZMQ_MAXMSGSIZE, o.publish_max_message_size).map_err(zerr("ZMQ_MAXMSGSIZE"))?;

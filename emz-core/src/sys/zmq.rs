@@ -67,6 +67,11 @@ pub const ZMQ_EMZ_XPUB_LATEST: c_int = 0x454d_5a01;
 pub const ZMQ_EMZ_XPUB_PENDING: c_int = 0x454d_5a02;
 /// Subscribers the last message sent could not be queued to (get, int).
 pub const ZMQ_EMZ_XPUB_DEFERRED: c_int = 0x454d_5a03;
+/// Bytes queued to one subscriber and not yet taken by its connection beyond which it
+/// counts as full; for the subscribers that connect afterwards (set, int; 0 = none).
+pub const ZMQ_EMZ_XPUB_QUEUE_BYTES: c_int = 0x454d_5a04;
+pub const ZMQ_SNDBUF: c_int = 11;
+pub const ZMQ_RCVBUF: c_int = 12;
 
 pub const ZMQ_DONTWAIT: c_int = 1;
 pub const ZMQ_SNDMORE: c_int = 2;

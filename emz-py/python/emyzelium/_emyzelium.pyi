@@ -137,6 +137,9 @@ class Efunguz:
         drain_frame_budget: int | None = None,
         drain_byte_budget: int | None = None,
         max_parts: int | None = None,
+        publish_queue_bytes: int | None = None,
+        publish_send_buffer: int | None = None,
+        recv_buffer: int | None = None,
     ) -> Self:
         """Who may subscribe: with ``everyone=None`` (the default) an empty whitelist lets
         everyone (``whitelist=None`` and ``whitelist=[]`` alike), a non-empty one those keys
