@@ -224,7 +224,10 @@ const PATCHES: &[Patch] = &[
 
     if (_lwm > 0 && _msgs_read % _lwm == 0) {
         send_activate_write (_peer, _msgs_read);
-        _emz_bytes_unreported = 0;
+        //  Fired on a frame inside a message too (stock behaviour): that report
+        //  leaves the message out, so its bytes stay unreported.
+        if (whole)
+            _emz_bytes_unreported = 0;
     } else if (whole) {
         const int report = _emz_report_bytes.load ();
         if (report > 0 && _emz_bytes_unreported >= uint64_t (report)) {

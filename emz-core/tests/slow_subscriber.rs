@@ -504,3 +504,28 @@ fn an_unsubscribed_pending_title_is_forgotten() {
     // The latest x (i - 1) stayed unsent.
     assert!(t_out(&b, &kp.public, "x") < i - 1);
 }
+
+/// Etales larger than `publish_queue_bytes`, ending with a small part: each finds the
+/// subscriber's queue "full" until its reader reports what it took, and that report must
+/// count every part (a report counting only the last one never came, and the subscriber
+/// got the first etale only).
+#[test]
+fn etales_beyond_the_queue_bound_keep_flowing() {
+    let (ka, kb) = (keys(), keys());
+    let mut a = builder(&ka).publish_queue_bytes(64 << 10).build().unwrap();
+    let mut b = efunguz(&kb);
+    b.add_ehypha_direct(&ka.public, "127.0.0.1", a.port()).unwrap().add_etale("t").unwrap();
+    let big = vec![7u8; 100_000];
+    for seq in 1..=10i64 {
+        a.emit_etale_at("t", &[big.as_slice(), b"tail"], seq).unwrap();
+        assert!(
+            until(T, || {
+                a.update().unwrap();
+                b.update().unwrap();
+                t_out(&b, &ka.public, "t") == seq
+            }),
+            "etale {seq} never arrived (last: {})",
+            t_out(&b, &ka.public, "t")
+        );
+    }
+}
