@@ -74,6 +74,9 @@ static emz_efunguz_t *make_ef(const keypair *k, const char *allowed) {
     c.bind_host = "127.0.0.1";
     o.reconnect_interval_ms = 50;
     o.reconnect_interval_max_ms = 200;
+    /* A handshake caught in a publish socket's re-creation can hang (seen once in ~20
+     * runs); the ehypha heals after this plus the backoff cap, not libzmq's 30 s. */
+    o.handshake_interval_ms = 3000;
     c.options = &o;
     if (allowed) {
         wl[0] = allowed;
