@@ -12,6 +12,12 @@ from conftest import ROOT
 LIB = ROOT / "tests" / "lib.sh"
 
 
+def default_signals() -> None:
+    """In the child: SIGINT and SIGTERM back to their defaults."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def script(body: str) -> list[str]:
     return ["bash", "-c", f"set -euo pipefail\n. '{LIB}'\n{body}"]
 
@@ -48,7 +54,12 @@ def test_stopping_the_script_stops_the_step(tmp_path):
     pid_file = tmp_path / "pid"
     for sig, want in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
         pid_file.unlink(missing_ok=True)
-        p = subprocess.Popen(script(f"bounded 60 bash -c 'sleep 60 & echo $! > {pid_file}; wait'\necho not reached"))
+        # As from a terminal: a shell started with a signal ignored cannot trap it, and
+        # this suite may itself run in the background with SIGINT ignored.
+        p = subprocess.Popen(
+            script(f"bounded 60 bash -c 'sleep 60 & echo $! > {pid_file}; wait'\necho not reached"),
+            preexec_fn=default_signals,
+        )
         end = time.monotonic() + 10
         while not (pid_file.exists() and pid_file.read_text().strip()) and time.monotonic() < end:
             time.sleep(0.05)

@@ -264,12 +264,22 @@ class Efunguz:
         timeout). Other threads run meanwhile, and Ctrl-C (any signal handler that raises)
         interrupts it within 50 ms."""
     def fileno(self) -> int:
-        """The readiness fd: readable exactly when update() has work (never read or close it)."""
+        """The readiness file descriptor, for ``select``/``selectors``/an event loop:
+        readable exactly when :meth:`update` has work. Watched level-triggered (asyncio's
+        ``add_reader``, ``select``), it stops being readable once an update did the work;
+        edge-triggered watchers call :meth:`update` until it returns nothing. It belongs to
+        the efunguz: never read or close it, and stop watching it before :meth:`close`."""
     def wait_async(self, timeout: float | None = None) -> Coroutine[Any, Any, list[tuple[str, str]]]:
-        """``await``-able wait() on the running asyncio loop; [] after ``timeout`` seconds;
-        ClosedError when the efunguz is closed meanwhile."""
+        """``await``-able :meth:`wait` for asyncio: returns the changes once some etale got
+        new data, or an empty list after ``timeout`` seconds (``None``: no limit). The
+        loop runs meanwhile (it watches :meth:`fileno` with ``add_reader``); cancelling
+        the wait removes the reader and leaves the efunguz usable; :meth:`close` meanwhile
+        raises ``ClosedError`` in it. One wait at a time per efunguz; efungi of one loop
+        wait side by side."""
     def changes_async(self) -> AsyncIterator[list[tuple[str, str]]]:
-        """``async for changes in ef.changes_async():`` until the efunguz is closed."""
+        """An async iterator over the changes as they come, for ``async for changes in
+        ef.changes_async():`` (each item as :meth:`wait_async` returns it, never empty); it
+        ends when the efunguz is closed between items."""
     @property
     def in_attempted(self) -> int:
         """TCP connections accepted by the publish socket."""
