@@ -50,12 +50,15 @@
 #include <stdint.h>
 
 /**
- * Version of this header; emz_version() gives the library's. Before 1.0 a new minor version
- * may change the ABI, and the soname changes with it.
+ * Major version of this header; emz_version() gives the library's. Before 1.0 a new minor
+ * version may change the ABI, and the soname changes with it.
  */
 #define EMZ_VERSION_MAJOR 0
+/** Minor version of this header. */
 #define EMZ_VERSION_MINOR 10
+/** Patch version of this header. */
 #define EMZ_VERSION_PATCH 0
+/** Version of this header as a string, "MAJOR.MINOR.PATCH". */
 #define EMZ_VERSION "0.10.0"
 
 /**

@@ -49,7 +49,9 @@ say "README recipes (the blocks marked <!-- test -->), each under its time limit
 bounded 1800 bash tests/readme/run.sh
 
 # ---- Documentation: MSRV from the lockfile, rendered API docs of every face, no warnings --
-bounded 1800 bash tests/run-docs.sh
+# pydoc reads the wheel tests/run-py.sh built (no second build of libzmq for it).
+wheels=("$ROOT"/tests/.tmp/dist/emyzelium-*.whl)
+bounded 1800 env EMZ_WHEEL="${wheels[0]}" bash tests/run-docs.sh
 
 # ---- Tor: a private Tor network in a fresh network namespace; every face over onions --
 say "Tor: private network on loopback, Rust/C/Python efungi over onion services"
