@@ -138,3 +138,16 @@ bounded() {
     fi
     return "$rc"
 }
+
+# Counted checks for the test scripts: `ok`/`bad` record one result each, `step NAME
+# CMD...` says NAME, runs CMD and records how it went; `passed`/`failed` hold the totals.
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); printf 'ok: %s\n' "$*"; }
+bad() { failed=$((failed + 1)); printf 'FAILED: %s\n' "$*" >&2; }
+step() { # step NAME CMD...: runs CMD, counts it
+    local name=$1
+    shift
+    say "$name"
+    if "$@"; then ok "$name"; else bad "$name"; fi
+}

@@ -14,16 +14,6 @@ BIN=$ROOT/target/capi/bin
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/emz-capi.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); printf 'ok: %s\n' "$*"; }
-bad() { failed=$((failed + 1)); printf 'FAILED: %s\n' "$*" >&2; }
-step() { # step NAME CMD...: runs CMD, counts it
-    local name=$1
-    shift
-    say "$name"
-    if "$@"; then ok "$name"; else bad "$name"; fi
-}
 
 # ---- tools ---------------------------------------------------------------------------
 need=()

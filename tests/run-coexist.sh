@@ -13,16 +13,6 @@ set -euo pipefail
 CRATE=(--manifest-path tests/coexist/Cargo.toml --locked)
 TARGET=$ROOT/target/coexist
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); printf 'ok: %s\n' "$*"; }
-bad() { failed=$((failed + 1)); printf 'FAILED: %s\n' "$*" >&2; }
-step() { # step NAME CMD...: runs CMD, counts it
-    local name=$1
-    shift
-    say "$name"
-    if "$@"; then ok "$name"; else bad "$name"; fi
-}
 
 need=()
 have cc c++ make || need+=(build-essential)

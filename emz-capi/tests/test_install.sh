@@ -21,10 +21,6 @@ CC=${CC:-cc}
 T=$(mktemp -d "${TMPDIR:-/tmp}/emz-install.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); printf 'ok: %s\n' "$*"; }
-bad() { failed=$((failed + 1)); printf 'FAILED: %s\n' "$*" >&2; }
 check() { # check NAME CMD...: runs CMD, counts it
     local name=$1
     shift
