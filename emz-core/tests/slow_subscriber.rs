@@ -82,9 +82,9 @@ impl RawSub {
     }
 }
 
-/// Emits etales of `size` bytes of `titles` until `pending` titles stay pending through a
-/// pause in which `others` keeps running: a subscriber that does not read then has its
-/// queues (libzmq's and the kernel's) full.
+/// Emits etales of `size` bytes of `titles` until `pending` titles stay pending through
+/// three rounds of emits and pauses in which `others` keeps running: a subscriber that
+/// does not read then has its queues (libzmq's and the kernel's) full.
 fn fill(p: &mut Efunguz, titles: &[&str], seq: &mut i64, pending: usize, others: impl FnMut()) {
     fill_with(p, titles, 64 * 1024, seq, pending, others)
 }
@@ -92,6 +92,7 @@ fn fill(p: &mut Efunguz, titles: &[&str], seq: &mut i64, pending: usize, others:
 fn fill_with(p: &mut Efunguz, titles: &[&str], size: usize, seq: &mut i64, pending: usize, mut others: impl FnMut()) {
     let payload = vec![1u8; size];
     let t0 = Instant::now();
+    let mut full_rounds = 0;
     loop {
         assert!(t0.elapsed() < T, "the stuck subscriber's queue never filled");
         for _ in 0..8 {
@@ -108,7 +109,10 @@ fn fill_with(p: &mut Efunguz, titles: &[&str], size: usize, seq: &mut i64, pendi
             others();
             std::thread::sleep(Duration::from_millis(1));
         }
-        if p.unsent_etales() == pending {
+        // Once is not enough on a loaded machine: a starved I/O thread (the subscriber's or
+        // the publisher's) looks full for a pause, then takes in megabytes.
+        full_rounds = if p.unsent_etales() == pending { full_rounds + 1 } else { 0 };
+        if full_rounds == 3 {
             return;
         }
     }
