@@ -105,6 +105,10 @@ pub struct Efunguz {
     changes: Vec<Change>,
     stamp: u64,
     counters: Counters,
+    /// Accepted minus disconnected connections, signed: libzmq may report a
+    /// connection's end before its accept (the session runs on another I/O thread),
+    /// so the count can dip below zero for a moment; `in_absorbing` shows it floored.
+    in_open: i64,
     stats: Stats,
     /// The onion service publishing this efunguz, and the control connection that owns it.
     onion: Option<(TorControl, String)>,

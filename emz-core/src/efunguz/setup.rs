@@ -74,6 +74,7 @@ impl Efunguz {
             changes: Vec::new(),
             stamp: 0,
             counters: Counters::default(),
+            in_open: 0,
             stats: Stats::default(),
             onion: None,
             healing: Vec::new(),
@@ -112,6 +113,7 @@ impl Efunguz {
         drop(self.publisher.replace_socket(sock)?);
         self.monitor = monitor;
         self.counters.in_absorbing = 0;
+        self.in_open = 0;
         let t0 = Instant::now();
         loop {
             match bind_publish_socket(&self.publisher.sock, &self.bind_host, Some(self.port)) {

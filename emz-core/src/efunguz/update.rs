@@ -6,7 +6,7 @@
 //! socket that stays idle for hours still gets its commands processed when they come.
 
 use super::token::Token;
-use super::Efunguz;
+use super::{Counters, Efunguz};
 use crate::builder::Options;
 use crate::ehypha::{Budget, Change};
 use crate::error::{Error, Result};
@@ -284,21 +284,29 @@ impl Efunguz {
     }
 
     pub(super) fn serve_monitor(&mut self) -> Result<()> {
-        let c = &mut self.counters;
-        crate::state::read_events(&self.monitor, |event| match event {
-            sys::ZMQ_EVENT_ACCEPTED => {
-                c.in_attempted += 1;
-                c.in_absorbing += 1;
-            }
-            sys::ZMQ_EVENT_HANDSHAKE_SUCCEEDED => c.in_permitted += 1,
-            sys::ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
-            | sys::ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-            | sys::ZMQ_EVENT_HANDSHAKE_FAILED_AUTH => c.in_failed += 1,
-            sys::ZMQ_EVENT_DISCONNECTED => c.in_absorbing = c.in_absorbing.saturating_sub(1),
-            _ => {}
-        })
-        .map_err(|e| Error::zmq("monitor recv", e))
+        let (c, open) = (&mut self.counters, &mut self.in_open);
+        crate::state::read_events(&self.monitor, |event| count_event(c, open, event))
+            .map_err(|e| Error::zmq("monitor recv", e))
     }
+}
+
+/// Counts one monitor event of the publish socket. `open` is signed because
+/// DISCONNECTED may arrive before its ACCEPTED; a floor at zero would lose it and
+/// leave `in_absorbing` one too high for good.
+fn count_event(c: &mut Counters, open: &mut i64, event: u16) {
+    match event {
+        sys::ZMQ_EVENT_ACCEPTED => {
+            c.in_attempted += 1;
+            *open += 1;
+        }
+        sys::ZMQ_EVENT_HANDSHAKE_SUCCEEDED => c.in_permitted += 1,
+        sys::ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+        | sys::ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+        | sys::ZMQ_EVENT_HANDSHAKE_FAILED_AUTH => c.in_failed += 1,
+        sys::ZMQ_EVENT_DISCONNECTED => *open -= 1,
+        _ => {}
+    }
+    c.in_absorbing = (*open).max(0).unsigned_abs();
 }
 
 /// Milliseconds from now until `due` (µs since the Unix epoch), for epoll's timeout.
@@ -324,4 +332,23 @@ fn heal_after(o: &Options, state: EhyphaState) -> Option<i64> {
         _ => return None,
     };
     Some(i64::try_from(wait.as_micros()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_disconnect_before_its_accept_still_closes_the_connection() {
+        let (mut c, mut open) = (Counters::default(), 0);
+        count_event(&mut c, &mut open, sys::ZMQ_EVENT_DISCONNECTED);
+        assert_eq!(c.in_absorbing, 0);
+        count_event(&mut c, &mut open, sys::ZMQ_EVENT_ACCEPTED);
+        assert_eq!((c.in_attempted, c.in_absorbing), (1, 0), "the late accept of a closed connection");
+        count_event(&mut c, &mut open, sys::ZMQ_EVENT_ACCEPTED);
+        count_event(&mut c, &mut open, sys::ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+        assert_eq!((c.in_attempted, c.in_permitted, c.in_absorbing), (2, 1, 1));
+        count_event(&mut c, &mut open, sys::ZMQ_EVENT_DISCONNECTED);
+        assert_eq!(c.in_absorbing, 0);
+    }
 }
