@@ -48,3 +48,4 @@ pub fn closed_port() -> u16 {
 
 pub const T: Duration = Duration::from_secs(10);
 pub mod raw_peer;
+pub mod raw_sub;
