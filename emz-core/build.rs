@@ -203,6 +203,65 @@ const PATCHES: &[Patch] = &[
     uint64_t _emz_bytes_unreported;
 "##,
             ),
+            //  Superseded messages (emz_supersede).
+            (
+                r##"#include "atomic_ptr.hpp"
+"##,
+                r##"#include "atomic_ptr.hpp"
+#include "clock.hpp"
+
+#include <map>
+#include <string>
+
+//  emyzelium's private options (see emz-core/src/publisher.rs), on XPUB and SUB sockets:
+//  drop a queued message superseded for that long (ms; -1: never); read how many were.
+#define ZMQ_EMZ_SUPERSEDE_MS 0x454d5a05
+#define ZMQ_EMZ_SUPERSEDED 0x454d5a06
+"##,
+            ),
+            (
+                r##"    void emz_set_byte_hwm (int bytes_);
+"##,
+                r##"    void emz_set_byte_hwm (int bytes_);
+
+    //  emyzelium: in the direction this end writes (this_end_writes_) or reads, the
+    //  reader drops a message when a newer one of the same topic (first frame) was
+    //  queued behind it and it has waited at least after_ms_ (0: at once). Called by
+    //  the socket's thread as it attaches its end; the other end learns it atomically.
+    void emz_supersede (bool this_end_writes_, int after_ms_);
+    //  Messages dropped that way in that direction so far.
+    uint64_t emz_superseded () const;
+    struct emz_ring_t;
+"##,
+            ),
+            (
+                r##"    uint64_t _emz_bytes_unreported;
+"##,
+                r##"    uint64_t _emz_bytes_unreported;
+
+    //  emyzelium (emz_supersede). One ring per direction, shared by both ends and
+    //  freed by the last: for message number n, slot n % size holds n (n | top bit
+    //  once a newer message of its topic is queued) and when it was written. Each
+    //  pointer is set once, atomically, by the socket's thread.
+    emz_ring_t *_emz_out_ring;
+    emz_ring_t *_emz_in_ring;
+    //  Writing end: inside a message; its topic; its frames so far; the last number
+    //  of each topic.
+    mutable bool _emz_writing_more;
+    mutable bool _emz_key_set;
+    uint64_t _emz_frames;
+    std::string _emz_key;
+    std::map<std::string, uint64_t> _emz_last;
+    //  Reading end: inside a message returned; inside a message being dropped.
+    bool _emz_reading_more;
+    bool _emz_dropping;
+    zmq::clock_t _emz_clock;
+
+    bool emz_read_frame (msg_t *msg_);
+    void emz_note_write (const msg_t *msg_, bool more_);
+    bool emz_is_superseded (uint64_t n_);
+"##,
+            ),
         ],
     ),
     (
@@ -334,6 +393,233 @@ void zmq::pipe_t::emz_set_byte_hwm (int bytes_)
 }
 "##,
             ),
+            //  Superseded messages (emz_supersede).
+            (
+                r##"    _emz_bytes_unreported (0),
+"##,
+                r##"    _emz_bytes_unreported (0),
+    _emz_out_ring (NULL),
+    _emz_in_ring (NULL),
+    _emz_writing_more (false),
+    _emz_key_set (false),
+    _emz_frames (0),
+    _emz_reading_more (false),
+    _emz_dropping (false),
+"##,
+            ),
+            (
+                r##"zmq::pipe_t::~pipe_t ()
+{
+    _disconnect_msg.close ();
+}
+"##,
+                r##"struct zmq::pipe_t::emz_ring_t
+{
+    struct slot_t
+    {
+        uint64_t id;
+        uint64_t t_ms;
+    };
+    static const uint64_t newer = uint64_t (1) << 63;
+
+    emz_ring_t (uint64_t size_, int after_ms_) :
+        size (size_), after_ms (after_ms_), slots (new slot_t[size_]), refs (2),
+        dropped (0)
+    {
+        for (uint64_t i = 0; i < size; ++i) {
+            //  No message has this number.
+            slots[i].id = ~uint64_t (0);
+            slots[i].t_ms = 0;
+        }
+    }
+    ~emz_ring_t () { delete[] slots; }
+
+    const uint64_t size;
+    const int after_ms;
+    slot_t *const slots;
+    int refs;
+    uint64_t dropped;
+};
+
+static void emz_release (zmq::pipe_t::emz_ring_t *ring_)
+{
+    if (ring_ && __atomic_sub_fetch (&ring_->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        delete ring_;
+}
+
+zmq::pipe_t::~pipe_t ()
+{
+    _disconnect_msg.close ();
+    emz_release (_emz_out_ring);
+    emz_release (_emz_in_ring);
+}
+
+void zmq::pipe_t::emz_supersede (bool this_end_writes_, int after_ms_)
+{
+    pipe_t *const writer = this_end_writes_ ? this : _peer;
+    pipe_t *const reader = this_end_writes_ ? _peer : this;
+    if (after_ms_ < 0 || !writer || !reader
+        || __atomic_load_n (&writer->_emz_out_ring, __ATOMIC_ACQUIRE))
+        return;
+    //  A slot is reused only once the reader has passed its message when the ring
+    //  holds the direction's HWM; smaller rings only miss some drops.
+    int64_t hwm = this_end_writes_ ? _hwm
+                  : _lwm > 0    ? std::max (2 * _lwm, _lwm + 1024)
+                                : 0;
+    if (hwm <= 0)
+        hwm = 1024;
+    const uint64_t size =
+      static_cast<uint64_t> (std::min<int64_t> (std::max<int64_t> (hwm + 1, 64), 65536));
+    emz_ring_t *const ring = new (std::nothrow) emz_ring_t (size, after_ms_);
+    alloc_assert (ring);
+    __atomic_store_n (&reader->_emz_in_ring, ring, __ATOMIC_RELEASE);
+    __atomic_store_n (&writer->_emz_out_ring, ring, __ATOMIC_RELEASE);
+}
+
+uint64_t zmq::pipe_t::emz_superseded () const
+{
+    emz_ring_t *ring = __atomic_load_n (&_emz_out_ring, __ATOMIC_ACQUIRE);
+    if (!ring)
+        ring = __atomic_load_n (&_emz_in_ring, __ATOMIC_ACQUIRE);
+    return ring ? __atomic_load_n (&ring->dropped, __ATOMIC_RELAXED) : 0;
+}
+
+void zmq::pipe_t::emz_note_write (const msg_t *msg_, bool more_)
+{
+    const bool first = !_emz_writing_more;
+    _emz_writing_more = more_;
+    emz_ring_t *const ring = __atomic_load_n (&_emz_out_ring, __ATOMIC_ACQUIRE);
+    if (!ring)
+        return;
+    if (first) {
+        _emz_key.assign (
+          static_cast<const char *> (const_cast<msg_t *> (msg_)->data ()),
+          msg_->size ());
+        _emz_key_set = true;
+        _emz_frames = 0;
+    }
+    _emz_frames++;
+    //  Only whole messages count: a rolled back one never reaches the reader.
+    if (more_ || !_emz_key_set)
+        return;
+    _emz_key_set = false;
+    //  The reader drops a message frame by frame within one read: one of absurdly
+    //  many frames is left to the application, which takes it in bounded steps.
+    if (_emz_frames > 1024)
+        return;
+    const uint64_t n = _msgs_written;
+    emz_ring_t::slot_t &slot = ring->slots[n % ring->size];
+    __atomic_store_n (&slot.t_ms, _emz_clock.now_ms (), __ATOMIC_RELAXED);
+    //  Published to the reader by the flush that follows.
+    __atomic_store_n (&slot.id, n, __ATOMIC_RELEASE);
+    const std::map<std::string, uint64_t>::iterator last = _emz_last.find (_emz_key);
+    if (last == _emz_last.end ()) {
+        _emz_last.insert (std::make_pair (_emz_key, n));
+        if (_emz_last.size () > 2 * ring->size + 64) {
+            //  Topics whose last message's slot was reused cannot be marked.
+            for (std::map<std::string, uint64_t>::iterator it = _emz_last.begin ();
+                 it != _emz_last.end ();)
+                if (it->second + ring->size <= n)
+                    _emz_last.erase (it++);
+                else
+                    ++it;
+        }
+        return;
+    }
+    uint64_t older = last->second;
+    last->second = n;
+    //  Fails, harmlessly, when its slot holds a later message already.
+    __atomic_compare_exchange_n (&ring->slots[older % ring->size].id, &older,
+                                 older | emz_ring_t::newer, false,
+                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+bool zmq::pipe_t::emz_is_superseded (uint64_t n_)
+{
+    emz_ring_t *const ring = __atomic_load_n (&_emz_in_ring, __ATOMIC_ACQUIRE);
+    if (!ring)
+        return false;
+    const emz_ring_t::slot_t &slot = ring->slots[n_ % ring->size];
+    if (__atomic_load_n (&slot.id, __ATOMIC_ACQUIRE) != (n_ | emz_ring_t::newer))
+        return false;
+    if (ring->after_ms > 0
+        && _emz_clock.now_ms ()
+             < __atomic_load_n (&slot.t_ms, __ATOMIC_RELAXED)
+                 + static_cast<uint64_t> (ring->after_ms))
+        return false;
+    __atomic_fetch_add (&ring->dropped, 1, __ATOMIC_RELAXED);
+    return true;
+}
+
+bool zmq::pipe_t::read (msg_t *msg_)
+{
+    while (true) {
+        if (!emz_read_frame (msg_))
+            return false;
+        if (msg_->is_routing_id ())
+            return true;
+        const bool more = (msg_->flags () & msg_t::more) != 0;
+        //  The frame counted already when it ends its message.
+        if (!_emz_dropping && !_emz_reading_more
+            && emz_is_superseded (more ? _msgs_read : _msgs_read - 1))
+            _emz_dropping = true;
+        if (!_emz_dropping) {
+            _emz_reading_more = more;
+            return true;
+        }
+        _emz_dropping = more;
+        int rc = msg_->close ();
+        errno_assert (rc == 0);
+        rc = msg_->init ();
+        errno_assert (rc == 0);
+    }
+}
+"##,
+            ),
+            (
+                r##"bool zmq::pipe_t::read (msg_t *msg_)
+{
+    if (unlikely (!_in_active))
+"##,
+                r##"bool zmq::pipe_t::emz_read_frame (msg_t *msg_)
+{
+    if (unlikely (!_in_active))
+"##,
+            ),
+            (
+                r##"    const size_t size = msg_->size ();
+    _out_pipe->write (*msg_, more);
+"##,
+                r##"    const size_t size = msg_->size ();
+    if (!is_routing_id)
+        emz_note_write (msg_, more);
+    _out_pipe->write (*msg_, more);
+"##,
+            ),
+            (
+                r##"void zmq::pipe_t::rollback () const
+{
+    _emz_bytes_partial = 0;
+"##,
+                r##"void zmq::pipe_t::rollback () const
+{
+    _emz_bytes_partial = 0;
+    _emz_writing_more = false;
+    _emz_key_set = false;
+"##,
+            ),
+            (
+                r##"    _emz_bytes_partial = 0;
+
+    //  Plug in the new outpipe.
+"##,
+                r##"    _emz_bytes_partial = 0;
+    //  Numbers of unread messages are given again.
+    _emz_last.clear ();
+
+    //  Plug in the new outpipe.
+"##,
+            ),
         ],
     ),
     (
@@ -413,6 +699,18 @@ void zmq::pipe_t::emz_set_byte_hwm (int bytes_)
     void emz_clear ();
     static void emz_probe (zmq::pipe_t *pipe_, xpub_t *self_);
 
+"##,
+            ),
+            (
+                r##"    static void emz_probe (zmq::pipe_t *pipe_, xpub_t *self_);
+"##,
+                r##"    static void emz_probe (zmq::pipe_t *pipe_, xpub_t *self_);
+
+    //  Superseded messages (pipe_t::emz_supersede): after how long (-1: never), the
+    //  pipes attached with it, and the count of pipes gone.
+    int _emz_supersede_ms;
+    std::set<pipe_t *> _emz_ringed;
+    uint64_t _emz_superseded_gone;
 "##,
             ),
         ],
@@ -799,7 +1097,173 @@ void zmq::xpub_t::emz_clear ()
         }
 "##,
             ),
+            (
+                r##"        pipe_->emz_set_byte_hwm (_emz_queue_bytes);
+"##,
+                r##"        pipe_->emz_set_byte_hwm (_emz_queue_bytes);
+    if (_emz_supersede_ms >= 0) {
+        pipe_->emz_supersede (true, _emz_supersede_ms);
+        _emz_ringed.insert (pipe_);
+    }
+"##,
+            ),
+            (
+                r##"    _emz_probe_found (false)
+{
+"##,
+                r##"    _emz_probe_found (false),
+    _emz_supersede_ms (-1),
+    _emz_superseded_gone (0)
+{
+"##,
+            ),
+            (
+                r##"    emz_forget_pipe (pipe_);
+    _dist.pipe_terminated (pipe_);
+"##,
+                r##"    emz_forget_pipe (pipe_);
+    if (_emz_ringed.erase (pipe_))
+        _emz_superseded_gone += pipe_->emz_superseded ();
+    _dist.pipe_terminated (pipe_);
+"##,
+            ),
+            (
+                r##"    } else if (option_ == ZMQ_EMZ_XPUB_LATEST) {
+"##,
+                r##"    } else if (option_ == ZMQ_EMZ_SUPERSEDE_MS) {
+        if (optvallen_ != sizeof (int)) {
+            errno = EINVAL;
+            return -1;
+        }
+        _emz_supersede_ms = std::max (*static_cast<const int *> (optval_), -1);
+    } else if (option_ == ZMQ_EMZ_XPUB_LATEST) {
+"##,
+            ),
+            (
+                r##"    if (option_ == ZMQ_EMZ_XPUB_DEFERRED)
+"##,
+                r##"    if (option_ == ZMQ_EMZ_SUPERSEDED) {
+        uint64_t n = _emz_superseded_gone;
+        for (std::set<pipe_t *>::const_iterator it = _emz_ringed.begin ();
+             it != _emz_ringed.end (); ++it)
+            n += (*it)->emz_superseded ();
+        return do_getsockopt<uint64_t> (optval_, optvallen_, n);
+    }
+    if (option_ == ZMQ_EMZ_XPUB_DEFERRED)
+"##,
+            ),
         ],
+    ),
+    // A subscriber that reads late skips what is already stale: a queued etale with a
+    // newer one of its title behind it, queued at least `supersede_after` ago, is dropped
+    // by the reader of the pipe, the publisher's connection (before encrypting it) or
+    // the subscriber's socket (before the application sees it). A reader that keeps up
+    // never meets one that old, so a fast subscriber still gets every etale. Each
+    // direction of a pipe shares a ring with its writer: one slot per queued message,
+    // holding its number, a mark once a newer message of its topic is queued, and the
+    // time it was queued (design in src/publisher.rs).
+    (
+        "xsub.hpp",
+        &[
+            (
+                r##"#include "fq.hpp"
+"##,
+                r##"#include "fq.hpp"
+#include "pipe.hpp"
+
+#include <set>
+"##,
+            ),
+            (
+                r##"    bool _only_first_subscribe;
+"##,
+                r##"    bool _only_first_subscribe;
+
+    //  emyzelium: as in xpub_t (ZMQ_EMZ_SUPERSEDE_MS, on the pipes' inbound side).
+    int _emz_supersede_ms;
+    std::set<pipe_t *> _emz_ringed;
+    uint64_t _emz_superseded_gone;
+"##,
+            ),
+        ],
+    ),
+    (
+        "xsub.cpp",
+        &[
+            (
+                r##"    _only_first_subscribe (false)
+{
+"##,
+                r##"    _only_first_subscribe (false),
+    _emz_supersede_ms (-1),
+    _emz_superseded_gone (0)
+{
+"##,
+            ),
+            (
+                r##"    _fq.attach (pipe_);
+    _dist.attach (pipe_);
+"##,
+                r##"    _fq.attach (pipe_);
+    _dist.attach (pipe_);
+    if (_emz_supersede_ms >= 0) {
+        pipe_->emz_supersede (false, _emz_supersede_ms);
+        _emz_ringed.insert (pipe_);
+    }
+"##,
+            ),
+            (
+                r##"    _fq.pipe_terminated (pipe_);
+    _dist.pipe_terminated (pipe_);
+"##,
+                r##"    if (_emz_ringed.erase (pipe_))
+        _emz_superseded_gone += pipe_->emz_superseded ();
+    _fq.pipe_terminated (pipe_);
+    _dist.pipe_terminated (pipe_);
+"##,
+            ),
+            (
+                r##"    if (option_ == ZMQ_ONLY_FIRST_SUBSCRIBE) {
+"##,
+                r##"    if (option_ == ZMQ_EMZ_SUPERSEDE_MS) {
+        if (optvallen_ != sizeof (int)) {
+            errno = EINVAL;
+            return -1;
+        }
+        const int ms = *static_cast<const int *> (optval_);
+        _emz_supersede_ms = ms < 0 ? -1 : ms;
+        return 0;
+    }
+    if (option_ == ZMQ_ONLY_FIRST_SUBSCRIBE) {
+"##,
+            ),
+            (
+                r##"int zmq::xsub_t::xgetsockopt (int option_, void *optval_, size_t *optvallen_)
+{
+"##,
+                r##"int zmq::xsub_t::xgetsockopt (int option_, void *optval_, size_t *optvallen_)
+{
+    if (option_ == ZMQ_EMZ_SUPERSEDED) {
+        uint64_t n = _emz_superseded_gone;
+        for (std::set<pipe_t *>::const_iterator it = _emz_ringed.begin ();
+             it != _emz_ringed.end (); ++it)
+            n += (*it)->emz_superseded ();
+        return do_getsockopt<uint64_t> (optval_, optvallen_, n);
+    }
+"##,
+            ),
+        ],
+    ),
+    (
+        "sub.cpp",
+        &[(
+            r##"    if (option_ != ZMQ_SUBSCRIBE && option_ != ZMQ_UNSUBSCRIBE) {
+"##,
+            r##"    if (option_ == ZMQ_EMZ_SUPERSEDE_MS)
+        return xsub_t::xsetsockopt (option_, optval_, optvallen_);
+    if (option_ != ZMQ_SUBSCRIBE && option_ != ZMQ_UNSUBSCRIBE) {
+"##,
+        )],
     ),
 ];
 
@@ -859,7 +1323,11 @@ fn patch_libzmq(sodium_include: &str, target: &str) {
     for (name, edits) in PATCHES {
         let mut text = std::fs::read_to_string(src.join(name)).expect("zeromq-src copied its sources");
         for (from, to) in edits.iter() {
-            assert!(text.matches(from).count() == 1, "libzmq's {name} changed: review its patch in build.rs");
+            let found = text.matches(from).count();
+            assert!(
+                found == 1,
+                "libzmq's {name} changed ({found} places match {from:?}): review its patch in build.rs"
+            );
             text = text.replace(from, to);
         }
         texts.insert(name.to_string(), text);

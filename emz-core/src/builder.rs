@@ -54,12 +54,22 @@ pub struct Options {
     /// maximum (4 MiB here) and holds that much stale data in front of a stuck
     /// subscriber's latest values (default 64 KiB).
     pub publish_send_buffer: i32,
+    /// How long, in ms, an etale may wait in a queue (the publisher's queue for one
+    /// subscriber, an ehypha's receive queue) once a newer etale of its title is queued
+    /// behind it: after that its reader drops it unread, so a subscriber that stopped
+    /// reading skips what went stale and reaches the current values at once. A reader
+    /// that keeps up never holds an etale that long, so it still gets every one. 0 = drop
+    /// at once, −1 = never (every queued etale is delivered; default 50). Counted in
+    /// [`Counters::superseded`](crate::Counters::superseded) and
+    /// [`Stats::superseded`](crate::Stats::superseded).
+    pub supersede_after_ms: i32,
     /// Messages queued per ehypha before dropping (default 1000).
     pub recv_hwm: i32,
     /// Kernel receive buffer (`SO_RCVBUF`) of each ehypha's connection, bytes (Linux
     /// doubles it); −1 = the kernel's own, which grows with the traffic up to
-    /// `net.ipv4.tcp_rmem`'s maximum (default). A fixed one bounds what waits there while
-    /// the efunguz does not update, at the price of throughput for large etales.
+    /// `net.ipv4.tcp_rmem`'s maximum (32 MiB here) and holds that much stale data, which
+    /// no superseding can skip, in front of the current values once a paused efunguz
+    /// updates again (default 256 KiB: 1 MiB etales still reached raw libzmq's rate).
     pub recv_buffer: i32,
     /// Largest message accepted by an ehypha, bytes; −1 = no limit (default).
     pub max_message_size: i64,
@@ -133,8 +143,9 @@ impl Default for Options {
             send_hwm: 1000,
             publish_queue_bytes: 1 << 20,
             publish_send_buffer: 64 << 10,
+            supersede_after_ms: 50,
             recv_hwm: 1000,
-            recv_buffer: -1,
+            recv_buffer: 256 << 10,
             max_message_size: -1,
             reconnect_interval: Duration::from_millis(100),
             reconnect_interval_max: Duration::from_secs(2),
@@ -176,6 +187,9 @@ impl Options {
         }
         if self.publish_queue_bytes < 0 {
             return bad("publish_queue_bytes must be >= 0 (0 = only send_hwm)");
+        }
+        if self.supersede_after_ms < -1 {
+            return bad("supersede_after_ms must be -1 (never), 0 (at once) or a number of ms");
         }
         if self.publish_send_buffer < -1 || self.recv_buffer < -1 {
             return bad("publish_send_buffer and recv_buffer must be -1 (the kernel's) or >= 0");
@@ -315,6 +329,13 @@ impl EfunguzBuilder {
     /// [`Options::publish_send_buffer`]).
     pub fn publish_send_buffer(mut self, bytes: i32) -> Self {
         self.options.publish_send_buffer = bytes;
+        self
+    }
+
+    /// How long a superseded etale may wait in a queue before its reader drops it (see
+    /// [`Options::supersede_after_ms`]).
+    pub fn supersede_after_ms(mut self, ms: i32) -> Self {
+        self.options.supersede_after_ms = ms;
         self
     }
 

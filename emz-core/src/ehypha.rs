@@ -23,6 +23,9 @@ pub struct Stats {
     pub paused: u64,
     /// Dropped: more data parts than [`crate::Options::max_parts`].
     pub too_many_parts: u64,
+    /// Dropped unread in the receive queue: a newer etale of the same title was queued
+    /// behind it and it had waited [`crate::Options::supersede_after_ms`].
+    pub superseded: u64,
 }
 
 impl Stats {
@@ -32,6 +35,7 @@ impl Stats {
         self.unknown_title += o.unknown_title;
         self.paused += o.paused;
         self.too_many_parts += o.too_many_parts;
+        self.superseded += o.superseded;
     }
 
     fn since(&self, before: &Stats) -> Stats {
@@ -41,6 +45,7 @@ impl Stats {
             unknown_title: self.unknown_title - before.unknown_title,
             paused: self.paused - before.paused,
             too_many_parts: self.too_many_parts - before.too_many_parts,
+            superseded: self.superseded - before.superseded,
         }
     }
 }
@@ -163,7 +168,12 @@ impl Ehypha {
 
     /// What this ehypha received and dropped so far.
     pub fn stats(&self) -> Stats {
-        self.stats
+        Stats { superseded: self.superseded(), ..self.stats }
+    }
+
+    /// Counted by libzmq, which drops them; 0 from a libzmq without our patch.
+    pub(crate) fn superseded(&self) -> u64 {
+        self.sub.get_u64(sys::ZMQ_EMZ_SUPERSEDED).unwrap_or(0)
     }
 
     fn subscribe(&self, title: &str, on: bool) -> Result<()> {

@@ -27,9 +27,20 @@
 //!
 //! The activation arrives as a command on the XPUB's mailbox, so the pending etales go
 //! out during the next [`crate::Efunguz::update`] (the socket's fd wakes the poller).
-//! What a resumed subscriber reads first is what was already queued to it, then the
-//! latest of each title; queued etales cannot be taken back. So what may sit queued
-//! towards one subscriber is kept small, and each part of it is an option:
+//!
+//! What was already queued to a subscriber when it stopped reading is skipped where it
+//! went stale (the patch's "supersede", [`crate::Options::supersede_after_ms`], 50 ms):
+//! each libzmq queue (pipe) between the XPUB and a connection, and between a connection
+//! and an ehypha's SUB, numbers its messages in a small ring both ends share. The writer,
+//! queuing a message whose first frame (the title) it queued before, marks the older one
+//! superseded (one compare-and-swap, no lock: the ends run on different threads); the
+//! reader, about to hand on a marked message that has waited at least
+//! `supersede_after_ms`, drops it whole and counts it
+//! ([`crate::Counters::superseded`], [`crate::Stats::superseded`]). A reader that keeps
+//! up never holds a message that long, so it still gets every etale; one that resumes
+//! after a pause reads the latest etale of each title and little else. What no queue of
+//! ours can skip are the kernel buffers of the connection; so they are bounded too.
+//! What may still sit between a publisher and a resumed subscriber, each part an option:
 //! - P's queue for it: full at `send_hwm` etales *or* at
 //!   [`crate::Options::publish_queue_bytes`] (1 MiB) not yet taken by its connection's
 //!   I/O thread, whichever comes first (the patch counts the bytes per pipe; the reader
@@ -37,9 +48,14 @@
 //!   back). Counting bytes matters: 1000 etales of 8 KiB are 8 MiB, of 1 MiB a GiB;
 //! - P's kernel send buffer, [`crate::Options::publish_send_buffer`] (64 KiB, doubled by
 //!   Linux), instead of the kernel's autotuning up to 4 MiB;
-//! - on the subscriber's side, its own receive queue (`recv_hwm`) and kernel receive
-//!   buffer ([`crate::Options::recv_buffer`], the kernel's by default): the subscriber's
-//!   choices, which P cannot bound.
+//! - on the subscriber's side, its own receive queue (`recv_hwm`, superseded as above
+//!   when it is an efunguz) and kernel receive buffer ([`crate::Options::recv_buffer`],
+//!   256 KiB): the subscriber's choices, which P cannot bound.
+//!
+//! Measured (`benches/results/stuck.md`): a raw SUB that resumes after being stuck read
+//! 46–50 stale etales of 8 KiB before the current values (the kernel buffers' worth),
+//! against 147 without superseding; a paused efunguz is current within about one
+//! subscription round trip.
 //!
 //! Lower bounds make a resumed subscriber current sooner; higher ones let one that lags
 //! only briefly have fewer intermediate etales superseded, and keep more data in flight
@@ -48,7 +64,9 @@
 //! Without the patch (feature `system-zmq`) the publisher falls back to holding back:
 //! NODROP, and the newest unsent etale of each title is retried on every update, which
 //! keeps the last etale of a burst but lets one full subscriber delay the others.
-//! With [`crate::Options::retry_unsent`] off the XPUB is simply lossy.
+//! With [`crate::Options::retry_unsent`] off the XPUB is simply lossy. Superseding needs
+//! the patch as well: a system libzmq refuses the option, which is then left unset (every
+//! queued etale is delivered, the counters stay 0).
 //!
 //! `emit` returns `false` when the etale could not be queued for at least one
 //! subscriber (it is then pending as that subscriber's latest of its title, or held back
@@ -71,6 +89,10 @@ pub(crate) struct Publisher {
     retry_unsent: bool,
     /// Byte bound of each subscriber's queue (`Options::publish_queue_bytes`).
     queue_bytes: i32,
+    /// `Options::supersede_after_ms`.
+    supersede_ms: i32,
+    /// Etales superseded on the publish sockets replaced so far.
+    superseded_before: u64,
     delivery: Delivery,
     /// (Un)subscriptions ignored: not a title frame (see `serve`).
     bad_subscriptions: u64,
@@ -102,18 +124,20 @@ fn zerr(op: &'static str) -> impl FnOnce(sys::ZmqError) -> Error {
 }
 
 impl Publisher {
-    /// `retry_unsent`: a subscriber whose queue is full gets the latest etale of each
-    /// title later rather than losing it.
-    /// `queue_bytes`: what a subscriber's queue may hold, in bytes, before it counts as full.
-    pub(crate) fn new(sock: Socket, keep_latest: bool, retry_unsent: bool, queue_bytes: i32) -> Result<Self> {
-        let delivery = Self::configure(&sock, retry_unsent, queue_bytes)?;
+    /// Uses `keep_latest`, `retry_unsent` (a subscriber whose queue is full gets the
+    /// latest etale of each title later rather than losing it), `publish_queue_bytes` and
+    /// `supersede_after_ms` of `o`.
+    pub(crate) fn new(sock: Socket, o: &crate::Options) -> Result<Self> {
+        let delivery = Self::configure(&sock, o.retry_unsent, o.publish_queue_bytes, o.supersede_after_ms)?;
         Ok(Publisher {
             sock,
             latest: HashMap::new(),
             unsent: Vec::new(),
-            keep_latest,
-            retry_unsent,
-            queue_bytes,
+            keep_latest: o.keep_latest,
+            retry_unsent: o.retry_unsent,
+            queue_bytes: o.publish_queue_bytes,
+            supersede_ms: o.supersede_after_ms,
+            superseded_before: 0,
             delivery,
             bad_subscriptions: 0,
             touched: true,
@@ -121,13 +145,18 @@ impl Publisher {
     }
 
     /// Sets the options of a publish socket; returns how it delivers to a full queue.
-    fn configure(sock: &Socket, retry_unsent: bool, queue_bytes: i32) -> Result<Delivery> {
+    fn configure(sock: &Socket, retry_unsent: bool, queue_bytes: i32, supersede_ms: i32) -> Result<Delivery> {
         // Manual mode: subscriptions come to us first (see `serve`).
         sock.set_i32(sys::ZMQ_XPUB_MANUAL, 1).map_err(zerr("ZMQ_XPUB_MANUAL"))?;
         match sock.set_i32(sys::ZMQ_EMZ_XPUB_QUEUE_BYTES, queue_bytes) {
             // A libzmq without our patch bounds queues by `send_hwm` alone.
             Ok(()) | Err(sys::ZmqError(libc::EINVAL)) => {}
             Err(e) => return Err(Error::zmq("ZMQ_EMZ_XPUB_QUEUE_BYTES", e)),
+        }
+        match sock.set_i32(sys::ZMQ_EMZ_SUPERSEDE_MS, supersede_ms) {
+            // A libzmq without our patch delivers every queued etale.
+            Ok(()) | Err(sys::ZmqError(libc::EINVAL)) => {}
+            Err(e) => return Err(Error::zmq("ZMQ_EMZ_SUPERSEDE_MS", e)),
         }
         let delivery = if !retry_unsent {
             Delivery::Lossy
@@ -147,9 +176,16 @@ impl Publisher {
     /// Puts `sock` (not bound yet) in place of the socket, which is returned; the latest
     /// etales stay, for the subscribers of the new socket.
     pub(crate) fn replace_socket(&mut self, sock: Socket) -> Result<Socket> {
-        self.delivery = Self::configure(&sock, self.retry_unsent, self.queue_bytes)?;
+        self.delivery = Self::configure(&sock, self.retry_unsent, self.queue_bytes, self.supersede_ms)?;
         self.touched = true;
+        self.superseded_before = self.superseded();
         Ok(std::mem::replace(&mut self.sock, sock))
+    }
+
+    /// Etales dropped unread from subscribers' queues (see `Counters::superseded`).
+    pub(crate) fn superseded(&self) -> u64 {
+        // 0 from a libzmq without our patch, which supersedes nothing.
+        self.superseded_before + self.sock.get_u64(sys::ZMQ_EMZ_SUPERSEDED).unwrap_or(0)
     }
 
     pub(crate) fn bad_subscriptions(&self) -> u64 {

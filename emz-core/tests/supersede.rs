@@ -4,72 +4,23 @@
 //! queue). A reader that keeps up loses nothing; one that stopped reading skips what
 //! went stale.
 mod common;
+use common::raw_sub::RawSub;
 use common::*;
-use emyzelium::raw::{self, Context, Msg, Socket};
-use emyzelium::{z85_decode, Efunguz};
+use emyzelium::Efunguz;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 const TITLES: [&str; 4] = ["t0", "t1", "t2", "t3"];
-const ZMQ_RCVBUF: i32 = 12;
 /// The kernel buffers at both ends of P's connection to B, and the etale size.
 const BUFFER: i32 = 64 << 10;
 const ETALE: usize = 8 << 10;
-
-/// A plain CURVE SUB, RCVHWM 1, that reads only when told to: no superseding of its own.
-struct RawSub {
-    _ctx: Context,
-    sock: Socket,
-    seen: HashMap<String, i64>,
-    received: u64,
-}
-
-impl RawSub {
-    fn new(server_public: &str, port: u16) -> RawSub {
-        let k = keys();
-        let ctx = Context::new().unwrap();
-        let sock = ctx.socket(raw::ZMQ_SUB).unwrap();
-        sock.set_bytes(raw::ZMQ_CURVE_SERVERKEY, &z85_decode(server_public).unwrap()).unwrap();
-        sock.set_bytes(raw::ZMQ_CURVE_PUBLICKEY, &z85_decode(&k.public).unwrap()).unwrap();
-        sock.set_bytes(raw::ZMQ_CURVE_SECRETKEY, &z85_decode(&k.secret).unwrap()).unwrap();
-        sock.set_i32(raw::ZMQ_RCVHWM, 1).unwrap();
-        sock.set_i32(raw::ZMQ_LINGER, 0).unwrap();
-        sock.set_i32(ZMQ_RCVBUF, BUFFER).unwrap();
-        for t in TITLES {
-            sock.set_bytes(raw::ZMQ_SUBSCRIBE, format!("{t}\0").as_bytes()).unwrap();
-        }
-        sock.connect(&format!("tcp://127.0.0.1:{port}")).unwrap();
-        RawSub { _ctx: ctx, sock, seen: HashMap::new(), received: 0 }
-    }
-
-    fn drain(&mut self) {
-        loop {
-            let mut frames = Vec::new();
-            loop {
-                let mut m = Msg::new();
-                if !self.sock.recv(&mut m).unwrap() {
-                    assert!(frames.is_empty(), "a message arrived in part");
-                    return;
-                }
-                let more = m.more();
-                frames.push(m);
-                if !more {
-                    break;
-                }
-            }
-            let title = std::str::from_utf8(&frames[0][..frames[0].len() - 1]).unwrap().to_string();
-            self.seen.insert(title, i64::from_le_bytes(frames[1][..].try_into().unwrap()));
-            self.received += 1;
-        }
-    }
-}
 
 /// What a stuck raw subscriber B read before P's current values, and P's superseded count,
 /// with P superseding after `supersede_ms`.
 fn stale_before_current(supersede_ms: i32) -> (u64, u64) {
     let kp = keys();
     let mut p = builder(&kp).publish_send_buffer(BUFFER).supersede_after_ms(supersede_ms).build().unwrap();
-    let mut b = RawSub::new(&kp.public, p.port());
+    let mut b = RawSub::with_rcvbuf(&kp.public, p.port(), 1, None, BUFFER, &TITLES);
     let mut seq = 0i64;
     assert!(until(T, || {
         for t in TITLES {
@@ -103,13 +54,13 @@ fn stale_before_current(supersede_ms: i32) -> (u64, u64) {
     for t in TITLES {
         seq += 1;
         p.emit_etale_at(t, &[&payload[..]], seq).unwrap();
-        want.insert(t.to_string(), seq);
+        want.insert(t, seq);
     }
     let before = b.received;
     assert!(until(T, || {
         p.update().unwrap();
         b.drain();
-        want.iter().all(|(t, v)| b.seen.get(t) == Some(v))
+        want.iter().all(|(t, v)| b.seen.get(*t) == Some(v))
     }));
     (b.received - before - TITLES.len() as u64, p.counters().superseded)
 }

@@ -126,6 +126,11 @@ impl Efunguz {
         let set = |opt, v: i32, name| sub.set_i32(opt, v).map_err(zerr(name));
         set(sys::ZMQ_RCVHWM, o.recv_hwm, "ZMQ_RCVHWM")?;
         set(sys::ZMQ_RCVBUF, o.recv_buffer, "ZMQ_RCVBUF")?;
+        match sub.set_i32(sys::ZMQ_EMZ_SUPERSEDE_MS, o.supersede_after_ms) {
+            // A libzmq without our patch delivers every queued etale.
+            Ok(()) | Err(sys::ZmqError(libc::EINVAL)) => {}
+            Err(e) => return Err(Error::zmq("ZMQ_EMZ_SUPERSEDE_MS", e)),
+        }
         set(sys::ZMQ_IPV6, i32::from(o.ipv6), "ZMQ_IPV6")?;
         set(sys::ZMQ_RECONNECT_IVL, millis(o.reconnect_interval, "")?, "ZMQ_RECONNECT_IVL")?;
         set(sys::ZMQ_RECONNECT_IVL_MAX, millis(o.reconnect_interval_max, "")?, "ZMQ_RECONNECT_IVL_MAX")?;
@@ -235,6 +240,8 @@ impl Efunguz {
             if let Some((_, mfd)) = &e.monitor {
                 self.poller.remove(*mfd);
             }
+            // Its count outlives it in the efunguz's totals.
+            self.stats.superseded += e.superseded();
             drop(e);
         }
         self.queue.retain(|&s| s != slot);

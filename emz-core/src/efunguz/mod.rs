@@ -37,6 +37,10 @@ pub struct Counters {
     /// Subscriptions (and unsubscriptions) ignored because they are not a title and its
     /// NUL terminator (a prefix, the empty subscription, bad UTF-8, too long).
     pub bad_subscriptions: u64,
+    /// Etales dropped unread from a subscriber's queue at the publisher: a newer etale of
+    /// the same title was queued behind it and it had waited
+    /// [`crate::Options::supersede_after_ms`] (that subscriber was not reading).
+    pub superseded: u64,
 }
 
 /// One emyzelium peer: a CURVE key pair, a publish socket guarded by a whitelist, and
@@ -261,7 +265,11 @@ impl Efunguz {
 
     /// All connection counters of the publish socket at once.
     pub fn counters(&self) -> Counters {
-        Counters { bad_subscriptions: self.publisher.bad_subscriptions(), ..self.counters }
+        Counters {
+            bad_subscriptions: self.publisher.bad_subscriptions(),
+            superseded: self.publisher.superseded(),
+            ..self.counters
+        }
     }
 
     /// TCP connections the publish socket accepted (see [`Counters::in_attempted`]).
@@ -281,7 +289,8 @@ impl Efunguz {
 
     /// What all ehyphae received and dropped so far (deleted ones included).
     pub fn stats(&self) -> Stats {
-        self.stats
+        let live: u64 = self.ehyphae.iter().flatten().map(|e| e.superseded()).sum();
+        Stats { superseded: self.stats.superseded + live, ..self.stats }
     }
 }
 

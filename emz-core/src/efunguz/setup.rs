@@ -51,7 +51,7 @@ impl Efunguz {
         let publisher = new_publish_socket(&ctx, &secret, o)?;
         let monitor = monitor_publish_socket(&ctx, &publisher, PUB_MONITOR_ENDPOINT)?;
         let port = bind_publish_socket(&publisher, &b.bind_host, b.port).inspect_err(|_| publisher.stop_monitor())?;
-        let publisher = Publisher::new(publisher, o.keep_latest, o.retry_unsent, o.publish_queue_bytes)?;
+        let publisher = Publisher::new(publisher, o)?;
         let poller = new_poller(&zap, &monitor, &publisher.sock)?;
 
         let mut ef = Efunguz {

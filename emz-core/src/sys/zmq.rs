@@ -70,6 +70,12 @@ pub const ZMQ_EMZ_XPUB_DEFERRED: c_int = 0x454d_5a03;
 /// Bytes queued to one subscriber and not yet taken by its connection beyond which it
 /// counts as full; for the subscribers that connect afterwards (set, int; 0 = none).
 pub const ZMQ_EMZ_XPUB_QUEUE_BYTES: c_int = 0x454d_5a04;
+/// XPUB and SUB: a queued message with a newer one of its topic queued behind it is
+/// dropped by the queue's reader once it has waited this long; for the connections made
+/// afterwards (set, int ms; 0 = at once, -1 = never).
+pub const ZMQ_EMZ_SUPERSEDE_MS: c_int = 0x454d_5a05;
+/// Messages dropped that way so far (get, u64).
+pub const ZMQ_EMZ_SUPERSEDED: c_int = 0x454d_5a06;
 pub const ZMQ_SNDBUF: c_int = 11;
 pub const ZMQ_RCVBUF: c_int = 12;
 
@@ -350,6 +356,15 @@ impl Socket {
         let mut len = std::mem::size_of::<i32>();
         // SAFETY: `raw` is open; libzmq writes at most `len` (4) bytes into `value`.
         check(unsafe { zmq_getsockopt(self.raw, option, (&mut value as *mut i32).cast(), &mut len) })?;
+        Ok(value)
+    }
+
+    /// Reads a 64-bit unsigned option.
+    pub fn get_u64(&self, option: c_int) -> ZResult<u64> {
+        let mut value: u64 = 0;
+        let mut len = std::mem::size_of::<u64>();
+        // SAFETY: `raw` is open; libzmq writes at most `len` (8) bytes into `value`.
+        check(unsafe { zmq_getsockopt(self.raw, option, (&mut value as *mut u64).cast(), &mut len) })?;
         Ok(value)
     }
 
