@@ -412,15 +412,19 @@ typedef struct emz_options_t {
    */
   int32_t publish_send_buffer;
   /**
-   * Kernel receive buffer of each ehypha's connection, bytes; -1 = the kernel's
-   * (default).
+   * Kernel receive buffer of each ehypha's connection, bytes; -1 = the kernel's,
+   * autotuned up to MiBs (default 262144).
    */
   int32_t recv_buffer;
   /**
-   * Must be 0. It ends the struct on its alignment, so that no layout has trailing
-   * padding (a field appended later must not lie in an older struct's padding).
+   * How long, in ms, an etale may wait in a queue (the publisher's queue for one
+   * subscriber, an ehypha's receive queue) once a newer etale of its title is queued
+   * behind it; then its reader drops it unread, so a subscriber that stopped reading
+   * skips what went stale. A reader that keeps up still gets every etale. 0 = at once,
+   * -1 = never (default 50). Counted in `emz_counters_t.superseded` and
+   * `emz_stats_t.superseded`.
    */
-  int32_t reserved;
+  int32_t supersede_after_ms;
 } emz_options_t;
 
 /**
@@ -502,6 +506,12 @@ typedef struct emz_counters_t {
    * Subscriptions (and unsubscriptions) ignored: not a title and its NUL terminator.
    */
   uint64_t bad_subscriptions;
+  /**
+   * Etales dropped unread from a subscriber's queue at the publisher: a newer one of
+   * the same title was queued behind it and it had waited
+   * `emz_options_t.supersede_after_ms` (that subscriber was not reading).
+   */
+  uint64_t superseded;
 } emz_counters_t;
 
 /**
@@ -528,6 +538,11 @@ typedef struct emz_stats_t {
    * Dropped: more data parts than `emz_options_t.max_parts`.
    */
   uint64_t too_many_parts;
+  /**
+   * Dropped unread in the receive queue: a newer etale of the same title was queued
+   * behind it and it had waited `emz_options_t.supersede_after_ms`.
+   */
+  uint64_t superseded;
 } emz_stats_t;
 
 /**

@@ -160,10 +160,6 @@ pub unsafe extern "C" fn emz_efunguz_new_with(
             true => Options::default(),
             false => {
                 let o = read_sized(c.options, emz_options_t::from(&Options::default()))?;
-                if o.reserved != 0 {
-                    let msg = format!("emz_options_t.reserved is {}, must be 0", o.reserved);
-                    return Err(Fail::Code(EMZ_ERR_INVALID_ARGUMENT, msg));
-                }
                 Options::from(&o)
             }
         };

@@ -149,6 +149,10 @@ pub struct emz_counters_t {
     pub in_failed: u64,
     /// Subscriptions (and unsubscriptions) ignored: not a title and its NUL terminator.
     pub bad_subscriptions: u64,
+    /// Etales dropped unread from a subscriber's queue at the publisher: a newer one of
+    /// the same title was queued behind it and it had waited
+    /// `emz_options_t.supersede_after_ms` (that subscriber was not reading).
+    pub superseded: u64,
 }
 
 impl From<emyzelium::Counters> for emz_counters_t {
@@ -159,6 +163,7 @@ impl From<emyzelium::Counters> for emz_counters_t {
             in_absorbing: c.in_absorbing,
             in_failed: c.in_failed,
             bad_subscriptions: c.bad_subscriptions,
+            superseded: c.superseded,
         }
     }
 }
@@ -177,6 +182,9 @@ pub struct emz_stats_t {
     pub paused: u64,
     /// Dropped: more data parts than `emz_options_t.max_parts`.
     pub too_many_parts: u64,
+    /// Dropped unread in the receive queue: a newer etale of the same title was queued
+    /// behind it and it had waited `emz_options_t.supersede_after_ms`.
+    pub superseded: u64,
 }
 
 impl From<emyzelium::Stats> for emz_stats_t {
@@ -187,6 +195,7 @@ impl From<emyzelium::Stats> for emz_stats_t {
             unknown_title: s.unknown_title,
             paused: s.paused,
             too_many_parts: s.too_many_parts,
+            superseded: s.superseded,
         }
     }
 }
@@ -264,12 +273,16 @@ pub struct emz_options_t {
     /// Kernel send buffer of each connection to the publish socket, bytes; -1 = the
     /// kernel's, autotuned up to MiBs (default 65536).
     pub publish_send_buffer: i32,
-    /// Kernel receive buffer of each ehypha's connection, bytes; -1 = the kernel's
-    /// (default).
+    /// Kernel receive buffer of each ehypha's connection, bytes; -1 = the kernel's,
+    /// autotuned up to MiBs (default 262144).
     pub recv_buffer: i32,
-    /// Must be 0. It ends the struct on its alignment, so that no layout has trailing
-    /// padding (a field appended later must not lie in an older struct's padding).
-    pub reserved: i32,
+    /// How long, in ms, an etale may wait in a queue (the publisher's queue for one
+    /// subscriber, an ehypha's receive queue) once a newer etale of its title is queued
+    /// behind it; then its reader drops it unread, so a subscriber that stopped reading
+    /// skips what went stale. A reader that keeps up still gets every etale. 0 = at once,
+    /// -1 = never (default 50). Counted in `emz_counters_t.superseded` and
+    /// `emz_stats_t.superseded`.
+    pub supersede_after_ms: i32,
 }
 
 pub(crate) fn ms(d: Duration) -> u64 {
@@ -283,7 +296,7 @@ macro_rules! options_table {
     ($($kind:ident $c:ident = $core:ident;)*) => {
         impl From<&Options> for emz_options_t {
             fn from(o: &Options) -> Self {
-                emz_options_t { size: std::mem::size_of::<emz_options_t>(), reserved: 0, $($c: options_table!(@to $kind o.$core),)* }
+                emz_options_t { size: std::mem::size_of::<emz_options_t>(), $($c: options_table!(@to $kind o.$core),)* }
             }
         }
 
@@ -329,6 +342,7 @@ options_table! {
     plain publish_queue_bytes = publish_queue_bytes;
     plain publish_send_buffer = publish_send_buffer;
     plain recv_buffer = recv_buffer;
+    plain supersede_after_ms = supersede_after_ms;
 }
 
 impl Grows for emz_options_t {
@@ -338,7 +352,7 @@ impl Grows for emz_options_t {
             reconnect_interval_ms, reconnect_interval_max_ms, heartbeat_interval_ms, heartbeat_timeout_ms,
             heartbeat_ttl_ms, handshake_interval_ms, ipv6, drain_budget, keep_latest, retry_unsent, ehypha_monitor,
             publish_handshake_interval_ms, publish_max_message_size, min_fd_limit, drain_frame_budget,
-            drain_byte_budget, max_parts, publish_queue_bytes, publish_send_buffer, recv_buffer, reserved)
+            drain_byte_budget, max_parts, publish_queue_bytes, publish_send_buffer, recv_buffer, supersede_after_ms)
     }
 }
 
@@ -420,9 +434,8 @@ mod tests {
         assert_eq!(rc, crate::result::emz_result_t::EMZ_OK);
         let c = unsafe { c.assume_init() };
         assert_eq!(c.size, size);
-        // `size` and `reserved` belong to the C struct alone.
-        let c_fields: Vec<_> =
-            debug_fields(&format!("{c:?}")).into_iter().filter(|(k, _)| k != "size" && k != "reserved").collect();
+        // `size` belongs to the C struct alone.
+        let c_fields: Vec<_> = debug_fields(&format!("{c:?}")).into_iter().filter(|(k, _)| k != "size").collect();
         let core_fields = debug_fields(&format!("{core:?}"));
         assert_eq!(c_fields.len(), core_fields.len(), "emz_options_t and Options differ in their fields");
         for (name, value) in &core_fields {

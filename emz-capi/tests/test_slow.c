@@ -239,6 +239,16 @@ int main(void) {
         CHECK(n == 1 && parts[0].len == sizeof small && parts[0].ptr[0] == (uint8_t)(want[i] & 0xff) &&
               parts[0].ptr[sizeof small - 1] == (uint8_t)(want[i] & 0xff));
     }
+    /* What B did not read went stale in P's queue for it, behind newer etales of the same
+     * titles, and was dropped there (supersede_after_ms, default 50 ms). */
+    {
+        emz_counters_t c;
+        emz_stats_t s;
+        require(emz_counters(p, &c) == EMZ_OK && emz_efunguz_stats(b, &s) == EMZ_OK, "emz_counters");
+        printf("superseded: %llu at P, %llu at B\n", (unsigned long long)c.superseded,
+               (unsigned long long)s.superseded);
+        CHECK(c.superseded > 0);
+    }
     end = now_s() + LONG_S;
     while (emz_unsent_etales(p) != 0 && now_s() < end) {
         update(p);
