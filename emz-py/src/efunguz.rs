@@ -44,6 +44,10 @@ pub(crate) fn option_fields() -> Vec<String> {
 /// open-files limit is raised to at least this; 0 leaves it), ``drain_frame_budget`` and
 /// ``drain_byte_budget`` (most frames and bytes taken from one ehypha per update) and
 /// ``max_parts`` (more data parts drop the etale, counted in ``Stats.too_many_parts``).
+/// Against slow peers: ``supersede_after_ms`` (an etale queued, at the publisher or in an
+/// ehypha, behind a newer one of its title is dropped unread after that many ms, so a
+/// subscriber that stopped reading reaches the current values at once; 50; -1 = never;
+/// counted in :attr:`superseded` and ``Stats.superseded``).
 ///
 /// Threads: an efunguz, its ehyphae and etales are used from the thread that created
 /// the efunguz; any other thread gets ``WrongThreadError``. :meth:`wait` releases the
@@ -144,7 +148,8 @@ impl PyEfunguz {
         retry_unsent = None, keep_latest = None, ehypha_monitor = None, everyone = None,
         publish_handshake_interval = None, publish_max_message_size = None, min_fd_limit = None,
         drain_frame_budget = None, drain_byte_budget = None, max_parts = None,
-        publish_queue_bytes = None, publish_send_buffer = None, recv_buffer = None
+        publish_queue_bytes = None, publish_send_buffer = None, recv_buffer = None,
+        supersede_after_ms = None
     ), text_signature = "(secret_key, whitelist=None, port=60847, tor_proxy=None, *, bind_host='*', \
         io_threads=None, max_sockets=None, send_hwm=None, recv_hwm=None, max_message_size=None, \
         reconnect_interval=None, reconnect_interval_max=None, heartbeat_interval=None, \
@@ -152,7 +157,7 @@ impl PyEfunguz {
         drain_budget=None, retry_unsent=None, keep_latest=None, ehypha_monitor=None, everyone=None, \
         publish_handshake_interval=None, publish_max_message_size=None, min_fd_limit=None, \
         drain_frame_budget=None, drain_byte_budget=None, max_parts=None, publish_queue_bytes=None, \
-        publish_send_buffer=None, recv_buffer=None)")]
+        publish_send_buffer=None, recv_buffer=None, supersede_after_ms=None)")]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -187,6 +192,7 @@ impl PyEfunguz {
         publish_queue_bytes: Option<i32>,
         publish_send_buffer: Option<i32>,
         recv_buffer: Option<i32>,
+        supersede_after_ms: Option<i32>,
     ) -> PyResult<Self> {
         let mut b = emz::Efunguz::builder(secret_key).bind_host(bind_host).ipv6(ipv6);
         let keys = whitelist.map(|w| strings(w, "whitelist")).transpose()?.unwrap_or_default();
@@ -223,6 +229,7 @@ impl PyEfunguz {
         o.publish_queue_bytes = publish_queue_bytes.unwrap_or(d.publish_queue_bytes);
         o.publish_send_buffer = publish_send_buffer.unwrap_or(d.publish_send_buffer);
         o.recv_buffer = recv_buffer.unwrap_or(d.recv_buffer);
+        o.supersede_after_ms = supersede_after_ms.unwrap_or(d.supersede_after_ms);
         let dur = |v: Option<f64>, dflt: Duration, what: &str| v.map_or(Ok(dflt), |s| seconds(py, s, what));
         o.reconnect_interval = dur(reconnect_interval, d.reconnect_interval, "reconnect_interval")?;
         o.reconnect_interval_max = dur(reconnect_interval_max, d.reconnect_interval_max, "reconnect_interval_max")?;
@@ -664,6 +671,13 @@ impl PyEfunguz {
     #[getter]
     fn bad_subscriptions(&self, py: Python<'_>) -> PyResult<u64> {
         self.with(py, |ef| Ok(ef.counters().bad_subscriptions))
+    }
+
+    /// Etales dropped unread from a subscriber's queue at the publisher: a newer one of
+    /// the same title was queued behind it and it had waited ``supersede_after_ms``.
+    #[getter]
+    fn superseded(&self, py: Python<'_>) -> PyResult<u64> {
+        self.with(py, |ef| Ok(ef.counters().superseded))
     }
 
     /// What all ehyphae received and dropped so far (deleted ones included).

@@ -17,6 +17,9 @@ pub struct PyStats {
     paused: u64,
     /// Dropped: more data parts than ``max_parts``.
     too_many_parts: u64,
+    /// Dropped unread in the receive queue: a newer etale of its title was queued behind it
+    /// and it had waited ``supersede_after_ms``.
+    superseded: u64,
 }
 
 impl From<emz::Stats> for PyStats {
@@ -27,6 +30,7 @@ impl From<emz::Stats> for PyStats {
             unknown_title: s.unknown_title,
             paused: s.paused,
             too_many_parts: s.too_many_parts,
+            superseded: s.superseded,
         }
     }
 }
@@ -35,8 +39,8 @@ impl From<emz::Stats> for PyStats {
 impl PyStats {
     fn __repr__(&self) -> String {
         format!(
-            "Stats(received={}, malformed={}, unknown_title={}, paused={}, too_many_parts={})",
-            self.received, self.malformed, self.unknown_title, self.paused, self.too_many_parts
+            "Stats(received={}, malformed={}, unknown_title={}, paused={}, too_many_parts={}, superseded={})",
+            self.received, self.malformed, self.unknown_title, self.paused, self.too_many_parts, self.superseded
         )
     }
 }

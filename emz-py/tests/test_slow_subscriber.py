@@ -100,6 +100,9 @@ def test_a_stuck_subscriber_delays_nobody_and_gets_the_latest_of_each_title():
         }
         for t in TITLES:
             assert b.get_ehypha(p.public_key).get_etale(t).parts == [want[t].to_bytes(8, "little") * 1024]
+        # What B did not read went stale in P's queue for it, behind newer etales of the
+        # same titles, and was dropped there (supersede_after_ms, default 50 ms).
+        assert p.superseded > 0, (p.superseded, b.stats().superseded)
         assert pump([p, b], lambda: p.unsent_etales == 0), "P still holds etales for B"
         a.close()
         b.close()

@@ -76,6 +76,10 @@ class Stats:
     @property
     def too_many_parts(self) -> int:
         """Dropped: more data parts than ``max_parts``."""
+    @property
+    def superseded(self) -> int:
+        """Dropped unread in the receive queue: a newer etale of its title was queued behind it
+        and it had waited ``supersede_after_ms``."""
 
     def __eq__(self, value: object, /) -> bool: ...
     def __ne__(self, value: object, /) -> bool: ...
@@ -99,6 +103,10 @@ class Efunguz:
     open-files limit is raised to at least this; 0 leaves it), ``drain_frame_budget`` and
     ``drain_byte_budget`` (most frames and bytes taken from one ehypha per update) and
     ``max_parts`` (more data parts drop the etale, counted in ``Stats.too_many_parts``).
+    Against slow peers: ``supersede_after_ms`` (an etale queued, at the publisher or in an
+    ehypha, behind a newer one of its title is dropped unread after that many ms, so a
+    subscriber that stopped reading reaches the current values at once; 50; -1 = never;
+    counted in :attr:`superseded` and ``Stats.superseded``).
 
     Threads: an efunguz, its ehyphae and etales are used from the thread that created
     the efunguz; any other thread gets ``WrongThreadError``. :meth:`wait` releases the
@@ -140,6 +148,7 @@ class Efunguz:
         publish_queue_bytes: int | None = None,
         publish_send_buffer: int | None = None,
         recv_buffer: int | None = None,
+        supersede_after_ms: int | None = None,
     ) -> Self:
         """Who may subscribe: with ``everyone=None`` (the default) an empty whitelist lets
         everyone (``whitelist=None`` and ``whitelist=[]`` alike), a non-empty one those keys
@@ -299,6 +308,11 @@ class Efunguz:
     def bad_subscriptions(self) -> int:
         """Subscriptions (and unsubscriptions) the publish socket ignored because they are
         not a title and its NUL terminator."""
+
+    @property
+    def superseded(self) -> int:
+        """Etales dropped unread from a subscriber's queue at the publisher: a newer one of
+        the same title was queued behind it and it had waited ``supersede_after_ms``."""
 
     @property
     def stats(self) -> Stats:
