@@ -413,7 +413,7 @@ typedef struct emz_options_t {
   int32_t publish_send_buffer;
   /**
    * Kernel receive buffer of each ehypha's connection, bytes; -1 = the kernel's,
-   * autotuned up to MiBs (default 262144).
+   * autotuned up to MiBs (default).
    */
   int32_t recv_buffer;
   /**

@@ -274,7 +274,7 @@ pub struct emz_options_t {
     /// kernel's, autotuned up to MiBs (default 65536).
     pub publish_send_buffer: i32,
     /// Kernel receive buffer of each ehypha's connection, bytes; -1 = the kernel's,
-    /// autotuned up to MiBs (default 262144).
+    /// autotuned up to MiBs (default).
     pub recv_buffer: i32,
     /// How long, in ms, an etale may wait in a queue (the publisher's queue for one
     /// subscriber, an ehypha's receive queue) once a newer etale of its title is queued

@@ -67,9 +67,11 @@ pub struct Options {
     pub recv_hwm: i32,
     /// Kernel receive buffer (`SO_RCVBUF`) of each ehypha's connection, bytes (Linux
     /// doubles it); −1 = the kernel's own, which grows with the traffic up to
-    /// `net.ipv4.tcp_rmem`'s maximum (32 MiB here) and holds that much stale data, which
-    /// no superseding can skip, in front of the current values once a paused efunguz
-    /// updates again (default 256 KiB: 1 MiB etales still reached raw libzmq's rate).
+    /// `net.ipv4.tcp_rmem`'s maximum (default). That backlog is what a paused efunguz
+    /// reads first when it updates again, and no superseding can skip it (up to 1,441
+    /// stale etales of 8 KiB here). A fixed one bounds it, but mind Linux: with 256 KiB a
+    /// connection resumed after a full window stalled 1.4–1.6 s in 3 runs of 8 (64 KiB
+    /// and 1 MiB did not in 6 each), so measure your size before relying on it.
     pub recv_buffer: i32,
     /// Largest message accepted by an ehypha, bytes; −1 = no limit (default).
     pub max_message_size: i64,
@@ -145,7 +147,7 @@ impl Default for Options {
             publish_send_buffer: 64 << 10,
             supersede_after_ms: 50,
             recv_hwm: 1000,
-            recv_buffer: 256 << 10,
+            recv_buffer: -1,
             max_message_size: -1,
             reconnect_interval: Duration::from_millis(100),
             reconnect_interval_max: Duration::from_secs(2),

@@ -50,12 +50,12 @@
 //!   Linux), instead of the kernel's autotuning up to 4 MiB;
 //! - on the subscriber's side, its own receive queue (`recv_hwm`, superseded as above
 //!   when it is an efunguz) and kernel receive buffer ([`crate::Options::recv_buffer`],
-//!   256 KiB): the subscriber's choices, which P cannot bound.
+//!   the kernel's by default): the subscriber's choices, which P cannot bound.
 //!
 //! Measured (`benches/results/stuck.md`): a raw SUB that resumes after being stuck read
 //! 46–50 stale etales of 8 KiB before the current values (the kernel buffers' worth),
-//! against 147 without superseding; a paused efunguz is current within about one
-//! subscription round trip.
+//! against 147 without superseding; a paused efunguz reads what its kernel buffer holds
+//! (autotuned: from tens to over a thousand etales) before it is current.
 //!
 //! Lower bounds make a resumed subscriber current sooner; higher ones let one that lags
 //! only briefly have fewer intermediate etales superseded, and keep more data in flight
