@@ -59,7 +59,8 @@ SLOW = [
     ("slowtiny", ["--stuck", "tiny"]),
     ("slowstopped", ["--stuck", "stopped"]),
     ("slowtiny16", ["--stuck", "tiny", "--send-hwm", "16"]),
-    ("slowtinymsg", ["--stuck", "tiny", "--queue-bytes", "0", "--send-buffer", "-1"]),
+    ("slowtinymsg", ["--stuck", "tiny", "--queue-bytes", "0", "--send-buffer", "-1", "--supersede", "-1"]),
+    ("slowstoppedkeep", ["--stuck", "stopped", "--supersede", "-1"]),
     ("slownonefull", ["--stuck", "none", "--rate", "0"]),
     ("slowtinyfull", ["--stuck", "tiny", "--rate", "0"]),
 ]
@@ -70,8 +71,10 @@ SLOW_B = {
     "slowtiny": "B a raw CURVE SUB with RCVHWM 1 that never reads",
     "slowstopped": "B stops reading (ours: an efunguz that stops calling update(); raw: a SUB that stops receiving)",
     "slowtiny16": "B a raw SUB with RCVHWM 1, P's send_hwm 16",
-    "slowtinymsg": "B a raw SUB with RCVHWM 1, P's queues bounded in messages only "
-    "(ours: publish_queue_bytes 0, publish_send_buffer −1)",
+    "slowtinymsg": "B a raw SUB with RCVHWM 1, P's queues bounded in messages only, no superseding "
+    "(ours: publish_queue_bytes 0, publish_send_buffer −1, supersede_after_ms −1)",
+    "slowstoppedkeep": "B stops reading, no superseding (ours: an efunguz that stops calling update(), "
+    "supersede_after_ms −1 at both ends; raw: a SUB that stops receiving)",
 }
 
 
@@ -780,7 +783,7 @@ def summarize(runs: dict, impls: list[str]) -> tuple[list[dict], list[dict]]:
         "some subscriber missed the last etale of a burst",
     )
     for fig, b in list(SLOW_B.items()) + list(FULL.items()):
-        if fig in ("slowtiny16", "slowtinymsg"):
+        if fig in ("slowtiny16", "slowtinymsg", "slowstoppedkeep"):
             continue
         ref = {i: med(FULL_REF if fig in FULL else "slownone", i, "a_rate") for i in ("rust", "raw")}
         got = {i: med(fig, i, "a_rate") for i in ("rust", "raw")}
@@ -801,9 +804,10 @@ def summarize(runs: dict, impls: list[str]) -> tuple[list[dict], list[dict]]:
             if st is not None
             else "n/a",
             f"B first reads the {fmt(n)} etales ({fmt(n * 8 / 1024 if n else None, 1)} MiB) queued to it before it "
-            "stopped (P's queue for it, bounded by publish_queue_bytes and send_hwm, the kernel's TCP buffers, its "
-            "own recv_hwm): they cannot be taken back, and reading them through CURVE takes longer than a round "
-            "trip that carries one small etale; the latest of each title comes right after them",
+            "stopped that no queue of ours could supersede: the kernel's TCP buffers (publish_send_buffer, B's "
+            "recv_buffer), B's own queue when it is not an efunguz, and P's whole queue when superseding is off "
+            "(supersede_after_ms −1); reading them through CURVE takes longer than a round trip that carries one "
+            "small etale, and the latest of each title comes right after them",
         )
     m, rm = med("mesh", "rust", "cpu_us_per_etale"), med("mesh", "raw", "cpu_us_per_etale")
     d = med("mesh", "rust", "delivered_per_s")

@@ -23,8 +23,15 @@ enum P {
 }
 
 impl P {
-    /// `queue_bytes`, `send_buffer`: ours only, `None` = the default.
-    fn new(imp: &str, secret: &str, send_hwm: i32, queue_bytes: Option<i32>, send_buffer: Option<i32>) -> P {
+    /// `queue_bytes`, `send_buffer`, `supersede`: ours only, `None` = the default.
+    fn new(
+        imp: &str,
+        secret: &str,
+        send_hwm: i32,
+        queue_bytes: Option<i32>,
+        send_buffer: Option<i32>,
+        supersede: Option<i32>,
+    ) -> P {
         if imp == "raw" {
             let ctx = Context::new().unwrap();
             ctx.set(ZMQ_IO_THREADS, 1).unwrap();
@@ -44,6 +51,9 @@ impl P {
             }
             if let Some(n) = send_buffer {
                 b = b.publish_send_buffer(n);
+            }
+            if let Some(ms) = supersede {
+                b = b.supersede_after_ms(ms);
             }
             P::Emz(Box::new(b.build().unwrap_or_else(|e| die(&e.to_string()))))
         }
@@ -82,11 +92,14 @@ enum S {
 }
 
 impl S {
-    fn emz(pubkey: &str, port: u16, titles: &[String], recv_hwm: i32) -> S {
+    fn emz(pubkey: &str, port: u16, titles: &[String], recv_hwm: i32, supersede: Option<i32>) -> S {
         let (_, secret) = new_key_pair().unwrap();
         let mut b = Efunguz::builder(&secret).bind_host(HOST).any_port();
         if recv_hwm > 0 {
             b = b.recv_hwm(recv_hwm);
+        }
+        if let Some(ms) = supersede {
+            b = b.supersede_after_ms(ms);
         }
         let mut ef = b.build().unwrap_or_else(|e| die(&e.to_string()));
         let eh = ef.add_ehypha_direct(pubkey, HOST, port).unwrap();
@@ -160,6 +173,8 @@ pub fn role_slow(a: &Args) {
     // Ours: P's publish_queue_bytes and publish_send_buffer (default: the library's).
     let queue_bytes: Option<i32> = (!a.s("queue-bytes", "").is_empty()).then(|| a.n("queue-bytes", 0));
     let send_buffer: Option<i32> = (!a.s("send-buffer", "").is_empty()).then(|| a.n("send-buffer", -1));
+    // Ours: supersede_after_ms of P and of an efunguz B (default: the library's).
+    let supersede: Option<i32> = (!a.s("supersede", "").is_empty()).then(|| a.n("supersede", 50));
     let titles: Vec<String> = (0..n_titles).map(|i| format!("t{i}")).collect();
     let deadline = Instant::now() + Duration::from_secs(60);
     let check = |what: &str| {
@@ -169,18 +184,19 @@ pub fn role_slow(a: &Args) {
     };
 
     let (pubkey, psecret) = new_key_pair().unwrap();
-    let mut p = P::new(&imp, &psecret, send_hwm, queue_bytes, send_buffer);
+    let mut p = P::new(&imp, &psecret, send_hwm, queue_bytes, send_buffer, supersede);
     let port = p.port();
     let mut with_rt = titles.clone();
     if imp != "raw" {
         with_rt.push("rt".into());
     }
-    let mut sa = if imp == "raw" { S::raw(&pubkey, port, &with_rt, 0) } else { S::emz(&pubkey, port, &with_rt, 0) };
+    let mut sa =
+        if imp == "raw" { S::raw(&pubkey, port, &with_rt, 0) } else { S::emz(&pubkey, port, &with_rt, 0, supersede) };
     let mut sb = match (stuck.as_str(), imp.as_str()) {
         ("none", _) => None,
         ("tiny", _) => Some(S::raw(&pubkey, port, &titles, 1)),
         ("stopped", "raw") => Some(S::raw(&pubkey, port, &titles, b_recv_hwm)),
-        ("stopped", _) => Some(S::emz(&pubkey, port, &titles, b_recv_hwm)),
+        ("stopped", _) => Some(S::emz(&pubkey, port, &titles, b_recv_hwm, supersede)),
         (s, _) => die(&format!("unknown --stuck {s}")),
     };
 
