@@ -21,6 +21,10 @@
  *   and writes only the fields within `size`, so a program built against an older header
  *   keeps working with a newer library; a size that is no version's size (0, an
  *   uninitialised struct, a newer header than the library) gives EMZ_ERR_INVALID_ARGUMENT.
+ * - emz_counters_t and emz_stats_t, which the library fills, start with `size` as well:
+ *   emz_counters, emz_efunguz_stats and emz_ehypha_stats are macros passing sizeof, and
+ *   the library writes only the fields within it, so it never writes past an older,
+ *   smaller struct.
  *
  * Ownership and lifetimes
  * - emz_efunguz_t is owned by you: emz_efunguz_new / emz_efunguz_new_with ...
@@ -72,6 +76,24 @@
  * `config->size` to the size this header gives it; returns an emz_result_t.
  */
 #define emz_config_init(config, secret_key) emz_config_init_sized((config), sizeof *(config), (secret_key))
+
+/**
+ * The publish socket's connection counters into `*counters` (an emz_counters_t, its
+ * `size` set to the size this header gives it); returns an emz_result_t.
+ */
+#define emz_counters(ef, counters) emz_counters_sized((ef), (counters), sizeof *(counters))
+
+/**
+ * What all ehyphae of `ef` received and dropped (deleted ones included) into `*stats` (an
+ * emz_stats_t, its `size` set); returns an emz_result_t.
+ */
+#define emz_efunguz_stats(ef, stats) emz_efunguz_stats_sized((ef), (stats), sizeof *(stats))
+
+/**
+ * What the ehypha `eh` received and dropped into `*stats` (an emz_stats_t, its `size`
+ * set); returns an emz_result_t.
+ */
+#define emz_ehypha_stats(eh, stats) emz_ehypha_stats_sized((eh), (stats), sizeof *(stats))
 
 /**
  * Length of a Z85-encoded CURVE key (public or secret), without the terminating NUL.
@@ -481,9 +503,14 @@ typedef struct emz_config_t {
 } emz_config_t;
 
 /**
- * Connections to an efunguz's publish socket, from its monitor.
+ * Connections to an efunguz's publish socket, from its monitor. Filled by
+ * `emz_counters(ef, &c)`; grows at its end under the `size` rule of `emz_options_t`.
  */
 typedef struct emz_counters_t {
+  /**
+   * `sizeof(emz_counters_t)` as the caller knows it; set by the library.
+   */
+  size_t size;
   /**
    * TCP connections accepted.
    */
@@ -515,9 +542,14 @@ typedef struct emz_counters_t {
 } emz_counters_t;
 
 /**
- * What ehyphae received and dropped.
+ * What ehyphae received and dropped. Filled by `emz_efunguz_stats(ef, &s)` and
+ * `emz_ehypha_stats(eh, &s)`; grows at its end under the `size` rule of `emz_options_t`.
  */
 typedef struct emz_stats_t {
+  /**
+   * `sizeof(emz_stats_t)` as the caller knows it; set by the library.
+   */
+  size_t size;
   /**
    * Well-formed etales taken into a subscribed title.
    */
@@ -700,9 +732,13 @@ uint16_t emz_efunguz_port(const struct emz_efunguz_t *ef);
 enum emz_result_t emz_efunguz_options(const struct emz_efunguz_t *ef, struct emz_options_t *out);
 
 /**
- * The publish socket's connection counters, into `*out`.
+ * The publish socket's connection counters, into the first `size` bytes of `*out`: call
+ * it through the macro `emz_counters(ef, &c)`, which passes `sizeof c`.
+ * EMZ_ERR_INVALID_ARGUMENT when `size` is no version's size; then nothing is written.
  */
-enum emz_result_t emz_counters(const struct emz_efunguz_t *ef, struct emz_counters_t *out);
+enum emz_result_t emz_counters_sized(const struct emz_efunguz_t *ef,
+                                     struct emz_counters_t *out,
+                                     size_t size);
 
 /**
  * TCP connections accepted by the publish socket (0 for NULL).
@@ -731,9 +767,14 @@ uint64_t emz_in_failed(const struct emz_efunguz_t *ef);
 uint64_t emz_bad_subscriptions(const struct emz_efunguz_t *ef);
 
 /**
- * What all ehyphae of the efunguz received and dropped so far (deleted ones included).
+ * What all ehyphae of the efunguz received and dropped so far (deleted ones included),
+ * into the first `size` bytes of `*out`: call it through the macro
+ * `emz_efunguz_stats(ef, &s)`, which passes `sizeof s`. EMZ_ERR_INVALID_ARGUMENT when
+ * `size` is no version's size; then nothing is written.
  */
-enum emz_result_t emz_efunguz_stats(const struct emz_efunguz_t *ef, struct emz_stats_t *out);
+enum emz_result_t emz_efunguz_stats_sized(const struct emz_efunguz_t *ef,
+                                          struct emz_stats_t *out,
+                                          size_t size);
 
 /**
  * Subscribes to the efunguz with `public_key` behind the v3 `onion` (".onion"
@@ -863,9 +904,13 @@ enum emz_result_t emz_ehypha_pause_etales(struct emz_ehypha_t *eh);
 enum emz_result_t emz_ehypha_resume_etales(struct emz_ehypha_t *eh);
 
 /**
- * What this ehypha received and dropped, into `*out`.
+ * What this ehypha received and dropped, into the first `size` bytes of `*out`: call it
+ * through the macro `emz_ehypha_stats(eh, &s)`, which passes `sizeof s`.
+ * EMZ_ERR_INVALID_ARGUMENT when `size` is no version's size; then nothing is written.
  */
-enum emz_result_t emz_ehypha_stats(struct emz_ehypha_t *eh, struct emz_stats_t *out);
+enum emz_result_t emz_ehypha_stats_sized(struct emz_ehypha_t *eh,
+                                         struct emz_stats_t *out,
+                                         size_t size);
 
 /**
  * Number of etales of the ehypha (0 for NULL).

@@ -244,14 +244,16 @@ pub(crate) unsafe fn with_ef_ref(ef: *const emz_efunguz_t, f: impl FnOnce(&emz_e
     run(ef, || f(ef.as_ref().ok_or_else(|| null("efunguz"))?))
 }
 
-/// The publish socket's connection counters, into `*out`.
+/// The publish socket's connection counters, into the first `size` bytes of `*out`: call
+/// it through the macro `emz_counters(ef, &c)`, which passes `sizeof c`.
+/// EMZ_ERR_INVALID_ARGUMENT when `size` is no version's size; then nothing is written.
 #[no_mangle]
-pub unsafe extern "C" fn emz_counters(ef: *const emz_efunguz_t, out: *mut emz_counters_t) -> emz_result_t {
-    with_ef_ref(ef, |h| {
-        let c = h.ef.counters();
-        *out_arg(out, "out")? = emz_counters_t::from(c);
-        Ok(())
-    })
+pub unsafe extern "C" fn emz_counters_sized(
+    ef: *const emz_efunguz_t,
+    out: *mut emz_counters_t,
+    size: usize,
+) -> emz_result_t {
+    with_ef_ref(ef, |h| write_sized(non_null(out, "out")?.cast_mut(), size, &emz_counters_t::from(h.ef.counters())))
 }
 
 /// TCP connections accepted by the publish socket (0 for NULL).
@@ -285,11 +287,15 @@ pub unsafe extern "C" fn emz_bad_subscriptions(ef: *const emz_efunguz_t) -> u64 
     ef.as_ref().map_or(0, |h| h.ef.counters().bad_subscriptions)
 }
 
-/// What all ehyphae of the efunguz received and dropped so far (deleted ones included).
+/// What all ehyphae of the efunguz received and dropped so far (deleted ones included),
+/// into the first `size` bytes of `*out`: call it through the macro
+/// `emz_efunguz_stats(ef, &s)`, which passes `sizeof s`. EMZ_ERR_INVALID_ARGUMENT when
+/// `size` is no version's size; then nothing is written.
 #[no_mangle]
-pub unsafe extern "C" fn emz_efunguz_stats(ef: *const emz_efunguz_t, out: *mut emz_stats_t) -> emz_result_t {
-    with_ef_ref(ef, |h| {
-        *out_arg(out, "out")? = h.ef.stats().into();
-        Ok(())
-    })
+pub unsafe extern "C" fn emz_efunguz_stats_sized(
+    ef: *const emz_efunguz_t,
+    out: *mut emz_stats_t,
+    size: usize,
+) -> emz_result_t {
+    with_ef_ref(ef, |h| write_sized(non_null(out, "out")?.cast_mut(), size, &emz_stats_t::from(h.ef.stats())))
 }

@@ -6,6 +6,7 @@ use crate::etale::emz_etale_t;
 use crate::ffi::{key_arg, out_arg, str_arg, to_cstring};
 use crate::panic::{quiet, run};
 use crate::result::emz_result_t::{self, *};
+use crate::sized::{non_null, write_sized};
 use crate::types::{emz_ehypha_state_t, emz_stats_t, state_name, state_of};
 use emyzelium::Address;
 use std::collections::HashMap;
@@ -302,13 +303,18 @@ pub unsafe extern "C" fn emz_ehypha_resume_etales(eh: *mut emz_ehypha_t) -> emz_
     with_eh(eh, |h, view| Ok(h.ef.get_ehypha_mut(&view.key)?.resume_etales()?))
 }
 
-/// What this ehypha received and dropped, into `*out`.
+/// What this ehypha received and dropped, into the first `size` bytes of `*out`: call it
+/// through the macro `emz_ehypha_stats(eh, &s)`, which passes `sizeof s`.
+/// EMZ_ERR_INVALID_ARGUMENT when `size` is no version's size; then nothing is written.
 #[no_mangle]
-pub unsafe extern "C" fn emz_ehypha_stats(eh: *mut emz_ehypha_t, out: *mut emz_stats_t) -> emz_result_t {
+pub unsafe extern "C" fn emz_ehypha_stats_sized(
+    eh: *mut emz_ehypha_t,
+    out: *mut emz_stats_t,
+    size: usize,
+) -> emz_result_t {
     with_eh(eh, |h, view| {
-        let out = out_arg(out, "out")?;
-        *out = h.ef.get_ehypha(&view.key)?.stats().into();
-        Ok(())
+        let out = non_null(out, "out")?.cast_mut();
+        write_sized(out, size, &emz_stats_t::from(h.ef.get_ehypha(&view.key)?.stats()))
     })
 }
 

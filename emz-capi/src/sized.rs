@@ -1,6 +1,7 @@
 //! Structs that grow: `emz_options_t` and `emz_config_t` start with `size`, the caller's
 //! `sizeof`, written by their initialiser macros (`emz_options_default`,
-//! `emz_config_init`). The library reads and writes only the whole fields within `size`
+//! `emz_config_init`); so do `emz_counters_t` and `emz_stats_t`, whose filling calls are
+//! macros passing it (`emz_counters`, `emz_efunguz_stats`, `emz_ehypha_stats`). The library reads and writes only the whole fields within `size`
 //! bytes, so a program built against an older, smaller struct keeps working with a newer
 //! library: the fields it does not know keep their defaults.
 //!
@@ -19,6 +20,8 @@ use std::ptr;
 pub(crate) trait Grows: Copy {
     /// Its C name, for messages.
     const NAME: &'static str;
+    /// How a caller gets `size` right, for the message when it is wrong.
+    const HOW: &'static str;
     /// The offset just past each field, in declaration order (`size` first).
     fn field_ends() -> Vec<usize>;
 }
@@ -62,10 +65,7 @@ pub(crate) fn checked_size<T: Grows>(size: usize) -> Res<usize> {
              against a newer emyzelium.h than the library it runs with"
         )
     } else if size < size_of::<usize>() || !T::field_ends().contains(&size) {
-        format!(
-            "{name}.size is {size}, not the size of any {name}: fill the struct with its initialiser \
-             (emz_options_default / emz_config_init) before setting fields"
-        )
+        format!("{name}.size is {size}, not the size of any {name}: {}", T::HOW)
     } else {
         return Ok(size);
     };
@@ -99,7 +99,7 @@ pub(crate) unsafe fn write_sized<T: Grows>(p: *mut T, size: usize, value: &T) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{emz_config_t, emz_options_t};
+    use crate::types::{emz_config_t, emz_counters_t, emz_options_t, emz_stats_t};
 
     fn no_trailing_padding<T: Grows>() {
         let ends = T::field_ends();
@@ -118,6 +118,8 @@ mod tests {
     fn the_growing_structs_have_no_trailing_padding() {
         no_trailing_padding::<emz_options_t>();
         no_trailing_padding::<emz_config_t>();
+        no_trailing_padding::<emz_counters_t>();
+        no_trailing_padding::<emz_stats_t>();
     }
 
     #[test]

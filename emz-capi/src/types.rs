@@ -133,10 +133,13 @@ pub struct emz_part_t {
     pub len: usize,
 }
 
-/// Connections to an efunguz's publish socket, from its monitor.
+/// Connections to an efunguz's publish socket, from its monitor. Filled by
+/// `emz_counters(ef, &c)`; grows at its end under the `size` rule of `emz_options_t`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct emz_counters_t {
+    /// `sizeof(emz_counters_t)` as the caller knows it; set by the library.
+    pub size: usize,
     /// TCP connections accepted.
     pub in_attempted: u64,
     /// CURVE handshakes that succeeded (key allowed by the whitelist).
@@ -158,6 +161,7 @@ pub struct emz_counters_t {
 impl From<emyzelium::Counters> for emz_counters_t {
     fn from(c: emyzelium::Counters) -> Self {
         emz_counters_t {
+            size: std::mem::size_of::<emz_counters_t>(),
             in_attempted: c.in_attempted,
             in_permitted: c.in_permitted,
             in_absorbing: c.in_absorbing,
@@ -168,10 +172,13 @@ impl From<emyzelium::Counters> for emz_counters_t {
     }
 }
 
-/// What ehyphae received and dropped.
+/// What ehyphae received and dropped. Filled by `emz_efunguz_stats(ef, &s)` and
+/// `emz_ehypha_stats(eh, &s)`; grows at its end under the `size` rule of `emz_options_t`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct emz_stats_t {
+    /// `sizeof(emz_stats_t)` as the caller knows it; set by the library.
+    pub size: usize,
     /// Well-formed etales taken into a subscribed title.
     pub received: u64,
     /// Dropped: malformed (title without NUL, t_out not 8 bytes).
@@ -190,6 +197,7 @@ pub struct emz_stats_t {
 impl From<emyzelium::Stats> for emz_stats_t {
     fn from(s: emyzelium::Stats) -> Self {
         emz_stats_t {
+            size: std::mem::size_of::<emz_stats_t>(),
             received: s.received,
             malformed: s.malformed,
             unknown_title: s.unknown_title,
@@ -345,8 +353,26 @@ options_table! {
     plain supersede_after_ms = supersede_after_ms;
 }
 
+impl Grows for emz_counters_t {
+    const NAME: &'static str = "emz_counters_t";
+    const HOW: &'static str = "call it through the macro emz_counters, which passes sizeof";
+    fn field_ends() -> Vec<usize> {
+        field_ends!(emz_counters_t; size, in_attempted, in_permitted, in_absorbing, in_failed, bad_subscriptions,
+            superseded)
+    }
+}
+
+impl Grows for emz_stats_t {
+    const NAME: &'static str = "emz_stats_t";
+    const HOW: &'static str = "call it through the macro emz_efunguz_stats or emz_ehypha_stats, which passes sizeof";
+    fn field_ends() -> Vec<usize> {
+        field_ends!(emz_stats_t; size, received, malformed, unknown_title, paused, too_many_parts, superseded)
+    }
+}
+
 impl Grows for emz_options_t {
     const NAME: &'static str = "emz_options_t";
+    const HOW: &'static str = "fill the struct with its initialiser (emz_options_default) before setting fields";
     fn field_ends() -> Vec<usize> {
         field_ends!(emz_options_t; size, io_threads, max_sockets, send_hwm, recv_hwm, max_message_size,
             reconnect_interval_ms, reconnect_interval_max_ms, heartbeat_interval_ms, heartbeat_timeout_ms,
@@ -389,6 +415,7 @@ pub struct emz_config_t {
 
 impl Grows for emz_config_t {
     const NAME: &'static str = "emz_config_t";
+    const HOW: &'static str = "fill the struct with its initialiser (emz_config_init) before setting fields";
     fn field_ends() -> Vec<usize> {
         field_ends!(emz_config_t; size, secret_key, whitelist, whitelist_len, everyone, port, any_port, bind_host,
             tor_proxy_host, tor_proxy_port, options)

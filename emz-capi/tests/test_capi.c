@@ -256,7 +256,8 @@ static void test_null_handles(void) {
     CHECK_RC(emz_add_whitelist_keys(ef, NULL, 1), EMZ_ERR_NULL_ARGUMENT);
     CHECK_RC(emz_add_whitelist_keys(ef, NULL, 0), EMZ_OK);
     CHECK_RC(emz_read_whitelist_file(ef, NULL, NULL), EMZ_ERR_NULL_ARGUMENT);
-    CHECK_RC(emz_counters(ef, NULL), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_counters_sized(ef, NULL, sizeof(emz_counters_t)), EMZ_ERR_NULL_ARGUMENT);
+    CHECK_RC(emz_efunguz_stats_sized(ef, NULL, sizeof(emz_stats_t)), EMZ_ERR_NULL_ARGUMENT);
     CHECK_RC(emz_ehypha_at(ef, 0, NULL), EMZ_ERR_NULL_ARGUMENT);
     CHECK_RC(emz_whitelist_key_at(ef, 0, NULL), EMZ_ERR_NULL_ARGUMENT);
     CHECK_RC(emz_efunguz_new_with(NULL, &ef), EMZ_ERR_NULL_ARGUMENT);
@@ -800,6 +801,20 @@ typedef struct {
     unsigned char after[64];
 } guarded_options_t;
 
+/* emz_counters_t and emz_stats_t as a 0.10 header before `superseded` had them, with
+ * guard bytes after. */
+typedef struct {
+    struct {
+        size_t size;
+        uint64_t in_attempted, in_permitted, in_absorbing, in_failed, bad_subscriptions;
+    } c;
+    struct {
+        size_t size;
+        uint64_t received, malformed, unknown_title, paused, too_many_parts;
+    } s;
+    unsigned char after[64];
+} guarded_results_t;
+
 static int untouched(const unsigned char *p, size_t n) {
     size_t i;
     for (i = 0; i < n; i++)
@@ -814,6 +829,9 @@ static void test_sized_structs(void) {
     emz_options_t o, now;
     emz_config_t c;
     emz_efunguz_t *ef = NULL;
+    guarded_results_t gr;
+    emz_counters_t cnt;
+    emz_stats_t st;
 
     /* The initialisers write only the caller's size, defaults in every field it knows. */
     memset(&g, 0xAB, sizeof g);
@@ -856,6 +874,22 @@ static void test_sized_structs(void) {
     CHECK(emz_efunguz_port(ef) != 0 && emz_efunguz_port(ef) != EMZ_DEFAULT_PORT);
     CHECK_RC(emz_efunguz_options(ef, &now), EMZ_OK);
     CHECK(now.io_threads == o.io_threads && now.max_message_size == -1);
+    /* Structs the library fills: an older, smaller one gets its fields, nothing past it. */
+    memset(&gr, 0xAB, sizeof gr);
+    CHECK_RC(emz_counters_sized(ef, (emz_counters_t *)&gr.c, sizeof gr.c), EMZ_OK);
+    CHECK(gr.c.size == sizeof gr.c && gr.c.in_attempted == 0 && gr.c.bad_subscriptions == 0);
+    CHECK_RC(emz_efunguz_stats_sized(ef, (emz_stats_t *)&gr.s, sizeof gr.s), EMZ_OK);
+    CHECK(gr.s.size == sizeof gr.s && gr.s.received == 0 && gr.s.too_many_parts == 0);
+    CHECK(untouched(gr.after, sizeof gr.after));
+    CHECK_RC(emz_counters(ef, &cnt), EMZ_OK);
+    CHECK(cnt.size == sizeof cnt && cnt.superseded == 0);
+    CHECK_RC(emz_efunguz_stats(ef, &st), EMZ_OK);
+    CHECK(st.size == sizeof st && st.superseded == 0);
+    memset(&gr, 0xAB, sizeof gr);
+    CHECK_RC(emz_counters_sized(ef, (emz_counters_t *)&gr.c, 0), EMZ_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(emz_last_error(), "emz_counters_t.size is 0") != NULL);
+    CHECK_RC(emz_efunguz_stats_sized(ef, (emz_stats_t *)&gr.s, sizeof gr.s + 1), EMZ_ERR_INVALID_ARGUMENT);
+    CHECK(untouched((const unsigned char *)&gr, sizeof gr));
     emz_efunguz_free(ef);
     ef = NULL;
 

@@ -316,9 +316,9 @@ fuzz_target!(|data: &[u8]| {
                 }
                 14 => {
                     let (mut counters, mut stats) = (emz_counters_t::default(), emz_stats_t::default());
-                    ok(emz_counters(ef, &mut counters));
-                    ok(emz_efunguz_stats(ef, &mut stats));
-                    ok(emz_ehypha_stats(eh, &mut stats));
+                    ok(emz_counters_sized(ef, &mut counters, std::mem::size_of::<emz_counters_t>()));
+                    ok(emz_efunguz_stats_sized(ef, &mut stats, std::mem::size_of::<emz_stats_t>()));
+                    ok(emz_ehypha_stats_sized(eh, &mut stats, std::mem::size_of::<emz_stats_t>()));
                     let _ = emz_unsent_etales(ef);
                     let _ = emz_ehypha_state_name(inp.u64() as i32);
                     let _ = emz_result_str(inp.u64() as i32);
