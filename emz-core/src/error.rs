@@ -307,6 +307,11 @@ impl std::error::Error for Error {
 /// `std::result::Result` with [`Error`] as the default error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Maps a libzmq error to ours, naming the operation that failed (for `map_err`).
+pub(crate) fn zerr(op: &'static str) -> impl FnOnce(crate::sys::ZmqError) -> Error {
+    move |e| Error::zmq(op, e)
+}
+
 #[cfg(test)]
 mod tests {
     use super::ErrorKind;

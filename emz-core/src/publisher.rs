@@ -73,7 +73,7 @@
 //! for all without the patch); `unsent` counts titles whose latest etale is still
 //! pending for some subscriber.
 
-use crate::error::{Error, Result};
+use crate::error::{zerr, Result};
 use crate::sys::{self, Msg, Socket};
 use crate::wire;
 use std::collections::HashMap;
@@ -119,10 +119,6 @@ struct Latest {
     unsent: bool,
 }
 
-fn zerr(op: &'static str) -> impl FnOnce(sys::ZmqError) -> Error {
-    move |e| Error::zmq(op, e)
-}
-
 impl Publisher {
     /// Uses `keep_latest`, `retry_unsent` (a subscriber whose queue is full gets the
     /// latest etale of each title later rather than losing it), `publish_queue_bytes` and
@@ -148,25 +144,16 @@ impl Publisher {
     fn configure(sock: &Socket, retry_unsent: bool, queue_bytes: i32, supersede_ms: i32) -> Result<Delivery> {
         // Manual mode: subscriptions come to us first (see `serve`).
         sock.set_i32(sys::ZMQ_XPUB_MANUAL, 1).map_err(zerr("ZMQ_XPUB_MANUAL"))?;
-        match sock.set_i32(sys::ZMQ_EMZ_XPUB_QUEUE_BYTES, queue_bytes) {
-            // A libzmq without our patch bounds queues by `send_hwm` alone.
-            Ok(()) | Err(sys::ZmqError(libc::EINVAL)) => {}
-            Err(e) => return Err(Error::zmq("ZMQ_EMZ_XPUB_QUEUE_BYTES", e)),
-        }
-        match sock.set_i32(sys::ZMQ_EMZ_SUPERSEDE_MS, supersede_ms) {
-            // A libzmq without our patch delivers every queued etale.
-            Ok(()) | Err(sys::ZmqError(libc::EINVAL)) => {}
-            Err(e) => return Err(Error::zmq("ZMQ_EMZ_SUPERSEDE_MS", e)),
-        }
+        // A libzmq without our patches bounds queues by `send_hwm` alone, delivers every
+        // queued etale and does not know the per-subscriber latest value.
+        sock.set_patched_i32(sys::ZMQ_EMZ_XPUB_QUEUE_BYTES, queue_bytes).map_err(zerr("ZMQ_EMZ_XPUB_QUEUE_BYTES"))?;
+        sock.set_patched_i32(sys::ZMQ_EMZ_SUPERSEDE_MS, supersede_ms).map_err(zerr("ZMQ_EMZ_SUPERSEDE_MS"))?;
         let delivery = if !retry_unsent {
             Delivery::Lossy
+        } else if sock.set_patched_i32(sys::ZMQ_EMZ_XPUB_LATEST, 1).map_err(zerr("ZMQ_EMZ_XPUB_LATEST"))? {
+            Delivery::PerSubscriber
         } else {
-            match sock.set_i32(sys::ZMQ_EMZ_XPUB_LATEST, 1) {
-                Ok(()) => Delivery::PerSubscriber,
-                // A libzmq without our patch does not know the option.
-                Err(sys::ZmqError(libc::EINVAL)) => Delivery::HoldBack,
-                Err(e) => return Err(Error::zmq("ZMQ_EMZ_XPUB_LATEST", e)),
-            }
+            Delivery::HoldBack
         };
         let nodrop = i32::from(delivery == Delivery::HoldBack);
         sock.set_i32(sys::ZMQ_XPUB_NODROP, nodrop).map_err(zerr("ZMQ_XPUB_NODROP"))?;

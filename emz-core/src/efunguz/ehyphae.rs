@@ -1,12 +1,13 @@
 //! The efunguz's ehyphae: adding, finding and deleting them, each in a slot whose
 //! sockets sit in the epoll set under that slot's tokens.
 
-use super::setup::{apply_heartbeat, zerr};
+use super::setup::apply_heartbeat;
 use super::token::Token;
 use super::Efunguz;
 use crate::address::Address;
 use crate::builder::millis;
 use crate::ehypha::Ehypha;
+use crate::error::zerr;
 use crate::error::{Error, Result};
 use crate::keys::check_key;
 use crate::state::EhyphaState;
@@ -126,11 +127,8 @@ impl Efunguz {
         let set = |opt, v: i32, name| sub.set_i32(opt, v).map_err(zerr(name));
         set(sys::ZMQ_RCVHWM, o.recv_hwm, "ZMQ_RCVHWM")?;
         set(sys::ZMQ_RCVBUF, o.recv_buffer, "ZMQ_RCVBUF")?;
-        match sub.set_i32(sys::ZMQ_EMZ_SUPERSEDE_MS, o.supersede_after_ms) {
-            // A libzmq without our patch delivers every queued etale.
-            Ok(()) | Err(sys::ZmqError(libc::EINVAL)) => {}
-            Err(e) => return Err(Error::zmq("ZMQ_EMZ_SUPERSEDE_MS", e)),
-        }
+        // A libzmq without our patch delivers every queued etale.
+        sub.set_patched_i32(sys::ZMQ_EMZ_SUPERSEDE_MS, o.supersede_after_ms).map_err(zerr("ZMQ_EMZ_SUPERSEDE_MS"))?;
         set(sys::ZMQ_IPV6, i32::from(o.ipv6), "ZMQ_IPV6")?;
         set(sys::ZMQ_RECONNECT_IVL, millis(o.reconnect_interval, "")?, "ZMQ_RECONNECT_IVL")?;
         set(sys::ZMQ_RECONNECT_IVL_MAX, millis(o.reconnect_interval_max, "")?, "ZMQ_RECONNECT_IVL_MAX")?;

@@ -5,7 +5,7 @@ use super::token::Token;
 use super::{Counters, Efunguz};
 use crate::builder::{millis, EfunguzBuilder, Options};
 use crate::ehypha::Stats;
-use crate::error::{Error, Result};
+use crate::error::{zerr, Error, Result};
 use crate::keys::check_key;
 use crate::publisher::Publisher;
 use crate::sys::{self, Context, Poller, Socket};
@@ -27,11 +27,6 @@ const PUB_MONITOR_ENDPOINT: &str = "inproc://emyzelium.monitor.pub";
 /// How long a re-created publish socket keeps trying to bind the port the old one held,
 /// while libzmq's I/O thread closes the old listener.
 const REBIND_WAIT: Duration = Duration::from_secs(2);
-
-/// Maps a libzmq error to ours, naming the operation that failed.
-pub(super) fn zerr(op: &'static str) -> impl FnOnce(sys::ZmqError) -> Error {
-    move |e| Error::zmq(op, e)
-}
 
 impl Efunguz {
     pub(crate) fn from_builder(b: EfunguzBuilder) -> Result<Self> {

@@ -336,6 +336,17 @@ impl Socket {
         check(unsafe { zmq_setsockopt(self.raw, option, (&value as *const i32).cast(), len) }).map(drop)
     }
 
+    /// Sets one of emyzelium's private options (`ZMQ_EMZ_…`, from the libzmq patches in
+    /// build.rs); `Ok(false)` when this libzmq does not know it (a system libzmq), which
+    /// then behaves as stock libzmq does.
+    pub fn set_patched_i32(&self, option: c_int, value: i32) -> ZResult<bool> {
+        match self.set_i32(option, value) {
+            Ok(()) => Ok(true),
+            Err(ZmqError(libc::EINVAL)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Sets a 64-bit integer option.
     pub fn set_i64(&self, option: c_int, value: i64) -> ZResult<()> {
         let len = std::mem::size_of::<i64>();
