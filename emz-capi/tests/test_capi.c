@@ -878,6 +878,7 @@ static void test_sized_structs(void) {
     memset(&gr, 0xAB, sizeof gr);
     CHECK_RC(emz_counters_sized(ef, (emz_counters_t *)&gr.c, sizeof gr.c), EMZ_OK);
     CHECK(gr.c.size == sizeof gr.c && gr.c.in_attempted == 0 && gr.c.bad_subscriptions == 0);
+    CHECK(untouched((const unsigned char *)&gr.s, sizeof gr.s));
     CHECK_RC(emz_efunguz_stats_sized(ef, (emz_stats_t *)&gr.s, sizeof gr.s), EMZ_OK);
     CHECK(gr.s.size == sizeof gr.s && gr.s.received == 0 && gr.s.too_many_parts == 0);
     CHECK(untouched(gr.after, sizeof gr.after));
