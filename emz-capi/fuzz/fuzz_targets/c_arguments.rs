@@ -320,6 +320,9 @@ fuzz_target!(|data: &[u8]| {
                     ok(emz_efunguz_stats_sized(ef, &mut stats, std::mem::size_of::<emz_stats_t>()));
                     ok(emz_ehypha_stats_sized(eh, &mut stats, std::mem::size_of::<emz_stats_t>()));
                     let _ = emz_unsent_etales(ef);
+                    let mut fd = -1;
+                    ok(emz_efunguz_fd(ef, &mut fd));
+                    ok(emz_efunguz_fd(ef, ptr::null_mut()));
                     let _ = emz_ehypha_state_name(inp.u64() as i32);
                     let _ = emz_result_str(inp.u64() as i32);
                 }
