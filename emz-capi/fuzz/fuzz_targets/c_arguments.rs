@@ -161,10 +161,16 @@ fuzz_target!(|data: &[u8]| {
         // A fuzzed config, created then freed; then the efunguz the calls below work on.
         let mut c = std::mem::MaybeUninit::<emz_config_t>::uninit();
         let secret = inp.key(&keys);
-        assert_eq!(emz_config_init_sized(c.as_mut_ptr(), std::mem::size_of::<emz_config_t>(), p(&secret)), emz_result_t::EMZ_OK);
+        assert_eq!(
+            emz_config_init_sized(c.as_mut_ptr(), std::mem::size_of::<emz_config_t>(), p(&secret)),
+            emz_result_t::EMZ_OK
+        );
         let mut c = c.assume_init();
         let mut o = std::mem::MaybeUninit::<emz_options_t>::uninit();
-        assert_eq!(emz_options_default_sized(o.as_mut_ptr(), std::mem::size_of::<emz_options_t>()), emz_result_t::EMZ_OK);
+        assert_eq!(
+            emz_options_default_sized(o.as_mut_ptr(), std::mem::size_of::<emz_options_t>()),
+            emz_result_t::EMZ_OK
+        );
         let mut o = o.assume_init();
         let bind_host = inp.host();
         let tor_host = inp.host();
@@ -198,7 +204,10 @@ fuzz_target!(|data: &[u8]| {
             assert!(ef.is_null());
         }
         let mut c = std::mem::MaybeUninit::<emz_config_t>::uninit();
-        assert_eq!(emz_config_init_sized(c.as_mut_ptr(), std::mem::size_of::<emz_config_t>(), keys[1].as_ptr()), emz_result_t::EMZ_OK);
+        assert_eq!(
+            emz_config_init_sized(c.as_mut_ptr(), std::mem::size_of::<emz_config_t>(), keys[1].as_ptr()),
+            emz_result_t::EMZ_OK
+        );
         let mut c = c.assume_init();
         c.any_port = true;
         c.bind_host = c"127.0.0.1".as_ptr();
@@ -241,7 +250,13 @@ fuzz_target!(|data: &[u8]| {
                     let list = if null { ptr::null() } else { parts.as_ptr() };
                     if inp.byte() & 1 == 0 {
                         let mut sent = false;
-                        ok(emz_emit_etale(ef, p(&title), list, n, if inp.byte() & 1 == 0 { ptr::null_mut() } else { &mut sent }));
+                        ok(emz_emit_etale(
+                            ef,
+                            p(&title),
+                            list,
+                            n,
+                            if inp.byte() & 1 == 0 { ptr::null_mut() } else { &mut sent },
+                        ));
                     } else {
                         let mut sent = false;
                         ok(emz_emit_etale_at(ef, p(&title), list, n, inp.u64() as i64, &mut sent));
