@@ -64,6 +64,10 @@ check() { # check NAME CMD...: runs CMD, counts it; its output is the finding
 }
 
 check "rustfmt: cargo fmt --all -- --check" cargo fmt --all -- --check
+# The fuzz crates are workspaces of their own, which cargo fmt --all does not reach.
+mapfile -t fuzz_files < <(git ls-files '*/fuzz/fuzz_targets/*.rs')
+check "rustfmt: ${#fuzz_files[@]} fuzz targets" \
+    rustfmt --check --edition 2021 --config-path rustfmt.toml -- "${fuzz_files[@]}"
 check "clippy: cargo clippy --workspace --all-targets -- -D warnings" \
     nice -n 10 cargo clippy -q --workspace --all-targets -- -D warnings
 check "ruff check (${#py_files[@]} files)" "$VENV/bin/ruff" check --no-cache -q -- "${py_files[@]}"
