@@ -523,12 +523,17 @@ def start(root, base_port=None, owner_pid=None, n_onions=4, timeout=180):
             r.conf = _common(r, auth_lines, owner_pid) + _relay(r)
         # Vanguards-lite (layer-2 guards for onion circuits) over a 5-relay network
         # sometimes leaves no node for hop #2 ("Failed to find node for hop #2"): off.
-        client.conf = _common(client, auth_lines, owner_pid) + [
-            f"SocksPort 127.0.0.1:{client.socks_port} ExtendedErrors",
-            "VanguardsLiteEnabled 0",
-        ]
+        # Entry guards too: over 5 relays a client's guards can all be excluded by a path's
+        # restrictions ("All current guards excluded by path restriction"), and then its
+        # onion circuits wait for good (both starts failed, in 1 CI run).
+        no_guards = ["VanguardsLiteEnabled 0", "UseEntryGuards 0"]
+        client.conf = (
+            _common(client, auth_lines, owner_pid)
+            + [f"SocksPort 127.0.0.1:{client.socks_port} ExtendedErrors"]
+            + no_guards
+        )
         onions = []
-        hs.conf = _common(hs, auth_lines, owner_pid) + ["SocksPort 0", "VanguardsLiteEnabled 0"]
+        hs.conf = _common(hs, auth_lines, owner_pid) + ["SocksPort 0"] + no_guards
         for i in range(n_onions):
             d = os.path.join(hs.dir, f"hs{i}")
             os.makedirs(d, mode=0o700)
