@@ -527,42 +527,80 @@ fn read_onions_file() -> Result<[Option<String>; 3], String> {
 }
 
 /// Writes `NAME ONION` into `life_onions.txt`, replacing the realm's line if there is one.
-/// Other realms may do the same at the same moment: the file is replaced whole (write,
-/// then rename) and checked afterwards, a few times if need be.
+/// Other realms may do the same at the same moment, so the read-change-replace runs under
+/// a lock file (created exclusively); without it, a realm that read the file before our
+/// rename would put back its older copy and our line would be lost.
 fn record_onion(name: &str, onion: &str) -> Result<(), String> {
+    let _lock = OnionsLock::take()?;
     let wanted = format!("{name} {onion}");
-    for attempt in 0..5 {
-        let text = match std::fs::read_to_string(ONIONS_FILE) {
-            Ok(t) => t,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(format!("{ONIONS_FILE}: {e}")),
-        };
-        let mut lines: Vec<String> = Vec::new();
-        let mut done = false;
-        for line in text.lines() {
-            let first = line.split_whitespace().next().unwrap_or("");
-            if !line.trim_start().starts_with('#') && first.eq_ignore_ascii_case(name) {
-                if !done {
-                    lines.push(wanted.clone());
-                    done = true;
-                }
-            } else {
-                lines.push(line.to_string());
+    let text = match std::fs::read_to_string(ONIONS_FILE) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(format!("{ONIONS_FILE}: {e}")),
+    };
+    let mut lines: Vec<String> = Vec::new();
+    let mut done = false;
+    for line in text.lines() {
+        let first = line.split_whitespace().next().unwrap_or("");
+        if !line.trim_start().starts_with('#') && first.eq_ignore_ascii_case(name) {
+            if !done {
+                lines.push(wanted.clone());
+                done = true;
             }
+        } else {
+            lines.push(line.to_string());
         }
-        if !done {
-            lines.push(wanted.clone());
-        }
-        let tmp = format!("{ONIONS_FILE}.{}.tmp", std::process::id());
-        std::fs::write(&tmp, lines.join("\n") + "\n")
-            .and_then(|()| std::fs::rename(&tmp, ONIONS_FILE))
-            .map_err(|e| format!("cannot write {ONIONS_FILE}: {e}"))?;
-        if read_onions_file().ok().and_then(|o| o[realm_index(name)?].clone()).as_deref() == Some(onion) {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(20 + 30 * attempt));
     }
-    Err(format!("{ONIONS_FILE}: another process keeps rewriting it"))
+    if !done {
+        lines.push(wanted);
+    }
+    // Readers never see half a file: it is written aside and renamed over the old one.
+    let tmp = format!("{ONIONS_FILE}.{}.tmp", std::process::id());
+    std::fs::write(&tmp, lines.join("\n") + "\n")
+        .and_then(|()| std::fs::rename(&tmp, ONIONS_FILE))
+        .map_err(|e| format!("cannot write {ONIONS_FILE}: {e}"))?;
+    match read_onions_file()?[realm_index(name).expect("a realm's own name")].as_deref() {
+        Some(o) if o == onion => Ok(()),
+        _ => Err(format!("{ONIONS_FILE}: another program changed it while we held {ONIONS_LOCK}")),
+    }
+}
+
+const ONIONS_LOCK: &str = "life_onions.txt.lock";
+
+/// Holds `life_onions.txt.lock` while it lives. A lock older than a few seconds is left by
+/// a realm that died holding it (the update takes milliseconds), so it is taken over.
+struct OnionsLock;
+
+impl OnionsLock {
+    fn take() -> Result<OnionsLock, String> {
+        const STALE: Duration = Duration::from_secs(5);
+        let deadline = Instant::now() + 2 * STALE;
+        loop {
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(ONIONS_LOCK) {
+                Ok(_) => return Ok(OnionsLock),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    let age =
+                        std::fs::metadata(ONIONS_LOCK).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+                    if age.is_some_and(|a| a > STALE) {
+                        // Another waiter may remove it first; either way the next create decides.
+                        let _ = std::fs::remove_file(ONIONS_LOCK);
+                        continue;
+                    }
+                }
+                Err(e) => return Err(format!("cannot create {ONIONS_LOCK}: {e}")),
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{ONIONS_LOCK} stays taken; remove it if no realm is starting"));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for OnionsLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(ONIONS_LOCK);
+    }
 }
 
 /// Re-reads `life_onions.txt` now and then, to reach realms that published their onion
@@ -741,4 +779,38 @@ fn keep_lively(r: &mut Realm) {
 fn peer_counters(realms: &[Realm], player: usize) -> Vec<Option<Counters>> {
     let me = &realms[player];
     me.peers.iter().map(|p| realms.iter().find(|r| r.index == p.index).map(Realm::counters)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three realms recording their onions at the same moment, again and again, in one
+    /// directory: each one's latest line survives (a CI run once lost John's).
+    #[test]
+    fn concurrent_records_keep_every_realm() {
+        let dir = std::env::temp_dir().join(format!("life-onions-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::env::set_current_dir(&dir).unwrap();
+        let rounds = 40;
+        let writers: Vec<_> = REALMS
+            .iter()
+            .map(|r| {
+                std::thread::spawn(move || {
+                    for i in 0..rounds {
+                        record_onion(r.name, &format!("{}{i:02}", r.name.to_lowercase())).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        let onions = read_onions_file().unwrap();
+        for (i, r) in REALMS.iter().enumerate() {
+            assert_eq!(onions[i].as_deref(), Some(format!("{}{:02}", r.name.to_lowercase(), rounds - 1).as_str()));
+        }
+        assert!(!std::path::Path::new(ONIONS_LOCK).exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
