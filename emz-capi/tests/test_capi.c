@@ -6,7 +6,7 @@
  *
  * Last line: "capi-test: N passed, M failed"; exit status 0 only when M is 0.
  */
-#include "emyzelium.h"
+#include "check.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -17,34 +17,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-static int passed = 0, failed = 0;
-
-#define CHECK(cond)                                                                                                    \
-    do {                                                                                                               \
-        if (cond) {                                                                                                    \
-            passed++;                                                                                                  \
-        } else {                                                                                                       \
-            failed++;                                                                                                  \
-            fprintf(stderr, "FAIL %s:%d: %s (last error: %s)\n", __FILE__, __LINE__, #cond, emz_last_error());         \
-        }                                                                                                              \
-    } while (0)
-
-#define CHECK_RC(expr, want)                                                                                           \
-    do {                                                                                                               \
-        int rc_ = (int)(expr);                                                                                         \
-        if (rc_ == (int)(want)) {                                                                                      \
-            passed++;                                                                                                  \
-        } else {                                                                                                       \
-            failed++;                                                                                                  \
-            fprintf(stderr, "FAIL %s:%d: %s = %d (%s), want %d (%s); last error: %s\n", __FILE__, __LINE__, #expr,     \
-                    rc_, emz_result_str(rc_), (int)(want), emz_result_str((int)(want)), emz_last_error());             \
-        }                                                                                                              \
-    } while (0)
-
-static double now_s(void) {
-    return (double)emz_now_us() / 1e6;
-}
 
 typedef struct {
     char pub[EMZ_KEY_BUF_LEN];

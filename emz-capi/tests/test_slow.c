@@ -6,7 +6,7 @@
  *
  * Last line: "slow-test: N passed, M failed"; exit status 0 only when M is 0.
  */
-#include "emyzelium.h"
+#include "check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,17 +17,6 @@
 #define LONG_S 20.0 /* seconds a step may take at most (slow shared machines) */
 
 static const char *const TITLES[N_TITLES] = {"t0", "t1", "t2", "t3"};
-static int passed = 0, failed = 0;
-
-#define CHECK(cond)                                                                                                    \
-    do {                                                                                                               \
-        if (cond) {                                                                                                    \
-            passed++;                                                                                                  \
-        } else {                                                                                                       \
-            failed++;                                                                                                  \
-            fprintf(stderr, "FAIL %s:%d: %s (last error: %s)\n", __FILE__, __LINE__, #cond, emz_last_error());         \
-        }                                                                                                              \
-    } while (0)
 
 /* Ends the test at once: what follows cannot run without it. */
 static void require(int ok, const char *what) {
@@ -36,10 +25,6 @@ static void require(int ok, const char *what) {
                 failed + 1);
         exit(1);
     }
-}
-
-static double now_s(void) {
-    return (double)emz_now_us() / 1e6;
 }
 
 static void sleep_ms(long ms) {
