@@ -1,5 +1,5 @@
 /*
- * What the C tests share: the pass/fail tally and the checks that feed it. Each test
+ * What the C and C++ tests share: the pass/fail tally and the checks that feed it. Each test
  * program includes it once and ends by printing "NAME: N passed, M failed".
  */
 #ifndef EMZ_TESTS_CHECK_H

@@ -1,6 +1,8 @@
 // Tests of the C++ wrapper include/emyzelium.hpp (RAII, move-only, exceptions).
 #include "emyzelium.hpp"
 
+#include "check.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -10,17 +12,6 @@
 #include <cstring>
 #include <fstream>
 #include <thread>
-
-static int passed = 0, failed = 0;
-#define CHECK(cond)                                                                                                    \
-    do {                                                                                                               \
-        if (cond) {                                                                                                    \
-            passed++;                                                                                                  \
-        } else {                                                                                                       \
-            failed++;                                                                                                  \
-            std::fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                       \
-        }                                                                                                              \
-    } while (0)
 
 template <class F> static emz_result_t code_of(F f) {
     try {
