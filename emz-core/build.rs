@@ -10,12 +10,20 @@
 
 use std::env;
 
+#[cfg(feature = "vendored")]
+#[path = "build/cache.rs"]
+mod cache;
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     let vendored = env::var_os("CARGO_FEATURE_VENDORED").is_some();
     if !vendored {
         link_system();
         return;
+    }
+    #[cfg(feature = "vendored")]
+    if !cache::is_child() {
+        return cache::build_vendored_cached(build_vendored);
     }
     build_vendored();
 }
