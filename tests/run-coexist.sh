@@ -46,8 +46,10 @@ no_common_defs() {
 }
 
 # ---- default build: our vendored, prefixed copies beside the zmq crate's and sodiumoxide's
+# EMZ_BUILD_CACHE_DIR: our libzmq comes from the workspace's dev build when it has made
+# one (emz-core/build/cache.rs); the zmq crate's and sodiumoxide's are built here.
 step "build tests/coexist: emyzelium + zmq 0.10 + sodiumoxide in one dependency graph" \
-    cargo build -q "${CRATE[@]}" --target-dir "$TARGET"
+    env EMZ_BUILD_CACHE_DIR="$ROOT/target/debug/build" cargo build -q "${CRATE[@]}" --target-dir "$TARGET"
 BIN=$TARGET/debug/emz-coexist
 step "run: each libzmq and libsodium copy answers its own callers; CURVE round trip on 127.0.0.1" \
     "$BIN"

@@ -12,7 +12,9 @@
 //! workspace lockfile when there is one (the `cc` version), the vendored libsodium tree
 //! (paths, sizes, modification times), the target and profile settings, and every
 //! compiler and tool variable the `cc` crate reads. `EMZ_NO_BUILD_CACHE=1` builds
-//! without it; `cargo clean` empties it.
+//! without it; `cargo clean` empties it. `EMZ_BUILD_CACHE_DIR` puts the entries in a
+//! directory of one's choice, to share them with another target directory (the test
+//! suite's coexistence crate uses the workspace's).
 //!
 //! The directives a build prints (link paths, `cargo:include`, rerun conditions) are
 //! what Cargo needs back on a cache hit, so the real build runs in a child process (this
@@ -39,9 +41,18 @@ pub fn is_child() -> bool {
 /// Builds through the cache, or directly when there is no usable cache directory.
 pub fn build_vendored_cached(build: fn()) {
     println!("cargo:rerun-if-env-changed=EMZ_NO_BUILD_CACHE");
+    println!("cargo:rerun-if-env-changed=EMZ_BUILD_CACHE_DIR");
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
-    // OUT_DIR is <target>/<profile>/build/<package>-<hash>/out; entries go in build/.
-    let build_dir = out.parent().and_then(Path::parent).filter(|d| d.file_name().is_some_and(|n| n == "build"));
+    // OUT_DIR is <target>/<profile>/build/<package>-<hash>/out; entries go in build/,
+    // or in EMZ_BUILD_CACHE_DIR: another project's target dir can share a build there.
+    let build_dir = match env::var_os("EMZ_BUILD_CACHE_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => out
+            .parent()
+            .and_then(Path::parent)
+            .filter(|d| d.file_name().is_some_and(|n| n == "build"))
+            .map(Path::to_path_buf),
+    };
     let (Some(build_dir), None) = (build_dir, env::var_os("EMZ_NO_BUILD_CACHE").filter(|v| v != "0")) else {
         return build();
     };
@@ -153,7 +164,9 @@ fn key() -> u64 {
             let bare = k.strip_prefix("HOST_").or_else(|| k.strip_prefix("TARGET_")).unwrap_or(k);
             TOOLS.iter().any(|t| bare == *t || bare.starts_with(&format!("{t}_")))
                 || k.starts_with("CRATE_CC_")
-                || k.starts_with("CARGO_FEATURE_")
+                // DEFAULT says how features were asked for, not which: a dependent with
+                // default-features = false and feature vendored gets the same build.
+                || (k.starts_with("CARGO_FEATURE_") && k != "CARGO_FEATURE_DEFAULT")
                 || k.starts_with("CARGO_CFG_TARGET_")
                 || ["TARGET", "HOST", "PROFILE", "OPT_LEVEL", "DEBUG", "CARGO_ENCODED_RUSTFLAGS"].contains(&k.as_str())
         })
