@@ -1425,7 +1425,7 @@ const SYMBOL_PREFIX: &str = "emzv_";
 /// dependency graph: a program could then not use emyzelium beside sodiumoxide.
 #[cfg(feature = "vendored")]
 fn build_libsodium() -> (std::path::PathBuf, std::path::PathBuf) {
-    use std::path::{Path, PathBuf};
+    use std::path::PathBuf;
 
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest.join("vendor/libsodium/src/libsodium");
@@ -1435,20 +1435,8 @@ fn build_libsodium() -> (std::path::PathBuf, std::path::PathBuf) {
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).unwrap();
 
-    fn sources(dir: &Path, found: &mut Vec<PathBuf>) {
-        let mut entries: Vec<PathBuf> =
-            std::fs::read_dir(dir).expect("vendor/libsodium").map(|e| e.unwrap().path()).collect();
-        entries.sort();
-        for path in entries {
-            if path.is_dir() {
-                sources(&path, found);
-            } else if path.extension().is_some_and(|e| e == "c" || e == "S") {
-                found.push(path);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    sources(&root, &mut files);
+    let files: Vec<PathBuf> =
+        files_under(&root).into_iter().filter(|p| p.extension().is_some_and(|e| e == "c" || e == "S")).collect();
 
     let cfg = |name: &str| env::var(format!("CARGO_CFG_{name}")).unwrap_or_default();
     let (arch, os) = (cfg("TARGET_ARCH"), cfg("TARGET_OS"));
@@ -1536,6 +1524,26 @@ fn build_libsodium() -> (std::path::PathBuf, std::path::PathBuf) {
     }
     build.compile("sodium");
     (out, include)
+}
+
+/// Every file under `dir`, depth first, each directory's entries in name order (the same
+/// order on every machine: it is libsodium's compile order and part of the cache key).
+#[cfg(feature = "vendored")]
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut entries: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    let mut found = Vec::new();
+    for path in entries {
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
 }
 
 /// Renames every symbol the archives define (C functions and data, C++ classes, template

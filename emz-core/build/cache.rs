@@ -53,7 +53,8 @@ pub fn build_vendored_cached(build: fn()) {
             .filter(|d| d.file_name().is_some_and(|n| n == "build"))
             .map(Path::to_path_buf),
     };
-    let (Some(build_dir), None) = (build_dir, env::var_os("EMZ_NO_BUILD_CACHE").filter(|v| v != "0")) else {
+    let off = env::var_os("EMZ_NO_BUILD_CACHE").is_some_and(|v| v != "0");
+    let Some(build_dir) = build_dir.filter(|_| !off) else {
         return build();
     };
     let entry = build_dir.join(format!("{ENTRY_PREFIX}{:016x}", key()));
@@ -148,10 +149,7 @@ fn key() -> u64 {
     for file in [manifest.join("Cargo.toml"), manifest.join("../Cargo.lock")] {
         h.add(&fs::read(&file).unwrap_or_default());
     }
-    let mut files = Vec::new();
-    list_files(&manifest.join("vendor/libsodium"), &mut files);
-    files.sort();
-    for f in files {
+    for f in crate::files_under(&manifest.join("vendor/libsodium")) {
         let meta = fs::metadata(&f).ok();
         let mtime =
             meta.as_ref().and_then(|m| m.modified().ok()).and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
@@ -176,17 +174,6 @@ fn key() -> u64 {
         h.add(format!("{k}={v}").as_bytes());
     }
     h.0
-}
-
-fn list_files(dir: &Path, found: &mut Vec<PathBuf>) {
-    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = e.path();
-        if path.is_dir() {
-            list_files(&path, found);
-        } else {
-            found.push(path);
-        }
-    }
 }
 
 struct Fnv(u64);
