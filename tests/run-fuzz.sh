@@ -38,8 +38,9 @@ FUZZ_BUILD=(-O --target-dir "$ROOT/target/fuzz")
 if [ -n "$BUILD_ONLY" ]; then
     for t in "${TARGETS[@]}"; do
         dir=${t%%:*}
-        echo "==> $dir/fuzz: build ${t#*:}"
-        (cd "$ROOT/$dir" && cargo +nightly fuzz build "${FUZZ_BUILD[@]}" "${t#*:}")
+        name=${t#*:}
+        echo "==> $dir/fuzz: build $name"
+        (cd "$ROOT/$dir" && cargo +nightly fuzz build "${FUZZ_BUILD[@]}" "$name")
     done
     echo "fuzz: built"
     exit 0

@@ -582,7 +582,9 @@ impl OnionsLock {
                     let age =
                         std::fs::metadata(ONIONS_LOCK).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
                     if age.is_some_and(|a| a > STALE) {
-                        // Another waiter may remove it first; either way the next create decides.
+                        // Two waiters that both find it stale may both go ahead (one removes
+                        // the other's new lock): only after a crash, and the check after the
+                        // write then reports a lost line instead of hiding it.
                         let _ = std::fs::remove_file(ONIONS_LOCK);
                         continue;
                     }
